@@ -1,0 +1,47 @@
+# The two commands: `make plan` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= templates/plan.yaml
+
+.PHONY: plan test lab bench review venv clean sample
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "planlib needs Python 3.11 or newer; found " + sys.version.split()[0] + " (set PYTHON=python3.11)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (planlib)" >/dev/null
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## plan: write the sample company's plan into reports/<fiscal year>/<version>/
+plan: $(STAMP)
+	$(BIN)/planlib plan --config $(CONFIG)
+
+## test: unit tests, notebooks under nbval, browser and escaping tests
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --nbval-lax -p no:cacheprovider notebooks
+
+## lab: JupyterLab on notebooks/ with the project's kernel
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+## bench: the speed, memory and accuracy figures quoted in the README
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/read.py
+	$(BIN)/python benchmarks/forecast.py
+	$(BIN)/python benchmarks/allocate.py
+	$(BIN)/python benchmarks/risk.py
+	$(BIN)/python benchmarks/plan.py
+
+## sample: regenerate the embedded sample company (deterministic)
+sample: $(STAMP)
+	$(BIN)/python -m planlib.sample data/sample
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache

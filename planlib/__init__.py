@@ -1,0 +1,35 @@
+"""planlib: turn a company's sales history into a reproducible annual sales plan.
+
+The notebooks in notebooks/ only call this package; ``planlib plan`` runs them
+into a plan bundle. Start with :class:`planlib.Plan`.
+"""
+from .config import PlanConfig, load_config
+from .errors import (
+    AllocationError,
+    BundleExistsError,
+    ConfigError,
+    DataError,
+    ForecastError,
+    NotebookFailed,
+    ParameterError,
+    PlanlibError,
+)
+from .plan import Plan, stage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AllocationError",
+    "BundleExistsError",
+    "ConfigError",
+    "DataError",
+    "ForecastError",
+    "NotebookFailed",
+    "ParameterError",
+    "Plan",
+    "PlanConfig",
+    "PlanlibError",
+    "load_config",
+    "stage",
+    "__version__",
+]

@@ -1,0 +1,94 @@
+"""One exception tree for planlib.
+
+    PlanlibError
+    ├── ConfigError          the config file: unknown keys, wrong types, bad values
+    ├── DataError            input tables: every bad row, with file, line, column, value, expectation
+    ├── ForecastError        a series that cannot be forecast (NaN/inf, no data)
+    ├── AllocationError      a split that cannot add up (negative weights, empty hierarchy)
+    ├── ParameterError       notebook parameters that the notebook does not declare or of the wrong type
+    ├── BundleExistsError    a plan of record would be overwritten
+    └── NotebookFailed       a notebook failed under the runner (names the notebook and the cell)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PlanlibError(Exception):
+    """Base class of every error planlib raises on purpose."""
+
+
+class ConfigError(PlanlibError):
+    """The config has problems; ``problems`` lists each as (key path, message)."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = [f"{len(self.problems)} problem(s){where}:"]
+        lines += [f"  - {path}: {msg}" for path, msg in self.problems]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad value in one row of an input file."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: object
+    expected: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}"
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.column is not None:
+            where += f", column {self.column!r}"
+        return f"{where}: found {self.value!r}, expected {self.expected}"
+
+
+class DataError(PlanlibError):
+    """Input data breaks its contract; ``problems`` lists every bad row at once."""
+
+    def __init__(self, message: str, problems: list[RowProblem] | None = None, limit: int = 50):
+        self.problems = list(problems or [])
+        lines = [message]
+        for p in self.problems[:limit]:
+            lines.append(f"  - {p}")
+        if len(self.problems) > limit:
+            lines.append(f"  ... and {len(self.problems) - limit} more")
+        super().__init__("\n".join(lines))
+
+
+class ForecastError(PlanlibError):
+    """A series cannot be forecast as given (names the series and the dates)."""
+
+
+class AllocationError(PlanlibError):
+    """A target cannot be split as asked."""
+
+
+class ParameterError(PlanlibError):
+    """Notebook parameters that the notebook does not declare, or of the wrong type."""
+
+
+class BundleExistsError(PlanlibError):
+    """A plan bundle already exists at that path; a plan of record is never overwritten."""
+
+
+class NotebookFailed(PlanlibError):
+    """A notebook failed under the runner."""
+
+    def __init__(self, notebook: str, cell_index: int | None, ename: str, evalue: str, kept_at: str):
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.ename = ename
+        self.evalue = evalue
+        self.kept_at = kept_at
+        cell = f"cell {cell_index}" if cell_index is not None else "an unknown cell"
+        super().__init__(
+            f"notebook {notebook} failed in {cell}: {ename}: {evalue}\n"
+            f"The failed notebook is kept for reading at {kept_at}; no bundle was published."
+        )
