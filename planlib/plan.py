@@ -23,6 +23,7 @@ from .config import PlanConfig, load_config
 # Modules that register stages; imported on first stage look-up.
 STAGE_MODULES = (
     "planlib.data",
+    "planlib.market",
     "planlib.forecast",
     "planlib.goals",
     "planlib.allocate",
