@@ -284,3 +284,46 @@ def analyse(history: pd.DataFrame, sales: pd.DataFrame, market: pd.DataFrame | N
 def _market_stage(plan) -> MarketAnalysis:
     tables = plan.inputs.tables
     return analyse(plan.history, tables["sales"], tables.get("market"), tables.get("competitors"))
+
+
+def headlines(analysis: MarketAnalysis) -> dict:
+    """Return the figures the market-analysis narrative quotes, all computed from the analysis.
+
+    Returns
+    -------
+    dict
+        last_full_year, revenue (that year), growth (that year over the one before),
+        ytd_year, ytd_months, ytd_growth (current partial year, like for like),
+        fastest_region / fastest_region_growth, slowest_region / slowest_region_growth,
+        fastest_product / fastest_product_growth, slowest_product / slowest_product_growth
+        (the latest year with a growth figure), peak_month / peak_index, trough_month /
+        trough_index (seasonal index), new_customer_share (last full year), and the
+        concentration summary keys.
+    """
+    year = analysis.last_full_year
+    company = analysis.company_growth.set_index("year")
+    latest = int(company.index.max())
+    out = {
+        "last_full_year": year,
+        "revenue": float(company.loc[year, "revenue"]),
+        "growth": float(company.loc[year, "growth"]),
+        "ytd_year": latest,
+        "ytd_months": int(company.loc[latest, "months"]),
+        "ytd_growth": float(company.loc[latest, "growth"]),
+    }
+    for level, table in (("region", analysis.region_growth), ("product", analysis.product_growth)):
+        recent = table[table["year"] == table.loc[table["growth"].notna(), "year"].max()]
+        recent = recent.sort_values(["growth", level], ascending=[False, True])
+        out[f"fastest_{level}"] = recent.iloc[0][level]
+        out[f"fastest_{level}_growth"] = float(recent.iloc[0]["growth"])
+        out[f"slowest_{level}"] = recent.iloc[-1][level]
+        out[f"slowest_{level}_growth"] = float(recent.iloc[-1]["growth"])
+        out[f"growth_year_{level}"] = int(recent.iloc[0]["year"])
+    season = analysis.seasonality.set_index("month")["seasonal_index"]
+    out.update(peak_month=int(season.idxmax()), peak_index=float(season.max()),
+               trough_month=int(season.idxmin()), trough_index=float(season.min()))
+    mix = analysis.customer_mix
+    new = mix[(mix["year"] == year) & (mix["customer_type"] == "new")]["share"]
+    out["new_customer_share"] = float(new.iloc[0]) if len(new) else 0.0
+    out.update(analysis.concentration)
+    return out

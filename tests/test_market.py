@@ -103,3 +103,31 @@ def test_market_share_and_competitors():
     table = market.competitor_table(comp, by_region)
     assert list(table["competitor"]) == ["A", "(us)", "B"]
     assert list(table["rank"]) == [1, 2, 3]
+
+
+def test_headlines_pick_the_fastest_and_slowest_by_hand():
+    rows = []
+    for region, rate in (("East", 0.10), ("West", 0.30), ("North", -0.05)):
+        for m in range(1, 13):
+            rows.append(("region", region, f"2024-{m:02d}-01", 100))
+            rows.append(("region", region, f"2025-{m:02d}-01", 100 * (1 + rate)))
+    for product, rate in (("A", 0.2), ("B", 0.0)):
+        for m in range(1, 13):
+            rows.append(("product", product, f"2024-{m:02d}-01", 150))
+            rows.append(("product", product, f"2025-{m:02d}-01", 150 * (1 + rate)))
+    season = [0.5, 0.8, 1.1, 1, 1, 1.1, 1, 1, 1.1, 1, 1, 1.4]
+    for y in (2024, 2025):
+        for m in range(1, 13):
+            rows.append(("company", None, f"{y}-{m:02d}-01", 300 * season[m - 1] * (1.1 if y == 2025 else 1)))
+    hist = panel(rows)
+    deals = sales()
+    analysis = market.analyse(hist, deals)
+    facts = market.headlines(analysis)
+    assert facts["last_full_year"] == 2025
+    assert facts["growth"] == pytest.approx(0.10)
+    assert (facts["fastest_region"], facts["slowest_region"]) == ("West", "North")
+    assert facts["fastest_region_growth"] == pytest.approx(0.30)
+    assert facts["slowest_region_growth"] == pytest.approx(-0.05)
+    assert (facts["fastest_product"], facts["slowest_product"]) == ("A", "B")
+    assert (facts["peak_month"], facts["trough_month"]) == (12, 1)
+    assert facts["new_customer_share"] == pytest.approx(1.0)  # the only 2025 deal is C1's first
