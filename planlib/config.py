@@ -50,21 +50,41 @@ class SqlSource(Section):
 
 
 class DataSource(Section):
-    path: Path | None = None
+    """Where one input table comes from and how its text is read (see planlib.data)."""
+
+    path: Path | None = Field(None, description="CSV, .xlsx or Parquet file, relative to the config file")
     sql: SqlSource | None = None
-    format: Literal["auto", "csv", "excel", "parquet"] = "auto"
+    format: Literal["auto", "csv", "excel", "parquet"] = Field("auto", description="auto: from the file suffix")
     encoding: str = Field("auto", description="auto: UTF-8 (with or without BOM), else GB18030; or a codec name")
-    sheet: str | int | None = None
+    delimiter: str = Field(",", description="CSV field separator (one character; .tsv files default to tab)")
+    sheet: str | int | None = Field(None, description="Excel sheet name or 0-based index; default the first")
     columns: dict[str, str] = Field(default_factory=dict, description="planlib name -> the file's own header")
     date_format: str | None = Field(None, description="strftime format of dates, if not ISO / unambiguous")
-    dayfirst: bool = False
-    thousands: str = ","
-    decimal: str = "."
+    dayfirst: bool | None = Field(
+        None, description="01/02/2026 is 1 Feb (true) or 2 Jan (false); unset: such ambiguous dates are rejected")
+    two_digit_years: int | None = Field(
+        None, ge=1000, le=2100,
+        description="first year of the 100-year window for two-digit years (1950: 24 -> 2024, 68 -> 1968); "
+                    "unset: two-digit years are rejected")
+    thousands: str = Field(",", description="thousands separator in numbers: , . ' space, or empty for none")
+    decimal: str = Field(".", description="decimal mark: . or ,")
 
     @model_validator(mode="after")
     def _one_source(self):
         if (self.path is None) == (self.sql is None):
             raise ValueError("give exactly one of path or sql")
+        if self.thousands not in (",", ".", "'", " ", ""):
+            raise ValueError(f"thousands must be one of , . ' space or empty, got {self.thousands!r}")
+        if self.decimal not in (".", ","):
+            raise ValueError(f"decimal must be . or , (got {self.decimal!r})")
+        if self.thousands == self.decimal:
+            raise ValueError(f"thousands and decimal are both {self.decimal!r}; with decimal ',' use thousands '.'")
+        if len(self.delimiter) != 1 or not self.delimiter.isascii() or self.delimiter in "\r\n\"":
+            raise ValueError(f"delimiter must be one ASCII character other than a quote or line break, "
+                             f"got {self.delimiter!r}")
+        if self.date_format and "%y" in self.date_format and self.two_digit_years is None:
+            raise ValueError(f"date_format {self.date_format!r} has a two-digit year (%y): set two_digit_years "
+                             f"(e.g. 1950 reads 24 as 2024 and 68 as 1968) so no year is guessed")
         return self
 
 
@@ -105,28 +125,305 @@ class Forecast(Section):
 
 # --------------------------------------------------------------------------- later sections
 # Each planning topic owns one section; its module documents the meaning of each key.
+class SmartGoal(Section):
+    """One SMART goal: what is measured, how much, by when, who owns it and which strategy it serves."""
+
+    name: str
+    metric: str | None = Field(None, description="revenue, new_customers, market_share, retention, satisfaction "
+                                                 "or any metric of kpis.csv")
+    scope: str = Field("company", description='"company", "region/West", "product/Services" or '
+                                              '"region_product/West/Services"')
+    target: float | Literal["annual_target"] | None = Field(
+        None, description="the number to reach (shares and rates as fractions, 0.18 = 18%); "
+                          "annual_target = the plan's revenue target")
+    unit: str = ""
+    deadline: dt.date | None = None
+    owner: str | None = None
+    strategy: str | None = None
+
+
+class GoalVerdict(Section):
+    stretch_below: float = Field(0.35, gt=0, lt=1, description="P(attainment) below this: a stretch target")
+    sandbagged_above: float = Field(0.75, gt=0, lt=1, description="P(attainment) above this: sandbagged")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.stretch_below >= self.sandbagged_above:
+            raise ValueError(f"stretch_below ({self.stretch_below}) must be below sandbagged_above "
+                             f"({self.sandbagged_above})")
+        return self
+
+
 class Goals(Section):
-    model_config = ConfigDict(extra="allow")
+    mode: Literal["growth", "quantile", "stretch", "top_down"] = Field(
+        "quantile", description="how the annual revenue target is set")
+    growth: float = Field(0.10, gt=-1, description="growth mode: last year's actual (+ outlook) x (1 + growth)")
+    quantile: float = Field(0.60, gt=0, lt=1, description="quantile mode: this quantile of the plan-year forecast")
+    stretch: float = Field(0.05, gt=-1, description="stretch mode: the forecast's mean x (1 + stretch)")
+    top_down: float | None = Field(None, gt=0, description="top_down mode: leadership's number, in currency")
+    verdict: GoalVerdict = Field(default_factory=GoalVerdict)
+    min_probability: float = Field(0.20, ge=0, lt=1, description="a goal less likely than this is not achievable")
+    smart: list[SmartGoal] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _top_down_given(self):
+        if self.mode == "top_down" and self.top_down is None:
+            raise ValueError("mode top_down needs goals.top_down (leadership's number)")
+        return self
 
 
 class Allocation(Section):
-    model_config = ConfigDict(extra="allow")
+    rounding_unit: float = Field(1000, gt=0, description="targets are whole multiples of this; parts add up exactly")
+    time: Literal["seasonal", "historical", "working_days", "equal"] = Field(
+        "seasonal", description="month weights: forecast seasonality, past shares, working days or equal")
+    history_years: int = Field(3, ge=1, description="historical time weights: average of this many past years")
+    methods: dict[Literal["equal", "historical", "forecast", "market", "capacity"], float] = Field(
+        default_factory=lambda: {"forecast": 0.5, "capacity": 0.3, "historical": 0.2},
+        description="weights of the org split methods, blended (normalised to 1)")
+    ramp: list[float] = Field(default_factory=lambda: [0.25, 0.5, 0.75],
+                              description="productivity in a new rep's 1st, 2nd, ... month; 1 after")
+    product_mix_shrinkage: float = Field(0.5, ge=0, le=1, description="a team's or rep's product mix: "
+                                         "0 = its own history, 1 = its parent's mix")
+    uplift: dict[Literal["company", "region", "team"], float] = Field(
+        default_factory=dict, description="cushion a level adds before passing its target down, e.g. team: 0.05")
+    fairness_low: float = Field(0.30, ge=0, le=1, description="a rep below this P(attainment) looks unfair")
+    fairness_high: float = Field(0.85, ge=0, le=1, description="a rep above this P(attainment) looks soft")
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, v):
+        bad = {k: w for k, w in v.items() if w < 0}
+        if bad:
+            raise ValueError(f"method weights must be >= 0, found {bad}")
+        if v and sum(v.values()) <= 0:
+            raise ValueError("at least one method needs a positive weight")
+        return v or {"forecast": 1.0}
+
+    @field_validator("ramp")
+    @classmethod
+    def _ramp(cls, v):
+        bad = [x for x in v if not 0 <= x <= 1]
+        if bad:
+            raise ValueError(f"ramp factors must be between 0 and 1, found {bad}")
+        return v
+
+    @field_validator("uplift")
+    @classmethod
+    def _uplift(cls, v):
+        bad = {k: u for k, u in v.items() if not 0 <= u < 1}
+        if bad:
+            raise ValueError(f"uplift must be a fraction in [0, 1), found {bad}")
+        return v
+
+
+class Hiring(Section):
+    earliest_start: str | None = Field(
+        None, pattern=r"^\d{4}-\d{2}$", description="first month a new hire can start, 'YYYY-MM'; none = the month after as_of"
+    )
+    max_per_month: int = Field(2, ge=1, description="new hires per region per month that recruiting can bring in")
+    max_per_region: int | None = Field(None, ge=0, description="most new hires per region in the plan; none = no limit")
 
 
 class Capacity(Section):
-    model_config = ConfigDict(extra="allow")
+    """Capacity: productivity, ramp and attrition (see planlib.capacity)."""
+
+    productivity: dict[str, float] = Field(
+        default_factory=dict, description="monthly sales of one fully ramped FTE by region; regions left out: from history"
+    )
+    productivity_window_months: int = Field(12, ge=3, le=60)
+    productivity_statistic: Literal["median", "mean"] = "median"
+    productivity_growth: float = Field(0.0, gt=-1, description="change of ramped productivity in the plan year (0.05 = +5%)")
+    ramp_months: int | None = Field(None, ge=0, le=36, description="months before a new rep is fully productive; none = estimate")
+    ramp_shape: Literal["linear", "s_curve"] = "linear"
+    ramp: list[float] = Field(default_factory=list, description="the ramp month by month (fractions of full productivity)")
+    ramp_level: float | None = Field(
+        None, gt=0, le=1, description="share of a ramped rep's sales a new rep levels off at; none = estimated (1 if ramp given)"
+    )
+    existing_reps: Literal["own_run_rate", "region_productivity"] = Field(
+        "own_run_rate", description="ramped reps on the roster: their own recent sales, or their region's productivity"
+    )
+    default_ramp_months: int = Field(6, ge=0, le=36, description="used when too few reps were hired within the history")
+    min_hires_for_ramp: int = Field(4, ge=1)
+    attrition_rate: float | None = Field(None, ge=0, lt=1, description="yearly share of reps who leave; none = from history")
+    attrition_window_months: int = Field(24, ge=6, le=120)
+    quota_roles: list[str] = Field(default_factory=lambda: ["rep"], min_length=1)
+    hiring: Hiring = Field(default_factory=Hiring)
+
+    @field_validator("ramp")
+    @classmethod
+    def _ramp(cls, v):
+        bad = [x for x in v if not 0 <= x <= 1]
+        if bad:
+            raise ValueError(f"ramp fractions must be between 0 and 1, got {bad}")
+        if any(b < a for a, b in zip(v, v[1:])):
+            raise ValueError(f"ramp fractions must not fall from one month to the next, got {v}")
+        return v
+
+    @field_validator("productivity")
+    @classmethod
+    def _productivity(cls, v):
+        bad = {k: x for k, x in v.items() if not x > 0}
+        if bad:
+            raise ValueError(f"productivity must be above 0 for every region, got {bad}")
+        return v
+
+
+class ExtraHeadcount(Section):
+    role: str
+    per: Literal["team", "region", "company"] = "team"
+    count: float = Field(1.0, ge=0)
+
+
+class BudgetLine(Section):
+    name: str
+    amount: float = Field(..., ge=0, description="yearly amount, or per FTE-year when per_head is true")
+    per_head: bool = False
+    allocate: Literal["target_share", "headcount", "equal"] | dict[str, float] = "target_share"
+
+    @field_validator("allocate")
+    @classmethod
+    def _split(cls, v):
+        if isinstance(v, dict):
+            if any(x < 0 for x in v.values()):
+                raise ValueError(f"a region split cannot be negative, got {v}")
+            if abs(sum(v.values()) - 1.0) > 1e-6:
+                raise ValueError(f"a region split must add up to 1, got {sum(v.values()):g} from {v}")
+        return v
 
 
 class Budget(Section):
-    model_config = ConfigDict(extra="allow")
+    """Sales cost budget (see planlib.budget)."""
+
+    base_salary: dict[str, float] = Field(
+        default_factory=lambda: {"rep": 180_000.0, "manager": 360_000.0}, description="yearly base pay by role"
+    )
+    on_cost_rate: float = Field(0.35, ge=0, le=2, description="employer social insurance and housing fund on pay")
+    hiring_cost_per_hire: float = Field(40_000.0, ge=0)
+    new_hire_paid_on_target: bool = Field(True, description="new hires are paid target incentive while they ramp")
+    extra_headcount: list[ExtraHeadcount] = Field(
+        default_factory=lambda: [ExtraHeadcount(role="manager", per="team", count=1)]
+    )
+    lines: list[BudgetLine] = Field(
+        default_factory=lambda: [
+            BudgetLine(name="marketing", amount=3_000_000.0, allocate="target_share"),
+            BudgetLine(name="travel", amount=60_000.0, per_head=True),
+            BudgetLine(name="tools", amount=6_000.0, per_head=True),
+        ]
+    )
+
+
+class Tier(Section):
+    start: float = Field(..., ge=0, alias="from", description="attainment where the tier starts (1.0 = 100%)")
+    rate: float = Field(..., ge=0, description="share of target incentive paid per unit of attainment in the tier")
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+class Commission(Section):
+    period: Literal["month", "quarter", "year"] = Field("quarter", description="attainment measured and paid per period")
+    threshold: float = Field(0.6, ge=0, description="below this attainment nothing is paid")
+    tiers: list[Tier] = Field(
+        default_factory=lambda: [Tier(start=0.0, rate=0.5), Tier(start=0.6, rate=1.75), Tier(start=1.0, rate=2.0)],
+        min_length=1,
+    )
+    cap: float | None = Field(2.0, gt=0, description="most paid in a period, as a multiple of target incentive")
+
+    @model_validator(mode="after")
+    def _tiers(self):
+        starts = [t.start for t in self.tiers]
+        if starts[0] != 0:
+            raise ValueError(f"the first tier must start at 0 (from: 0), got from: {starts[0]:g}")
+        if any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ValueError(f"tiers must start at rising attainments, got {starts}")
+        return self
+
+
+class Bonus(Section):
+    name: str
+    kind: Literal["champion", "team"]
+    period: Literal["month", "quarter", "year"] = "month"
+    amount: float = Field(..., ge=0, description="paid to each winner (champion) or each team member (team)")
+    winners: int = Field(1, ge=1, description="champion: reps paid per period")
+    min_attainment: float = Field(1.0, ge=0, description="attainment a winner (or the team) must reach")
 
 
 class Incentives(Section):
-    model_config = ConfigDict(extra="allow")
+    """Incentive plan: commission curve and bonuses (see planlib.incentives)."""
+
+    target_incentive: dict[str, float] = Field(
+        default_factory=lambda: {"rep": 120_000.0, "manager": 150_000.0},
+        description="yearly variable pay at 100% attainment by role",
+    )
+    commission: Commission = Field(default_factory=Commission)
+    bonuses: list[Bonus] = Field(
+        default_factory=lambda: [
+            Bonus(name="Monthly sales champion", kind="champion", period="month", amount=5_000.0),
+            Bonus(name="Quarterly team bonus", kind="team", period="quarter", amount=3_000.0),
+        ]
+    )
+
+
+class RiskScenario(Section):
+    quantile: float = Field(..., gt=0, lt=1, description="quantile of the forecast plan-year total")
+    risks: Literal["none", "expected", "likely"] = Field(
+        "expected", description="none: no risk hits; expected: every open risk at likelihood x impact; "
+        "likely: risks at or above likely_threshold hit in full, the rest at expected")
 
 
 class Risk(Section):
-    model_config = ConfigDict(extra="allow")
+    risks: list[dict[str, Any]] = Field(
+        default_factory=list, description="risks given here instead of (or besides) the risks table; same fields")
+    statuses: list[str] = Field(default_factory=lambda: ["open", "monitoring", "mitigating", "accepted", "closed"])
+    closed_statuses: list[str] = Field(default_factory=lambda: ["closed"],
+                                       description="risks with these statuses are listed but not simulated")
+    n_sims: int = Field(10_000, ge=100, le=1_000_000)
+    shock_level: Literal["region_product", "region"] = "region_product"
+    calibrate_to_forecast: bool = Field(
+        True, description="scale the historical shocks so the simulated company total has the forecast's spread")
+    likelihood_bands: list[float] = Field(default_factory=lambda: [0.1, 0.3, 0.5, 0.7],
+                                          description="upper edges of the heat map's likelihood bands")
+    impact_bands: list[float] = Field(default_factory=lambda: [0.005, 0.01, 0.02, 0.05],
+                                      description="upper edges of the impact bands, as a share of annual_target")
+    likely_threshold: float = Field(0.3, ge=0, le=1)
+    scenarios: dict[str, RiskScenario] = Field(default_factory=lambda: {
+        "downside": RiskScenario(quantile=0.1, risks="likely"),
+        "base": RiskScenario(quantile=0.5, risks="expected"),
+        "upside": RiskScenario(quantile=0.9, risks="none"),
+    })
+    sensitivity: dict[str, float] = Field(
+        default_factory=lambda: {"growth": 0.02, "attrition": 0.05, "ramp_months": 1.0,
+                                 "pipeline_conversion": 0.10, "price": 0.02},
+        description="each assumption moved down and up by this much (growth, attrition, price in "
+        "points of a share; ramp_months in months; pipeline_conversion relative)")
+    sensitivity_sims: int = Field(2_000, ge=100)
+    ramp_months: float | None = Field(None, ge=0, description="default: capacity.ramp_months, else 6")
+    concentration_months: int = Field(12, ge=1, description="trailing months of deals used for concentration")
+    top_customer_warn: float = Field(0.10, gt=0, le=1, description="one customer above this share is a risk")
+    top10_warn: float = Field(0.40, gt=0, le=1)
+    hhi_warn: float = Field(0.15, gt=0, le=1, description="0.15-0.25 moderately, >0.25 highly concentrated")
+    top_reps: int = Field(3, ge=1)
+    top_reps_warn: float = Field(0.30, gt=0, le=1)
+    coverage_weighted_min: float = Field(1.0, gt=0, description="weighted pipeline / remaining target")
+    coverage_unweighted_min: float = Field(3.0, gt=0, description="the 3x pipeline rule of thumb")
+    open_stages_exclude: list[str] = Field(default_factory=lambda: ["Closed Won", "Closed Lost", "Won", "Lost"])
+
+    @field_validator("likelihood_bands", "impact_bands")
+    @classmethod
+    def _bands(cls, v):
+        if not v or any(b <= a for a, b in zip(v, v[1:])) or v[0] <= 0:
+            raise ValueError(f"bands must be positive and strictly increasing, got {v}")
+        return v
+
+    @field_validator("sensitivity")
+    @classmethod
+    def _sensitivity(cls, v):
+        known = {"growth", "attrition", "ramp_months", "pipeline_conversion", "price"}
+        bad = sorted(set(v) - known)
+        if bad:
+            raise ValueError(f"unknown sensitivity assumption(s) {bad}; known: {sorted(known)}")
+        if any(x <= 0 for x in v.values()):
+            raise ValueError(f"sensitivity steps must be positive, got {v}")
+        return v
 
 
 class Scorecard(Section):

@@ -28,10 +28,13 @@ STAGE_MODULES = (
     "planlib.goals",
     "planlib.allocate",
     "planlib.capacity",
+    "planlib.hiring",
+    "planlib.budget",
     "planlib.incentives",
     "planlib.risk",
     "planlib.scorecard",
     "planlib.review",
+    "planlib.initiatives",
 )
 
 CACHE_FORMAT = "1"

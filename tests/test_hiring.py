@@ -1,0 +1,85 @@
+"""The hiring plan: what one hire adds, the fewest hires for a known gap, start-by months, delay scenarios."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from planlib.capacity import CapacityResult, RampEstimate, plan_months
+from planlib.hiring import hire_contribution, hiring_plan, plan_hiring
+
+MONTHS = plan_months(2027)
+FLAT = pd.Series(1.0, index=range(1, 13))
+# one hire at 100 a month from the start month (no ramp, no attrition): Jan 1200, Feb 1100, ..., Dec 100
+CONTRIBUTION = pd.Series([100.0 * (12 - i) for i in range(12)], index=MONTHS)
+
+
+def test_hire_contribution_follows_ramp_season_and_attrition():
+    ramp = RampEstimate(1, "linear", "config", pd.DataFrame())  # month 1 at 1/2, then full
+    added = hire_contribution(MONTHS, MONTHS[:2], productivity=100.0, season=FLAT, ramp=ramp, monthly_attrition=0.0)
+    per_start = added.groupby("start_month")["added"].sum()
+    assert per_start.tolist() == [50 + 100 * 11, 50 + 100 * 10]
+    season = pd.Series([2.0] + [1.0] * 11, index=range(1, 13))
+    leaving = hire_contribution(MONTHS, MONTHS[:1], productivity=100.0, season=season,
+                                ramp=RampEstimate(0, "linear", "config", pd.DataFrame()), monthly_attrition=0.1)
+    assert leaving["added"].iloc[:3].tolist() == pytest.approx([200.0, 90.0, 81.0])
+
+
+def test_fewest_hires_for_a_known_gap_and_their_latest_starts():
+    starts, start_by, uncovered = hiring_plan(3000.0, CONTRIBUTION, max_per_month=2)
+    # Jan + Jan = 2400 < 3000, a third in Feb reaches 3500; the Feb hire can wait until Jul (600 -> 3000)
+    assert starts == [MONTHS[0], MONTHS[0], MONTHS[1]]
+    assert start_by == [MONTHS[0], MONTHS[0], MONTHS[6]]
+    assert uncovered == 0.0
+
+
+def test_no_gap_needs_no_hire_and_a_hire_cap_leaves_the_rest_uncovered():
+    assert hiring_plan(-50.0, CONTRIBUTION) == ([], [], 0.0)
+    starts, _, uncovered = hiring_plan(3000.0, CONTRIBUTION, max_per_month=2, max_hires=2)
+    assert len(starts) == 2 and uncovered == pytest.approx(600.0)
+    one_a_month = hiring_plan(3000.0, CONTRIBUTION, max_per_month=1)
+    assert one_a_month[0] == [MONTHS[0], MONTHS[1], MONTHS[2]]  # 1200 + 1100 + 1000 = 3300
+
+
+def _capacity(gap: float) -> CapacityResult:
+    by_region = pd.DataFrame({"region": "East", "month": MONTHS, "target": 1000.0,
+                              "capacity": 1000.0 - gap / 12, "gap": gap / 12, "fte": 1.0, "expected_exits": 0.0})
+    summary = pd.DataFrame({"region": ["East", "Total"], "target": 12000.0, "capacity": 12000.0 - gap,
+                            "gap": gap, "coverage": (12000.0 - gap) / 12000.0})
+    return CapacityResult(
+        productivity=pd.DataFrame({"region": ["East"], "productivity": [100.0], "reps": [1], "source": ["config"]}),
+        ramp=RampEstimate(0, "linear", "config", pd.DataFrame()),
+        attrition={"annual_rate": 0.0, "monthly_rate": 0.0, "source": "config"},
+        season=pd.DataFrame({"region": "East", "calendar_month": range(1, 13), "season": 1.0}),
+        by_rep=pd.DataFrame(), by_region=by_region, summary=summary, months=MONTHS,
+        as_of=pd.Timestamp("2026-12-10"))
+
+
+def test_plan_hiring_by_region_with_monthly_capacity_and_delay_scenarios():
+    plan = plan_hiring(_capacity(3000.0), max_per_month=2)
+    assert plan.earliest_start == MONTHS[0]  # the month after as_of
+    assert plan.hires["start_month"].tolist() == [MONTHS[0], MONTHS[0], MONTHS[1]]
+    east = plan.summary.set_index("region").loc["East"]
+    assert (east["hires"], east["capacity_added"], east["uncovered"]) == (3, 3500.0, 0.0)
+    jan = plan.by_month.set_index("month").loc[MONTHS[0]]
+    assert jan["capacity_added"] == 200.0 and jan["capacity_with_hires"] == 1000.0 - 250.0 + 200.0
+    assert plan.by_month["capacity_added"].sum() == 3500.0
+    delay = plan.delay.set_index("earliest_start")
+    # hiring from March: the same 3 hires add 1000 + 1000 + 900 = 2900, 100 short; closing it takes a 4th
+    assert delay.loc[MONTHS[2], "capacity_added"] == 2900.0
+    assert delay.loc[MONTHS[2], "uncovered"] == pytest.approx(100.0)
+    assert delay.loc[MONTHS[2], "hires_to_close"] == 4.0
+    # from December two hires can add at most 200: the rest cannot be closed this year
+    assert np.isnan(delay.loc[MONTHS[11], "hires_to_close"])
+    assert delay.loc[MONTHS[11], "uncovered_at_most_hiring"] == pytest.approx(2800.0)
+
+
+def test_a_later_earliest_start_moves_every_hire():
+    plan = plan_hiring(_capacity(3000.0), earliest_start="2027-04", max_per_month=2)
+    assert plan.hires["start_month"].min() == MONTHS[3]
+    # Apr 900 x 2, May 800 x 2 = 3400: four hires
+    assert plan.summary.set_index("region").loc["East", "hires"] == 4
+
+
+def test_delay_by_picks_the_scenario_months_after_the_earliest_start():
+    plan = plan_hiring(_capacity(3000.0), max_per_month=2)
+    assert plan.delay_by(2)["earliest_start"].tolist() == [MONTHS[2]]
+    assert plan.delay_by(40)["earliest_start"].tolist() == [MONTHS[11]]
