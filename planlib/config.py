@@ -102,14 +102,19 @@ class Data(Section):
 
 # --------------------------------------------------------------------------- forecast
 class Forecast(Section):
-    levels: list[int] = Field(default_factory=lambda: [80, 95])
-    models: list[str] = Field(
-        default_factory=lambda: ["ets", "holt_winters", "stl_ets", "sarima", "snaive", "drift"]
+    """How the forecast stage models, backtests, calibrates and reconciles (see planlib.forecast)."""
+
+    levels: list[int] = Field(default_factory=lambda: [80, 95], description="interval levels, percent")
+    models: list[Literal["ets", "holt_winters", "stl_ets", "theta", "sarima", "snaive", "drift"]] = Field(
+        default_factory=lambda: ["ets", "holt_winters", "stl_ets", "theta", "snaive", "drift"],
+        description="candidates chosen per series by backtest; sarima is the slowest (opt-in)",
     )
-    backtest_origins: int = Field(3, ge=2)
+    season_length: int | None = Field(None, ge=1, description="periods per seasonal cycle; none = from the data's frequency")
+    backtest_origins: int = Field(3, ge=2, le=12)
     combine: bool = True
     calibrate: bool = True
     reconciliation: Literal["bottom_up", "top_down", "mint"] = "mint"
+    nonnegative: bool = Field(True, description="sales: forecasts and interval bounds never below zero")
     n_jobs: int = Field(2, ge=1)
     scheduler: str | None = Field(None, description="dask.distributed scheduler address; none = local processes")
     progress: bool = False
@@ -121,6 +126,13 @@ class Forecast(Section):
         if bad:
             raise ValueError(f"levels must be between 0 and 100 (percent), got {bad}")
         return sorted(set(v))
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v):
+        if not v:
+            raise ValueError("give at least one model")
+        return list(dict.fromkeys(v))
 
 
 # --------------------------------------------------------------------------- later sections
@@ -426,12 +438,163 @@ class Risk(Section):
         return v
 
 
+class ScorecardKpi(Section):
+    """One measure of the scorecard: how it is measured, the rule that scores it and its weight."""
+
+    name: str = Field(..., min_length=1, description="the label on the scorecard, e.g. Revenue attainment")
+    metric: str = Field(..., min_length=1, description="sales: revenue_attainment, new_customers or retention; "
+                                                       "kpis: a metric of the kpis table (satisfaction, ...)")
+    source: Literal["sales", "kpis"] = Field("sales", description="measured from the deals or the kpis table")
+    weight: float = Field(..., gt=0, le=1, description="share of the composite score; the weights add up to 1")
+    threshold: float = Field(..., description="the value that scores 0 (nothing below it counts)")
+    target: float = Field(..., description="the value that scores 1 (100%); below threshold if lower is better")
+    cap: float = Field(1.5, ge=1, description="the most the measure can score (1.5 = 150%)")
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.threshold == self.target:
+            raise ValueError(f"threshold and target are both {self.target:g}: the score would divide by zero; "
+                             f"make threshold the value scoring 0 and target the value scoring 1")
+        return self
+
+
 class Scorecard(Section):
-    model_config = ConfigDict(extra="allow")
+    """Performance scorecard: weighted measures, scoring rule and rating bands (see planlib.scorecard)."""
+
+    kpis: list[ScorecardKpi] = Field(default_factory=lambda: [
+        ScorecardKpi(name="Revenue attainment", metric="revenue_attainment", source="sales", weight=0.5,
+                     threshold=0.6, target=1.0, cap=1.5),
+        ScorecardKpi(name="New customers", metric="new_customers", source="sales", weight=0.15,
+                     threshold=0.0, target=3.0, cap=1.5),
+        ScorecardKpi(name="Retention", metric="retention", source="sales", weight=0.15,
+                     threshold=0.4, target=0.7, cap=1.25),
+        ScorecardKpi(name="Customer satisfaction", metric="satisfaction", source="kpis", weight=0.1,
+                     threshold=3.0, target=4.2, cap=1.25),
+        ScorecardKpi(name="Teamwork", metric="teamwork", source="kpis", weight=0.05,
+                     threshold=3.0, target=4.2, cap=1.25),
+        ScorecardKpi(name="Learning", metric="learning", source="kpis", weight=0.05,
+                     threshold=0.0, target=12.0, cap=1.25),
+    ], min_length=1)
+    bands: dict[str, float] = Field(
+        default_factory=lambda: {"exceeds": 1.1, "meets": 0.9, "below": 0.0},
+        description="rating -> lowest composite score that earns it; one band starts at 0")
+    kpis_max_age: int = Field(2, ge=0, description="a kpis value up to this many quarters older than the scored "
+                                                   "quarter is used when the quarter has none (surveys lag)")
+    retention_months: int = Field(12, ge=1, le=60, description="retention: customers a rep sold to in this many "
+                                                               "months before the quarter who bought again in it")
+    tenure_bands: list[int] = Field(default_factory=lambda: [6, 12, 36],
+                                    description="months of tenure that split reps into groups for the spread")
+    fairness_gap: float = Field(0.15, gt=0, description="a region or tenure group whose mean composite differs "
+                                                        "from everyone's by more than this is flagged")
+
+    @model_validator(mode="after")
+    def _whole(self):
+        total = sum(k.weight for k in self.kpis)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"kpi weights must add up to 1, they add up to {total:g} "
+                             f"({', '.join(f'{k.name}: {k.weight:g}' for k in self.kpis)})")
+        names = [k.name for k in self.kpis]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"kpi names must be unique, repeated: {repeated}")
+        if not self.bands or min(self.bands.values()) != 0 or any(v < 0 for v in self.bands.values()):
+            raise ValueError(f"bands must be >= 0 with one band starting at 0 so every score has a rating, "
+                             f"got {self.bands}")
+        if len(set(self.bands.values())) != len(self.bands):
+            raise ValueError(f"two bands start at the same score: {self.bands}")
+        if any(b <= a for a, b in zip(self.tenure_bands, self.tenure_bands[1:])) or any(
+                m <= 0 for m in self.tenure_bands):
+            raise ValueError(f"tenure_bands must be positive and increasing, got {self.tenure_bands}")
+        return self
 
 
 class Review(Section):
-    model_config = ConfigDict(extra="allow")
+    """The quarterly review: which plan of record, as of when, which actuals (see planlib.review)."""
+
+    plan: Path | None = Field(None, description="the plan of record's bundle folder, e.g. ../reports/FY2027/v001; "
+                                                "none: the plan the config's stages make")
+    as_of: dt.date | None = Field(None, description="the review date: months ending on or before it are closed; "
+                                                    "none: the config's as_of")
+    actuals: Path | None = Field(None, description="a file of the deals after the plan's history, in the layout "
+                                                   "of data.sales (its columns and formats apply); none: the "
+                                                   "sales source of data holds them")
+    reset_quantile: float = Field(0.5, gt=0, lt=1, description="the reset option sets the rest of the year to "
+                                                               "this quantile of the re-forecast")
+    unreasonable_above: float = Field(1.25, gt=1, description="a target needing more than this x its plan pace "
+                                                              "for the rest of the year is unreasonable")
+    min_probability: float | None = Field(None, ge=0, lt=1, description="a target less likely than this under "
+                                                                        "the re-forecast is unreasonable; none: "
+                                                                        "goals.min_probability")
+    easy_probability: float = Field(0.95, gt=0, lt=1, description="a target more likely than this is too easy")
+
+
+class Initiative(Section):
+    """One initiative of the action plan: what is done, who answers for it, when, for which goal, what it brings.
+
+    Checks against the rest of the plan (the goal exists, the region and product exist in the
+    data, the dates touch the plan year, names are unique) are made by ``planlib.initiatives``.
+    """
+
+    name: str = Field(..., description="short and unique; it labels the bridge and the timeline")
+    strategy: Literal["product", "channel", "price", "promotion"] = Field(
+        ..., description="the strategy it belongs to: product, channel, price or promotion")
+    owner: str = Field(..., description="who answers for it: a name or a role")
+    start: dt.date
+    end: dt.date = Field(..., description="last day; on or after start")
+    goal: str = Field(..., description="the name of the SMART goal it serves (one of goals.smart)")
+    expected_effect: float | str = Field(
+        ..., description="extra revenue: an amount in currency over its whole run (1200000; pro-rated to the "
+                         "plan year by days active), or a share of its scope's forecast sales while it runs ('3%')")
+    region: str | None = Field(None, description="the region it works in; none = every region")
+    product: str | None = Field(None, description="the product it works on; none = every product")
+    description: str = Field("", description="what is done, in a sentence")
+
+    @field_validator("name", "owner", "goal")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+    @field_validator("region", "product")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return v.strip() or None if v is not None else None
+
+    @field_validator("expected_effect")
+    @classmethod
+    def _effect(cls, v: float | str) -> float | str:
+        cls.parse_effect(v)
+        return v
+
+    @model_validator(mode="after")
+    def _dates(self):
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @staticmethod
+    def parse_effect(value: float | str) -> tuple[str, float]:
+        """Read an expected effect: 1200000 or "1,200,000" -> ("amount", 1.2e6); "3%" -> ("share", 0.03).
+
+        Raises
+        ------
+        ValueError
+            For text that is neither, a share at or below -100% or above 100%, or a value that is not finite.
+        """
+        text = str(value).strip().replace(",", "").replace("，", "").replace("_", "")
+        expected = "an amount in currency (1200000) or a share of the scope's sales ('3%')"
+        try:
+            number = float(text[:-1] if text.endswith("%") else text)
+        except ValueError:
+            raise ValueError(f"expected {expected}, got {value!r}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(f"expected {expected}, got {value!r}")
+        if text.endswith("%"):
+            if not -100 < number <= 100:
+                raise ValueError(f"a share must be above -100% and at most 100%, got {value!r}")
+            return "share", number / 100
+        return "amount", number
 
 
 class Report(Section):
@@ -459,7 +622,7 @@ class PlanConfig(Section):
     incentives: Incentives = Field(default_factory=Incentives)
     risk: Risk = Field(default_factory=Risk)
     scorecard: Scorecard = Field(default_factory=Scorecard)
-    initiatives: list[dict[str, Any]] = Field(default_factory=list)
+    initiatives: list[Initiative] = Field(default_factory=list, description="the action plan (planlib.initiatives)")
     review: Review = Field(default_factory=Review)
     report: Report = Field(default_factory=Report)
 
