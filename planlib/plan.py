@@ -116,7 +116,7 @@ class Plan:
             return self._keys[name]
         st = self._stage(name)
         h = hashlib.sha256()
-        h.update(f"{CACHE_FORMAT}|{name}|{st.module}|{_module_digest(st.module)}".encode())
+        h.update(f"{CACHE_FORMAT}|{name}|{st.module}|{code_digest()}".encode())
         h.update(self.config.section_hash(*st.config).encode())
         for dep in st.needs:
             h.update(self.key(dep).encode())
@@ -163,13 +163,20 @@ class Plan:
         return sorted(set(super().__dir__()) | set(stages()))
 
 
-_DIGESTS: dict[str, str] = {}
+_CODE_DIGEST: list[str] = []
 
 
-def _module_digest(module: str) -> str:
-    """sha256 of a module's source, so a code change invalidates its cached stages."""
-    if module not in _DIGESTS:
-        mod = importlib.import_module(module)
-        src = Path(mod.__file__).read_bytes() if getattr(mod, "__file__", None) else b""
-        _DIGESTS[module] = hashlib.sha256(src).hexdigest()
-    return _DIGESTS[module]
+def code_digest() -> str:
+    """sha256 of every source file of planlib, so any code change invalidates cached stages.
+
+    Per-module digests would miss a change in a private helper a stage calls into; a
+    recomputed stage costs seconds, a stale one a wrong plan.
+    """
+    if not _CODE_DIGEST:
+        h = hashlib.sha256()
+        root = Path(__file__).resolve().parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+        _CODE_DIGEST.append(h.hexdigest())
+    return _CODE_DIGEST[0]

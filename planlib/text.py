@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import html
 import numbers
+import re
 import string
 
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~"})
+# ``$`` too: nbconvert and JupyterLab read ``$...$`` as math, where escapes are not undone.
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~$"})
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 
 
 def escape(value: object) -> str:
-    """Return ``value`` as text safe inside Markdown and HTML."""
-    return html.escape(str(value), quote=True).translate(_MD_SPECIAL)
+    """Return ``value`` as text safe inside Markdown and HTML.
+
+    Markdown characters are backslash-escaped before HTML escaping, so the
+    entities that HTML escaping makes (``&#x27;``) stay intact; a line break in
+    a value becomes a space so data cannot start a heading or a list.
+
+    >>> escape("O'Brien <b>_x_</b>")
+    'O&#x27;Brien &lt;b&gt;\\\\_x\\\\_&lt;/b&gt;'
+    """
+    flat = _LINE_BREAKS.sub(" ", str(value))
+    return html.escape(flat.translate(_MD_SPECIAL), quote=True)
 
 
 class _EscapingFormatter(string.Formatter):
@@ -68,8 +80,9 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
             shown[col] = [("" if pd.isna(v) else spec.format(v)) for v in shown[col]]
     out = shown.to_html(index=index, escape=True, border=0, classes="planlib-table", na_rep="")
     if caption:
-        out = out.replace('<table border="0" class="dataframe planlib-table">',
-                          f'<table class="dataframe planlib-table"><caption>{html.escape(caption)}</caption>', 1)
+        # after the opening tag, whatever attributes this pandas version writes on it
+        out = re.sub(r"<table\b[^>]*>", lambda m: f"{m.group(0)}<caption>{html.escape(caption)}</caption>", out,
+                     count=1)
     return HTML(out)
 
 
