@@ -106,8 +106,9 @@ class Forecast(Section):
 
     levels: list[int] = Field(default_factory=lambda: [80, 95], description="interval levels, percent")
     models: list[Literal["ets", "holt_winters", "stl_ets", "theta", "sarima", "snaive", "drift"]] = Field(
-        default_factory=lambda: ["ets", "holt_winters", "stl_ets", "theta", "snaive", "drift"],
-        description="candidates chosen per series by backtest; sarima is the slowest (opt-in)",
+        default_factory=lambda: ["holt_winters", "stl_ets", "theta", "snaive", "drift"],
+        description="candidates chosen per series by backtest; ets (AICc over forms) and sarima cost 3-10x "
+                    "more per series (see benchmarks/forecast.py) and are opt-in",
     )
     season_length: int | None = Field(None, ge=1, description="periods per seasonal cycle; none = from the data's frequency")
     backtest_origins: int = Field(3, ge=2, le=12)
@@ -458,23 +459,28 @@ class ScorecardKpi(Section):
         return self
 
 
+DEFAULT_SCORECARD_KPIS = (
+    {"name": "Revenue attainment", "metric": "revenue_attainment", "source": "sales", "weight": 0.5,
+     "threshold": 0.6, "target": 1.0, "cap": 1.5},
+    {"name": "New customers", "metric": "new_customers", "source": "sales", "weight": 0.15,
+     "threshold": 0.0, "target": 3.0, "cap": 1.5},
+    {"name": "Retention", "metric": "retention", "source": "sales", "weight": 0.15,
+     "threshold": 0.4, "target": 0.7, "cap": 1.25},
+    {"name": "Customer satisfaction", "metric": "satisfaction", "source": "kpis", "weight": 0.1,
+     "threshold": 3.0, "target": 4.2, "cap": 1.25},
+    {"name": "Teamwork", "metric": "teamwork", "source": "kpis", "weight": 0.05,
+     "threshold": 3.0, "target": 4.2, "cap": 1.25},
+    {"name": "Learning", "metric": "learning", "source": "kpis", "weight": 0.05,
+     "threshold": 0.0, "target": 12.0, "cap": 1.25},
+)
+
+
 class Scorecard(Section):
     """Performance scorecard: weighted measures, scoring rule and rating bands (see planlib.scorecard)."""
 
-    kpis: list[ScorecardKpi] = Field(default_factory=lambda: [
-        ScorecardKpi(name="Revenue attainment", metric="revenue_attainment", source="sales", weight=0.5,
-                     threshold=0.6, target=1.0, cap=1.5),
-        ScorecardKpi(name="New customers", metric="new_customers", source="sales", weight=0.15,
-                     threshold=0.0, target=3.0, cap=1.5),
-        ScorecardKpi(name="Retention", metric="retention", source="sales", weight=0.15,
-                     threshold=0.4, target=0.7, cap=1.25),
-        ScorecardKpi(name="Customer satisfaction", metric="satisfaction", source="kpis", weight=0.1,
-                     threshold=3.0, target=4.2, cap=1.25),
-        ScorecardKpi(name="Teamwork", metric="teamwork", source="kpis", weight=0.05,
-                     threshold=3.0, target=4.2, cap=1.25),
-        ScorecardKpi(name="Learning", metric="learning", source="kpis", weight=0.05,
-                     threshold=0.0, target=12.0, cap=1.25),
-    ], min_length=1)
+    kpis: list[ScorecardKpi] | None = Field(
+        None, min_length=1, description="the measures; none: DEFAULT_SCORECARD_KPIS, keeping those of the kpis "
+                                        "table only where the table has their metric (weights scaled to add to 1)")
     bands: dict[str, float] = Field(
         default_factory=lambda: {"exceeds": 1.1, "meets": 0.9, "below": 0.0},
         description="rating -> lowest composite score that earns it; one band starts at 0")
@@ -489,11 +495,12 @@ class Scorecard(Section):
 
     @model_validator(mode="after")
     def _whole(self):
-        total = sum(k.weight for k in self.kpis)
-        if abs(total - 1.0) > 1e-9:
+        kpis = self.kpis or []
+        total = sum(k.weight for k in kpis)
+        if kpis and abs(total - 1.0) > 1e-9:
             raise ValueError(f"kpi weights must add up to 1, they add up to {total:g} "
-                             f"({', '.join(f'{k.name}: {k.weight:g}' for k in self.kpis)})")
-        names = [k.name for k in self.kpis]
+                             f"({', '.join(f'{k.name}: {k.weight:g}' for k in kpis)})")
+        names = [k.name for k in kpis]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"kpi names must be unique, repeated: {repeated}")
@@ -526,6 +533,8 @@ class Review(Section):
                                                                         "the re-forecast is unreasonable; none: "
                                                                         "goals.min_probability")
     easy_probability: float = Field(0.95, gt=0, lt=1, description="a target more likely than this is too easy")
+    notebooks: list[str] = Field(default_factory=lambda: ["06_quarterly_review.ipynb"], min_length=1,
+                                 description="notebooks run by `planlib review`, from report.notebooks_dir")
 
 
 class Initiative(Section):

@@ -31,7 +31,7 @@ def target_distribution(frame: pd.DataFrame, target: float, *, title: str, subti
     require_columns(frame, ["revenue", "density", "attained"], "target distribution chart")
     shown = frame.assign(revenue=frame["revenue"] / unit,
                          side=frame["attained"].map({True: "reaches the target", False: "falls short"}))
-    base = alt.Chart(shown, title=make_title(title, subtitle)).properties(width=WIDTH)
+    base = alt.Chart(shown).properties(width=WIDTH)
     area = base.mark_area(opacity=0.8).encode(
         x=alt.X("revenue:Q", title=with_unit("Plan-year revenue", unit_label), axis=alt.Axis(format=AXIS_MONEY)),
         y=alt.Y("density:Q", title="Likelihood", axis=alt.Axis(labels=False, ticks=False)),
@@ -41,7 +41,7 @@ def target_distribution(frame: pd.DataFrame, target: float, *, title: str, subti
         color=PALETTE[3], strokeWidth=2).encode(x="x:Q")
     text = alt.Chart(pd.DataFrame({"x": [target / unit], "label": ["target"]})).mark_text(
         align="left", dx=4, dy=-110, color=PALETTE[3]).encode(x="x:Q", text="label:N")
-    return alt.layer(area, rule, text)
+    return alt.layer(area, rule, text).properties(title=make_title(title, subtitle))
 
 
 def monthly_fan(frame: pd.DataFrame, *, title: str, subtitle: str | None = None, unit: float = 1.0,
@@ -58,7 +58,7 @@ def monthly_fan(frame: pd.DataFrame, *, title: str, subtitle: str | None = None,
     require_columns(frame, columns, "monthly fan chart")
     shown = frame[columns].copy()
     shown[columns[1:]] = shown[columns[1:]].astype(float) / unit
-    base = alt.Chart(shown, title=make_title(title, subtitle)).properties(width=WIDTH)
+    base = alt.Chart(shown).properties(width=WIDTH)
     x = alt.X("ds:T", title=None, axis=alt.Axis(format="%Y-%m"))
     y_title = with_unit("Monthly revenue", unit_label)
     band95 = base.transform_filter("isValid(datum.lo_95)").mark_area(color=PALETTE[0], opacity=0.15).encode(
@@ -70,7 +70,7 @@ def monthly_fan(frame: pd.DataFrame, *, title: str, subtitle: str | None = None,
         x=x, y="yhat:Q")
     target = base.transform_filter("isValid(datum.target)").mark_point(
         color=PALETTE[3], filled=True, size=50, shape="diamond").encode(x=x, y="target:Q")
-    return alt.layer(band95, band80, actual, forecast, target)
+    return alt.layer(band95, band80, actual, forecast, target).properties(title=make_title(title, subtitle))
 
 
 def time_split(frame: pd.DataFrame, *, title: str, subtitle: str | None = None, unit: float = 1.0,
@@ -85,14 +85,14 @@ def time_split(frame: pd.DataFrame, *, title: str, subtitle: str | None = None, 
     require_columns(frame, ["month", "planned", "equal", "misleads"], "time split chart")
     shown = frame.assign(planned=frame["planned"] / unit, equal=frame["equal"] / unit,
                          verdict=frame["misleads"].map({True: "equal split misleads", False: "close"}))
-    base = alt.Chart(shown, title=make_title(title, subtitle)).properties(width=WIDTH)
+    base = alt.Chart(shown).properties(width=WIDTH)
     x = alt.X("month:N", title=None, sort=list(shown["month"]), axis=category_axis(len(shown)))
     bars = base.mark_bar().encode(
         x=x, y=alt.Y("planned:Q", title=with_unit("Month target", unit_label), axis=alt.Axis(format=AXIS_MONEY)),
         color=alt.Color("verdict:N", title=None, scale=alt.Scale(domain=["equal split misleads", "close"],
                                                                 range=[PALETTE[1], PALETTE[0]])))
     equal = base.mark_line(color="#333333", strokeDash=[5, 3], point=True).encode(x=x, y="equal:Q")
-    return alt.layer(bars, equal)
+    return alt.layer(bars, equal).properties(title=make_title(title, subtitle))
 
 
 def allocation(frame: pd.DataFrame, entity: str = "entity", value: str = "target", color: str | None = "product", *,
@@ -133,7 +133,7 @@ def fairness(frame: pd.DataFrame, *, low: float = 0.3, high: float = 0.85, title
     shown = frame.assign(target=frame["target"] / unit, potential=frame["potential"] / unit,
                          band=pd.cut(frame["probability"], [-1, low, high, 2], labels=bands).astype(str))
     top = float(max(shown["target"].max(), shown["potential"].max())) * 1.05
-    base = alt.Chart(shown, title=make_title(title, subtitle)).properties(width=WIDTH, height=WIDTH * 0.6)
+    base = alt.Chart(shown).properties(width=WIDTH, height=WIDTH * 0.6)
     points = base.mark_circle(size=70, opacity=0.85).encode(
         x=alt.X("potential:Q", title=with_unit("Potential (history x ramp x growth)", unit_label),
                 scale=alt.Scale(domain=[0, top]), axis=alt.Axis(format=AXIS_MONEY)),
@@ -145,7 +145,7 @@ def fairness(frame: pd.DataFrame, *, low: float = 0.3, high: float = 0.85, title
         align="left", dx=6, fontSize=10).encode(x="potential:Q", y="target:Q", text="rep_id:N")
     diagonal = alt.Chart(pd.DataFrame({"x": [0.0, top], "y": [0.0, top]})).mark_line(
         color="#999999", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
-    return alt.layer(diagonal, points, labels)
+    return alt.layer(diagonal, points, labels).properties(title=make_title(title, subtitle))
 
 
 __all__ = ["allocation", "fairness", "monthly_fan", "target_distribution", "time_split"]

@@ -1,0 +1,119 @@
+"""Tests of planlib.calendar: fiscal spans, working days with make-up days, pieces and their weights."""
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from planlib import calendar
+from planlib.errors import ConfigError
+
+
+def test_fiscal_year_span_monthly_and_shifted_start():
+    assert calendar.fiscal_year_span(2027) == (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
+    # An April year is named by the calendar year it ends in.
+    assert calendar.fiscal_year_span(2027, 4) == (dt.date(2026, 4, 1), dt.date(2027, 3, 31))
+
+
+def test_fiscal_year_span_week_based_starts_on_a_monday_and_has_whole_weeks():
+    # 2027-01-01 is a Friday, so the week holding it belongs to the year before.
+    start, end = calendar.fiscal_year_span(2027, 1, "4-4-5")
+    assert (start, end) == (dt.date(2027, 1, 4), dt.date(2028, 1, 2))
+    assert (end - start).days + 1 == 364
+    # 2026-01-01 is a Thursday: that week counts, and FY2026 gets a 53rd week.
+    start, end = calendar.fiscal_year_span(2026, 1, "4-4-5")
+    assert start == dt.date(2025, 12, 29) and (end - start).days + 1 == 371
+
+
+def test_fiscal_year_span_rejects_unknown_calendar():
+    with pytest.raises(ConfigError, match=r"fiscal.calendar: must be monthly, 4-4-5.*found '4-4-4'"):
+        calendar.fiscal_year_span(2027, 1, "4-4-4")
+
+
+def test_working_days_spring_festival_2027():
+    days = calendar.working_days(dt.date(2027, 2, 1), dt.date(2027, 2, 28), "CN")
+    # 20 weekdays; Feb 5 (eve) and Feb 8-10 (festival and its observed days) are off.
+    assert days["working"].sum() == 16
+    off = days.loc[~days["working"] & (days["weekday"] < 5), "date"].dt.day.tolist()
+    assert off == [5, 8, 9, 10]
+
+
+def test_working_days_know_chinese_make_up_days():
+    days = calendar.working_days(dt.date(2026, 2, 9), dt.date(2026, 3, 1), "CN").set_index("date")
+    # Saturday 2026-02-14 and 2026-02-28 are worked in exchange for the festival week.
+    assert days.loc["2026-02-14", "working"] and days.loc["2026-02-14", "makeup_workday"]
+    assert days.loc["2026-02-28", "working"]
+    assert not days.loc["2026-02-17", "working"]  # the festival itself
+    assert not days.loc["2026-02-21", "working"]  # an ordinary Saturday
+
+
+def test_working_days_other_country_and_unknown_country():
+    us = calendar.working_days(dt.date(2027, 7, 1), dt.date(2027, 7, 9), "US").set_index("date")
+    assert not us.loc["2027-07-05", "working"]  # Independence Day observed on the Monday
+    assert us["working"].sum() == 6
+    with pytest.raises(ConfigError, match="company.country: the holidays library does not know country 'XX'"):
+        calendar.working_days(dt.date(2027, 1, 1), dt.date(2027, 1, 31), "XX")
+
+
+def test_holiday_coverage_says_2027_make_up_days_are_not_published_yet():
+    table = calendar.holiday_coverage("CN", [2026, 2027]).set_index("year")
+    assert table.loc[2026, "makeup_workdays"] == 6 and table.loc[2026, "makeup_known"]
+    assert table.loc[2027, "makeup_workdays"] == 0 and not table.loc[2027, "makeup_known"]
+
+
+def test_plan_days_pieces_split_a_week_that_straddles_two_months():
+    days = calendar.plan_days(2027, country="CN")
+    pieces = calendar.pieces(days)
+    week13 = pieces[pieces["week"] == "2027-W13"]
+    assert week13["month"].tolist() == ["2027-03", "2027-04"]
+    # Mar 29-31 are Mon-Wed; Apr 1-2 Thu-Fri (Apr 5 is Tomb-Sweeping Day, the next week).
+    assert week13["working_days"].tolist() == [3, 2]
+    assert pieces["week"].nunique() == 53  # 2026-W53 (Jan 1-3) to 2027-W52 (Dec 27-31)
+    assert pieces.iloc[0][["week", "working_days"]].tolist() == ["2026-W53", 0]
+    assert pieces["working_days"].sum() == days["working"].sum() == 248
+    assert set(days["quarter"]) == {"2027Q1", "2027Q2", "2027Q3", "2027Q4"}
+
+
+def test_piece_weights_spread_each_month_over_its_working_days():
+    days = calendar.plan_days(2027, country="CN")
+    pieces = calendar.pieces(days)
+    weights = calendar.piece_weights(days, pd.Series(1.0, index=range(1, 13)))
+    assert weights.sum() == pytest.approx(1.0)
+    march = days[days["calendar_month"] == "2027-03"]["working"].sum()
+    april = days[days["calendar_month"] == "2027-04"]["working"].sum()
+    w13 = weights[pieces.index[pieces["week"] == "2027-W13"]]
+    assert w13 == pytest.approx([3 / march / 12, 2 / april / 12])
+    # A month's pieces add to its weight whatever its working days.
+    feb = weights[(pieces["month"] == "2027-02").to_numpy()].sum()
+    assert feb == pytest.approx(1 / 12)
+
+
+def test_piece_weights_reject_missing_and_negative_months():
+    days = calendar.plan_days(2027, country="CN")
+    with pytest.raises(ConfigError, match=r"no weight for month\(s\) \[12\]"):
+        calendar.piece_weights(days, pd.Series(1.0, index=range(1, 12)))
+    with pytest.raises(ConfigError, match="must be >= 0"):
+        calendar.piece_weights(days, pd.Series([-1.0] + [1.0] * 11, index=range(1, 13)))
+
+
+def test_four_four_five_periods_and_a_53rd_week():
+    days = calendar.plan_days(2026, 1, "4-4-5", "CN")
+    pieces = calendar.pieces(days)
+    weeks = pieces.groupby("month")["week"].nunique()
+    assert weeks.tolist() == [4, 4, 5, 4, 4, 5, 4, 4, 5, 4, 4, 6]
+    assert pieces.groupby("quarter")["week"].nunique().tolist() == [13, 13, 13, 14]
+    assert len(pieces) == 53  # whole weeks: no week is cut
+    shifted = calendar.plan_days(2027, 1, "5-4-4", "CN")
+    assert calendar.pieces(shifted).groupby("month")["week"].nunique().tolist()[:3] == [5, 4, 4]
+
+
+def test_four_four_five_edge_months_share_their_weight_by_days():
+    # FY2027 (4-4-5) runs 2027-01-04 .. 2028-01-02. P01 is Jan 4-31, which holds all of
+    # January's working days (Jan 1 is New Year's Day), so it takes exactly January's weight;
+    # Jan 1-2 2028 at the far edge have no working day and take none of next January's.
+    days = calendar.plan_days(2027, 1, "4-4-5", "CN")
+    pieces = calendar.pieces(days)
+    weights = calendar.piece_weights(days, pd.Series(1.0, index=range(1, 13)))
+    assert pieces.loc[pieces["month"] == "FY2027-P01", "start"].min() == pd.Timestamp("2027-01-04")
+    assert weights[(pieces["month"] == "FY2027-P01").to_numpy()].sum() == pytest.approx(1 / 12)
+    assert days[days["calendar_month"] == "2028-01"]["working"].sum() == 0
+    assert weights.sum() == pytest.approx(1.0)

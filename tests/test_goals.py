@@ -1,0 +1,281 @@
+"""Tests of planlib.goals: the annual target and its verdict, SMART goal cards, rep fairness."""
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+from scipy import stats
+
+from planlib import allocate as al
+from planlib import goals as gl
+from planlib.config import Goals, SmartGoal
+from planlib.errors import ConfigError, ForecastError
+
+
+@dataclass
+class FakeForecast:
+    """Stands in for planlib.forecast.ForecastResult: yhat by month and Normal totals."""
+
+    forecasts: pd.DataFrame
+    sd: float = 10.0
+
+    def total_distribution(self, unique_id, start, end):
+        rows = self.forecasts[(self.forecasts["unique_id"] == unique_id)
+                              & self.forecasts["ds"].between(pd.Timestamp(start), pd.Timestamp(end))]
+        if rows.empty:
+            raise ForecastError(f"no forecast for series {unique_id!r}")
+        return stats.norm(loc=rows["yhat"].sum(), scale=self.sd * math.sqrt(len(rows)))
+
+
+# --------------------------------------------------------------------------- the annual target
+@pytest.mark.parametrize("mode, extra, target, probability, verdict", [
+    # ppf(0.6) of N(100, 10) = 102.53 -> 103; P = sf(103) = 1 - Phi(0.3)
+    ("quantile", {"quantile": 0.6}, 103, 1 - stats.norm.cdf(0.3), "balanced"),
+    # last year 90 x 1.1 = 99; P = Phi(0.1)
+    ("growth", {"growth": 0.1}, 99, stats.norm.cdf(0.1), "balanced"),
+    # mean 100 x 1.05 = 105; P = 1 - Phi(0.5) = 0.3085 < 0.35
+    ("stretch", {"stretch": 0.05}, 105, 1 - stats.norm.cdf(0.5), "stretch"),
+    # leadership says 80; P = Phi(2) = 0.977 > 0.75
+    ("top_down", {"top_down": 80}, 80, stats.norm.cdf(2.0), "sandbagged"),
+])
+def test_set_annual_target_modes(mode, extra, target, probability, verdict):
+    result = gl.set_annual_target(Goals(mode=mode, **extra), stats.norm(100, 10), last_year_outlook=90.0,
+                                  fiscal_year="FY2027")
+    assert result.target == target and result.target_units == target
+    assert result.probability == pytest.approx(probability)
+    assert result.verdict == verdict
+    assert result.growth_vs_last_year == pytest.approx(target / 90 - 1)
+    assert result.forecast_p90 == pytest.approx(100 + 10 * stats.norm.ppf(0.9))
+
+
+def test_set_annual_target_rounds_to_the_unit_and_refuses_growth_without_a_base():
+    result = gl.set_annual_target(Goals(mode="quantile", quantile=0.6), stats.norm(100, 10), last_year_outlook=90,
+                                  unit=10)
+    assert (result.target, result.target_units) == (100, 10)  # 102.53 -> 10 units of 10
+    with pytest.raises(ConfigError, match="goals.mode: growth needs last year's actual, found nan"):
+        gl.set_annual_target(Goals(mode="growth"), stats.norm(100, 10), last_year_outlook=math.nan)
+
+
+def test_goals_config_checks_its_own_keys():
+    with pytest.raises(ValidationError, match="mode top_down needs goals.top_down"):
+        Goals(mode="top_down")
+    with pytest.raises(ValidationError, match="stretch_below .* must be below sandbagged_above"):
+        Goals(verdict={"stretch_below": 0.8, "sandbagged_above": 0.5})
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        Goals(quantil=0.6)
+
+
+def test_verdict_of_thresholds():
+    assert [gl.verdict_of(p, 0.3, 0.8) for p in (0.29, 0.3, 0.8, 0.81)] == ["stretch", "balanced", "balanced",
+                                                                              "sandbagged"]
+
+
+def test_last_year_figures_use_actual_then_forecast_for_open_months():
+    months = pd.date_range("2025-01-01", "2026-10-01", freq="MS")
+    history = pd.DataFrame({"unique_id": "company", "ds": months, "y": 100.0})
+    forecast = FakeForecast(pd.DataFrame({"unique_id": "company", "ds": pd.date_range("2026-11-01", "2027-12-01",
+                                                                                       freq="MS"), "yhat": 150.0}))
+    figures = gl.last_year_figures(history, forecast, pd.date_range("2027-01-01", periods=12, freq="MS"),
+                                   pd.Timestamp("2026-10-01"))
+    assert figures == {"last_year_actual": 1000.0, "last_year_outlook": 1300.0, "trailing_12m": 1200.0}
+
+
+# --------------------------------------------------------------------------- SMART goals
+def small_company():
+    """Customers A-E over 2023-2026 (last closed month 2026-10), two regions, KPIs by quarter."""
+    sales = pd.DataFrame({
+        "date": pd.to_datetime(["2022-12-10", "2023-03-01", "2023-12-01", "2024-02-01", "2024-11-01",
+                                "2025-01-15", "2025-03-01", "2025-11-20", "2026-02-01", "2026-05-01"]),
+        "amount": [10.0, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+        "customer_id": ["A", "B", "A", "C", "A", "D", "B", "A", "E", "D"],
+        "region": ["East", "East", "East", "West", "East", "West", "East", "East", "West", "West"],
+        "product": "X", "rep_id": "R1"})
+    market = pd.DataFrame({"region": ["East", "West"] * 3, "product": "X", "year": [2024, 2024, 2025, 2025, 2026, 2026],
+                           "market_size": [1000.0, 1000, 1000, 1000, 2000, 2000], "market_growth": 0.0})
+    kpis = pd.DataFrame({"rep_id": "R1", "period": ["2024Q3", "2025Q3", "2026Q3"], "metric": "satisfaction",
+                         "value": [3.0, 3.5, 4.0]})
+    reps = pd.DataFrame({"rep_id": ["R1"], "region": ["East"]})
+    return {"sales": sales, "market": market, "kpis": kpis, "reps": reps}
+
+
+def test_metric_history_by_hand():
+    tables = small_company()
+    last = pd.Timestamp("2026-10-01")
+    # First purchases: A 2022-12, B 2023-03, C 2024-02, D 2025-01, E 2026-02. Data start in 2022-12,
+    # so a window must start from 2023-12 on (before that everyone looks new): Nov 2024-Oct 2025
+    # holds D, Nov 2025-Oct 2026 holds E.
+    new = gl.metric_history("new_customers", "company", tables, pd.DataFrame(), last)
+    assert new.index.tolist() == [pd.Timestamp("2025-10-01"), pd.Timestamp("2026-10-01")]
+    assert new.tolist() == [1.0, 1.0]
+    # Retention for Nov 2025-Oct 2026: last window's customers {A, D, B}; of them A and D came back.
+    retention = gl.metric_history("retention", "company", tables, pd.DataFrame(), last)
+    assert retention.iloc[-1] == pytest.approx(2 / 3)
+    # West market share: 2026 window West sales 90 + 100 over a 2026 market of 2000.
+    share = gl.metric_history("market_share", "region/West", tables, pd.DataFrame(), last)
+    assert share.iloc[-1] == pytest.approx(190 / 2000)
+    satisfaction = gl.metric_history("satisfaction", "region/East", tables, pd.DataFrame(), last)
+    assert satisfaction.tolist() == [3.0, 3.5, 4.0]
+    assert gl.metric_history("satisfaction", "region/West", tables, pd.DataFrame(), last) is None
+    assert gl.metric_history("nps", "company", tables, pd.DataFrame(), last) is None
+
+
+def test_trend_probability_by_hand():
+    values = pd.Series([10.0, 12.0, 16.0])  # changes 2 and 4: mean 3, sd sqrt(2)
+    assert gl.trend_probability(values, 19.0, 1.0) == pytest.approx(0.5)
+    assert gl.trend_probability(values, 19.0 + math.sqrt(2), 1.0) == pytest.approx(1 - stats.norm.cdf(1))
+    assert gl.trend_probability(values.iloc[:2], 19.0, 1.0) is None
+
+
+def test_goal_cards_say_what_keeps_a_goal_from_being_smart():
+    tables = small_company()
+    history = pd.DataFrame({"unique_id": "company", "ds": pd.date_range("2023-01-01", "2026-10-01", freq="MS"),
+                            "y": 100.0})
+    forecast = FakeForecast(pd.DataFrame({"unique_id": "company",
+                                          "ds": pd.date_range("2026-11-01", "2027-12-01", freq="MS"), "yhat": 100.0}))
+    goals = Goals(min_probability=0.2, smart=[
+        SmartGoal(name="Revenue", metric="revenue", target=1200, deadline=dt.date(2027, 12, 31), owner="VP",
+                  strategy="grow"),
+        SmartGoal(name="Vague", metric="revenue"),
+        SmartGoal(name="Unmeasurable", metric="nps", target=50, deadline=dt.date(2027, 12, 31), owner="CS",
+                  strategy="service"),
+        SmartGoal(name="Too far", metric="revenue", target=2000, deadline=dt.date(2027, 12, 31), owner="VP",
+                  strategy="grow"),
+        SmartGoal(name="Past", metric="satisfaction", scope="region/East", target=4.5, deadline=dt.date(2026, 1, 1),
+                  owner="CS", strategy="service"),
+    ])
+    cards = gl.goal_cards(goals, tables=tables, history=history, forecast=forecast, as_of=dt.date(2026, 11, 26),
+                          last_month=dt.date(2026, 10, 1)).set_index("goal")
+    # 12 forecast months of mean 100, sd 10 each: total N(1200, 10 x sqrt(12)); P(>= 1200) = 0.5.
+    assert cards.loc["Revenue", "probability"] == pytest.approx(0.5)
+    assert cards.loc["Revenue", "smart"] and cards.loc["Revenue", "problems"] == ""
+    assert cards.loc["Revenue", "baseline"] == 1200.0
+    assert cards.loc["Vague", "problems"] == "no number; no deadline; no strategy it serves; no owner"
+    assert cards.loc["Unmeasurable", "problems"] == "metric 'nps' is not one the data measures"
+    assert cards.loc["Too far", "problems"].startswith("achievability 0% is below the 20% threshold")
+    assert not cards.loc["Too far", "achievable"] and cards.loc["Too far", "measurable"]
+    assert cards.loc["Past", "problems"] == "deadline 2026-01-01 is not after the plan date 2026-11-26"
+    assert cards["smart"].tolist() == [True, False, False, False, False]
+
+
+# --------------------------------------------------------------------------- fairness
+def test_gini_by_hand():
+    assert gl.gini([1, 1, 1, 1]) == pytest.approx(0.0)
+    assert gl.gini([0, 0, 0, 4]) == pytest.approx(0.75)
+    # mean absolute difference over all pairs 20/16 = 1.25, over twice the mean 5: 0.25
+    assert gl.gini([4, 1, 3, 2]) == pytest.approx(0.25)
+
+
+def test_fairness_by_hand():
+    pieces = pd.DataFrame({"piece": [0], "week": ["2027-W01"], "month": ["2027-01"], "quarter": ["2027Q1"],
+                           "year": "FY2027"})
+    inputs = al.AllocationInputs(
+        regions=["East"], teams=["East-1"], reps=["A", "B"], products=["X"], team_region=np.array([0]),
+        rep_team=np.array([0, 0]), pieces=pieces, region_weight=np.ones(1), team_weight=np.ones(1),
+        rep_weight=np.array([135.0, 120.0]), product_weight=np.ones(1), region_product_seed=np.ones((1, 1)),
+        team_product_seed=np.ones((1, 1)), rep_product_seed=np.ones((2, 1)), company_profile=np.ones(1),
+        product_profile=np.ones((1, 1)), region_product_profile=np.ones((1, 1, 1)),
+        rep_availability=np.ones((2, 1)),
+        rep_info=pd.DataFrame({"rep_id": ["A", "B"], "name": ["甲", "乙"], "team": "East-1", "region": "East",
+                               "capacity_months": [12.0, 12.0]}))
+    allocation = al.allocate(255, inputs)  # A 135, B 120
+    productivity = pd.DataFrame({"rep_id": ["A", "B"], "mean": [10.0, 10.0], "sd": [3.0, 3.0], "months": [12, 12],
+                                 "basis": "own history"})
+    result = gl.fairness(allocation, productivity, low=0.3, high=0.85)
+    reps = result.reps.set_index("rep_id")
+    # potential 10 x 12 = 120; sd = sqrt(9 x 12 + 9 / 12 x 144) = sqrt(216)
+    assert reps.loc["A", "potential"] == pytest.approx(120.0)
+    assert reps.loc["A", "sd"] == pytest.approx(math.sqrt(216))
+    assert reps.loc["A", "probability"] == pytest.approx(stats.norm.sf(15 / math.sqrt(216)))
+    assert reps.loc["B", "probability"] == pytest.approx(0.5)
+    assert result.summary["share_below_low"] == 0.5 and result.summary["share_above_high"] == 0.0
+    # ratios 1.125 and 1.0: Gini = |1.125 - 1| x 2 / (4 x 2 x 1.0625)
+    assert result.summary["gini"] == pytest.approx(0.25 / (8 * 1.0625))
+    assert result.unfair["rep_id"].tolist() == ["A"]
+    assert result.unfair.loc[0, "reason"].startswith("P(attainment) 15% < 30%: target +12% against potential")
+
+
+def test_rep_productivity_skips_ramp_months_and_falls_back_to_peers():
+    months = pd.date_range("2025-11-01", "2026-10-01", freq="MS")
+    history = pd.concat([
+        pd.DataFrame({"unique_id": "rep/A", "ds": months, "y": np.arange(12) * 10.0, "level": "rep", "rep_id": "A"}),
+        pd.DataFrame({"unique_id": "rep/B", "ds": months, "y": 5.0, "level": "rep", "rep_id": "B"}),
+    ])
+    roster = pd.DataFrame({"rep_id": ["A", "B"], "team": "T", "hire_date": pd.to_datetime(["2020-01-01", "2026-06-10"]),
+                           "exit_date": pd.NaT, "fte": [0.5, 1.0]})
+    table = gl.rep_productivity(history, roster, "2026-10-01", ramp=[0.5, 0.75], months=12).set_index("rep_id")
+    # A: all 12 months, per FTE = y / 0.5 -> mean 110, basis own history
+    assert table.loc["A", "mean"] == pytest.approx(110.0) and table.loc["A", "basis"] == "own history"
+    assert table.loc["A", "sd"] == pytest.approx(np.std(np.arange(12) * 20.0, ddof=1))
+    # B joined in June: June-July ramp, Aug-Oct ramped = 3 months < 6: team peers (A's months)
+    assert table.loc["B", "basis"] == "team peers" and table.loc["B", "mean"] == pytest.approx(110.0)
+
+
+# --------------------------------------------------------------------------- tables and charts for the notebook
+def test_attainment_curve_meets_at_the_target():
+    curve = gl.attainment_curve(stats.norm(100, 10), 110.0)
+    at_target = curve[curve["revenue"] == 110.0]
+    assert at_target["attained"].tolist() == [False, True]
+    assert at_target["density"].tolist() == pytest.approx([stats.norm.pdf(1) / 10] * 2)
+    assert curve["revenue"].min() == pytest.approx(100 + 10 * stats.norm.ppf(0.001))
+    assert not curve.loc[curve["revenue"] < 110, "attained"].any()
+
+
+def test_monthly_fan_table_joins_month_targets():
+    history = pd.DataFrame({"unique_id": "company", "ds": pd.date_range("2026-09-01", periods=2, freq="MS"),
+                            "y": [5.0, 6.0]})
+    forecasts = pd.DataFrame({"unique_id": "company", "ds": pd.date_range("2026-11-01", periods=3, freq="MS"),
+                              "yhat": 7.0, "lo_80": 6.0, "hi_80": 8.0, "lo_95": 5.0, "hi_95": 9.0})
+    targets = pd.DataFrame({"level": "company", "entity": "company", "product": "All", "period_type": "month",
+                            "period": ["2027-01"], "target": [7500]})
+    fan = gl.monthly_fan_table(history, forecasts, targets)
+    assert fan["ds"].dt.strftime("%Y-%m").tolist() == ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01"]
+    assert fan["actual"].tolist()[:2] == [5.0, 6.0] and fan["target"].tolist()[-1] == 7500.0
+    assert fan["target"].isna().sum() == 4
+
+
+def test_goal_card_view_marks_each_letter():
+    cards = pd.DataFrame([{"goal": "Share", "metric": "market_share", "scope": "region/West", "target": 0.105,
+                           "unit": "share of market", "baseline": 0.0965, "deadline": dt.date(2027, 12, 31),
+                           "owner": "", "strategy": "win West", "probability": 0.1, "specific": True,
+                           "measurable": True, "achievable": False, "relevant": True, "time_bound": True,
+                           "owned": False, "smart": False, "problems": "no owner"}])
+    view = gl.goal_card_view(cards).iloc[0]
+    assert (view["Target"], view["Baseline"], view["P(attain)"]) == ("10.5%", "9.7%", "10%")
+    assert (view["S"], view["A"], view["Owner set"], view["SMART"]) == ("✓", "✗", "✗", "✗")
+
+
+def test_goal_charts_build_and_name_missing_columns():
+    from planlib.charts import goals as goal_charts
+    from planlib.charts import to_svg
+    from planlib.errors import DataError
+
+    curve = gl.attainment_curve(stats.norm(100, 10), 105.0)
+    chart = goal_charts.target_distribution(curve, 105.0, title="A 31% chance", unit=1)
+    assert chart.to_dict()["title"] == {"text": "A 31% chance"}
+    assert "<svg" in to_svg(chart)
+    reps = pd.DataFrame({"rep_id": ["R1", "<b>R2</b>"], "target": [10.0, 20.0], "potential": [12.0, 10.0],
+                         "probability": [0.6, 0.1]})
+    svg = to_svg(goal_charts.fairness(reps, title="Fairness"))
+    assert "<b>R2</b>" not in svg and "&lt;b&gt;R2&lt;/b&gt;" in svg
+    with pytest.raises(DataError, match=r"time split chart: the table lacks column\(s\) \['misleads'\]"):
+        goal_charts.time_split(pd.DataFrame({"month": [], "planned": [], "equal": []}), title="x")
+
+
+def test_what_if_for_starts_from_the_config():
+    @dataclass
+    class FakePlan:
+        config: object
+
+    from planlib.config import Allocation
+
+    class Config:
+        goals = Goals(mode="growth", growth=0.07)
+        allocation = Allocation(methods={"forecast": 0.6, "equal": 0.4})
+
+    function = gl.what_if_for(FakePlan(Config()))
+    defaults = function.__defaults__
+    assert function.__name__ == "what_if_plan"
+    assert defaults[:2] == ("growth", 0.07) and defaults[4:] == (0.6, 0.0, 0.0, 0.0, 0.4)
