@@ -1,4 +1,4 @@
-"""Tests of planlib.risk: register validation, quantification, Monte Carlo, scenarios, sensitivity, concentration."""
+"""Tests of the risk review (planlib.risk and the modules it gathers): register, simulation, scenarios."""
 from __future__ import annotations
 
 import numpy as np
@@ -253,3 +253,31 @@ def test_headlines_quote_the_tables():
     assert facts["downside_attainment"] == pytest.approx(2500 / 3000)
     assert facts["top_assumption"] == "growth" and facts["top_assumption_swing"] == pytest.approx(-0.20)
     assert facts["p_target"] == pytest.approx(float(np.mean(mc.company_total >= 3000.0)))
+
+
+def test_risk_keeps_every_name_and_each_module_registers_its_stages():
+    import planlib.risk as risk
+    from planlib.plan import STAGE_MODULES, stages
+
+    missing = [name for name in risk.__all__ if not hasattr(risk, name)]
+    assert missing == []
+    owners = {name: st.module for name, st in stages().items()}
+    assert {name: owners[name] for name in ("risk_model", "risk_register", "monte_carlo", "scenarios",
+                                            "sensitivity", "concentration")} == {
+        "risk_model": "planlib.plan_year", "risk_register": "planlib.risk_register",
+        "monte_carlo": "planlib.montecarlo", "scenarios": "planlib.scenarios", "sensitivity": "planlib.scenarios",
+        "concentration": "planlib.concentration"}
+    assert {"planlib.plan_year", "planlib.risk_register", "planlib.montecarlo", "planlib.scenarios",
+            "planlib.concentration"} <= set(STAGE_MODULES)
+
+
+def test_what_if_for_is_a_named_function_of_the_three_moves():
+    import inspect
+
+    from planlib.risk import what_if_for
+
+    bound = what_if_for(plan=None)
+    assert bound.__name__ == "what_if_of_plan"
+    assert list(inspect.signature(bound).parameters) == ["growth", "price", "attrition"]
+    with pytest.raises(AttributeError, match="'NoneType' object has no attribute 'risk_model'"):
+        bound(growth=0.01)

@@ -1,0 +1,73 @@
+"""Tests of planlib.plan_year: the forecast split over reps by capacity, with rep and product totals kept."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planlib.plan_year import _fit_products, build_plan_year
+
+MONTHS = pd.date_range("2027-01-01", periods=2, freq="MS")
+SALES = pd.DataFrame({"date": pd.to_datetime(["2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]),
+                      "amount": [300.0, 100.0, 50.0, 80.0], "rep_id": ["R1", "R1", "R3", "R4"],
+                      "customer_id": ["A", "B", "C", "D"],
+                      "product": ["Instruments", "Services", "Instruments", "Services"]})
+REPS = pd.DataFrame({"rep_id": ["R1", "R2", "R3", "R4"], "region": ["East", "East", "West", "West"],
+                     "team": ["East-1", "East-1", "West-1", "West-1"],
+                     "hire_date": pd.to_datetime(["2015-01-01", "2026-12-01", "2016-01-01", "2016-01-01"]),
+                     "exit_date": pd.to_datetime([None, None, None, None])})
+
+
+def _forecast(region: str, instruments: list[float], services: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"region": region, "product": ["Instruments"] * 2 + ["Services"] * 2,
+                         "ds": list(MONTHS) * 2, "yhat": instruments + services})
+
+
+def _capacity(rows: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"rep_id": rep, "month": m, "capacity": c} for rep, caps in rows.items()
+                         for m, c in zip(MONTHS, caps)])
+
+
+def test_forecast_goes_to_reps_in_proportion_to_capacity():
+    forecast = pd.concat([_forecast("East", [300.0, 600.0], [100.0, 200.0]),
+                          _forecast("West", [50.0, 50.0], [50.0, 50.0])])
+    # R2 is a new hire ramping: a quarter of R1's capacity in January, half in February
+    capacity = _capacity({"R1": [400.0, 400.0], "R2": [100.0, 200.0], "R3": [0.0, 0.0], "R4": [0.0, 10.0]})
+    year = build_plan_year(forecast, SALES, REPS, MONTHS, as_of="2026-11-26", capacity=capacity)
+    # East: 400 in January split 400:100 -> 320, 80; 800 in February split 400:200 -> 533.3, 266.7
+    assert year.expected.loc["R1"].tolist() == pytest.approx([320.0, 1600 / 3])
+    assert year.expected.loc["R2"].tolist() == pytest.approx([80.0, 800 / 3])
+    # West: nobody has capacity in January (equal split, noted); February all to R4
+    assert year.expected.loc["R3"].tolist() == pytest.approx([50.0, 0.0])
+    assert year.expected.loc["R4"].tolist() == pytest.approx([50.0, 100.0])
+    assert any("West: no rep capacity in 2027-01" in note for note in year.notes)
+    # the forecast's total is kept, month by month
+    assert year.expected.sum().tolist() == pytest.approx([500.0, 900.0])
+    # every rep sells each product in the ratio that keeps the product forecasts: East is 3:1
+    # Instruments, and R1's own 3:1 mix already fits it, so the new hire gets the region's mix too
+    east = year.product_mix.loc[["R1", "R2"], "Instruments"]
+    assert east.tolist() == pytest.approx([0.75, 0.75], abs=1e-6)
+    instruments = (year.expected.loc[["R1", "R2"]].sum(axis=1) * east).sum()
+    assert instruments == pytest.approx(900.0, rel=1e-6)
+
+
+def test_rep_missing_from_capacity_is_expected_to_sell_nothing():
+    forecast = _forecast("East", [100.0, 100.0], [0.0, 0.0])
+    capacity = _capacity({"R1": [10.0, 30.0]})
+    year = build_plan_year(forecast, SALES, REPS[REPS["region"] == "East"], MONTHS, as_of="2026-11-26",
+                           capacity=capacity)
+    assert year.expected.loc["R2"].tolist() == [0.0, 0.0]
+    assert year.expected.loc["R1"].tolist() == pytest.approx([100.0, 100.0])
+
+
+def test_fit_products_meets_rep_and_product_totals():
+    seed = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]) + 0.01
+    reps = np.array([[100.0, 50.0], [60.0, 10.0], [40.0, 40.0]])
+    products = np.array([[120.0, 20.0], [80.0, 80.0]])
+    fitted = _fit_products(seed, reps, products)
+    np.testing.assert_allclose(fitted.sum(axis=1), reps, rtol=1e-9)
+    np.testing.assert_allclose(fitted.sum(axis=0), products, rtol=1e-8)
+    # a seed that already fits is only scaled: shares stay the seed's
+    even = np.full((2, 2), 0.5)
+    same = _fit_products(even, np.array([[10.0], [30.0]]), np.array([[20.0], [20.0]]))
+    np.testing.assert_allclose(same[:, :, 0], [[5.0, 5.0], [15.0, 15.0]])
