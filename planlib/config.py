@@ -106,9 +106,9 @@ class Forecast(Section):
 
     levels: list[int] = Field(default_factory=lambda: [80, 95], description="interval levels, percent")
     models: list[Literal["ets", "holt_winters", "stl_ets", "theta", "sarima", "snaive", "drift"]] = Field(
-        default_factory=lambda: ["holt_winters", "stl_ets", "theta", "snaive", "drift"],
-        description="candidates chosen per series by backtest; ets (AICc over forms) and sarima cost 3-10x "
-                    "more per series (see benchmarks/forecast.py) and are opt-in",
+        default_factory=lambda: ["holt_winters", "theta", "snaive", "drift"],
+        description="candidates chosen per series by backtest; stl_ets, ets (AICc over forms) and sarima are "
+                    "opt-in: no more accurate out of sample, 3-10x the cost (benchmarks/forecast.py)",
     )
     season_length: int | None = Field(None, ge=1, description="periods per seasonal cycle; none = from the data's frequency")
     backtest_origins: int = Field(3, ge=2, le=12)
@@ -191,10 +191,16 @@ class Allocation(Section):
         "seasonal", description="month weights: forecast seasonality, past shares, working days or equal")
     history_years: int = Field(3, ge=1, description="historical time weights: average of this many past years")
     methods: dict[Literal["equal", "historical", "forecast", "market", "capacity"], float] = Field(
-        default_factory=lambda: {"forecast": 0.5, "capacity": 0.3, "historical": 0.2},
-        description="weights of the org split methods, blended (normalised to 1)")
-    ramp: list[float] = Field(default_factory=lambda: [0.25, 0.5, 0.75],
-                              description="productivity in a new rep's 1st, 2nd, ... month; 1 after")
+        default_factory=lambda: {"forecast": 0.6, "historical": 0.3, "capacity": 0.1},
+        description="weights of the org split methods, blended (normalised to 1). The default leans on what "
+                    "each region is forecast and each rep has sold (their own run rate, or a ramped peer's for new "
+                    "reps), so targets track what people can reach (on the sample 23% of reps under a 30% chance "
+                    "and none over 85%, against 29% and 23% with 0.5/0.3/0.2); capacity keeps 0.1 so low sellers "
+                    "are still asked to grow toward a colleague's rate per FTE rather than history being copied")
+    ramp: list[float] | None = Field(
+        None, description="productivity in a new rep's 1st, 2nd, ... month (the hire month is the 1st); 1 after. "
+                          "null: capacity's ramp (capacity.ramp / ramp_months / ramp_shape, else estimated from the "
+                          "history, with its level), so targets expect of new reps what capacity does")
     product_mix_shrinkage: float = Field(0.5, ge=0, le=1, description="a team's or rep's product mix: "
                                          "0 = its own history, 1 = its parent's mix")
     uplift: dict[Literal["company", "region", "team"], float] = Field(
@@ -215,7 +221,7 @@ class Allocation(Section):
     @field_validator("ramp")
     @classmethod
     def _ramp(cls, v):
-        bad = [x for x in v if not 0 <= x <= 1]
+        bad = [x for x in v or [] if not 0 <= x <= 1]
         if bad:
             raise ValueError(f"ramp factors must be between 0 and 1, found {bad}")
         return v
@@ -409,7 +415,8 @@ class Risk(Section):
         description="each assumption moved down and up by this much (growth, attrition, price in "
         "points of a share; ramp_months in months; pipeline_conversion relative)")
     sensitivity_sims: int = Field(2_000, ge=100)
-    ramp_months: float | None = Field(None, ge=0, description="default: capacity.ramp_months, else 6")
+    ramp_months: float | None = Field(
+        None, ge=0, description="ramp moved by the tornado; default: the capacity stage's ramp (estimated or set)")
     concentration_months: int = Field(12, ge=1, description="trailing months of deals used for concentration")
     top_customer_warn: float = Field(0.10, gt=0, le=1, description="one customer above this share is a risk")
     top10_warn: float = Field(0.40, gt=0, le=1)
