@@ -325,3 +325,13 @@ def test_backtest_chart_puts_the_chosen_model_beside_seasonal_naive():
     assert mark_texts(root) == ["ets 0.70", "1.00", "combination 0.80", "0.90"]
     with pytest.raises(DataError, match=r"series without a 'snaive' row \['company'\]"):
         fc_charts.backtest_accuracy(backtest.iloc[[0, 2, 3]], title="x")
+
+
+def test_waterfall_labels_small_amounts_like_d3():
+    # amounts under 10 display units take the ",.2~f" format, which Python's format() does not know
+    import planlib.charts as charts
+    frame = pd.DataFrame({"step": ["a", "b"], "amount": [1.5, -2.25]})
+    chart = charts.waterfall(frame, "step", "amount", title="small steps")
+    labels = list(chart.to_dict()["datasets"].values())[0]
+    shown = sorted(row["label"] for row in labels)
+    assert shown == ["+1.5", "\u22120.75", "\u22122.25"]

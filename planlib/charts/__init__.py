@@ -111,6 +111,18 @@ def label_format(values: pd.Series, value_format: str | None = None) -> str:
     return ",.0f" if top >= 100 else (",.1~f" if top >= 10 else ",.2~f")
 
 
+def _python_label(amount: float, d3_format: str, *, signed: bool) -> str:
+    """Format ``amount`` in Python as the d3 format would ("~" trims trailing zeros), minus as U+2212."""
+    trim = "~" in d3_format
+    spec = d3_format.replace("~", "")
+    if signed:
+        spec = spec.replace(",", "+,", 1)
+    text = format(amount, spec)
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace("-", "\u2212")
+
+
 def category_axis(count: int) -> alt.Axis:
     """Return an axis for ``count`` categories: level labels when they fit, slanted when many."""
     return alt.Axis(labelAngle=0 if count <= 8 else -40)
@@ -409,8 +421,7 @@ def waterfall(frame: pd.DataFrame, label: str, amount: str, *, title: str, subti
     steps["top"] = steps[["start", "end"]].max(axis=1)
     fmt = label_format(steps["amount"])
     # signed like d3's labels elsewhere: a true minus sign (U+2212), not a hyphen
-    steps["label"] = [(format(a, fmt.replace(",", "+,", 1)) if k != "total" else format(a, fmt)).replace("-", "\u2212")
-                      for a, k in zip(steps["amount"], steps["kind"])]
+    steps["label"] = [_python_label(a, fmt, signed=k != "total") for a, k in zip(steps["amount"], steps["kind"])]
     order = names + [total_label]
     base = alt.Chart(steps, title=make_title(title, subtitle)).properties(width=WIDTH)
     x_enc = alt.X("step:N", sort=order, title=None, axis=category_axis(len(order)))
