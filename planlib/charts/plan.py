@@ -63,16 +63,20 @@ def initiative_timeline(summary: pd.DataFrame, *, title: str, subtitle: str | No
     shown["task"] = [f"{name} ({owner})" for name, owner in zip(shown["initiative"], shown["owner"])]
     # gantt draws to the end date; add the last day itself so a one-day initiative still shows.
     shown["until"] = pd.to_datetime(shown["end"]) + pd.Timedelta(days=1)
-    return gantt(shown, "task", "start", "until", "strategy", title=title, subtitle=subtitle, today=today)
+    chart = gantt(shown, "task", "start", "until", "strategy", title=title, subtitle=subtitle, today=today)
+    # Names with their owners are long; the theme's label limit would cut them mid-word.
+    return chart.configure_axisY(labelLimit=360)
 
 
 def plan_bridge(steps: pd.DataFrame, *, title: str, subtitle: str | None = None, unit: float = 1.0,
-                unit_label: str = "", total_label: str = "Annual target") -> alt.LayerChart:
+                unit_label: str = "", total_label: str = "Annual target", zoom: bool = True) -> alt.LayerChart:
     """Return the bridge from the baseline forecast to the target as a waterfall.
 
     Each step starts where the one before ended; the last bar is the target, which the
     steps reach exactly. The gap still uncovered is drawn in red (a plan that covers more
-    than the target shows it as a step down).
+    than the target shows it as a step down). With ``zoom`` the value axis starts a little
+    below the lowest step instead of at zero, so steps of a few percent of the baseline can
+    be seen; the baseline and target bars are then cut at the bottom, and the axis says so.
 
     Parameters
     ----------
@@ -107,12 +111,21 @@ def plan_bridge(steps: pd.DataFrame, *, title: str, subtitle: str | None = None,
     kinds = [k for k in BRIDGE_COLORS if k in set(shown["kind"])]
     base = alt.Chart(shown, title=make_title(title, subtitle)).properties(width=WIDTH)
     x = alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=200))
-    columns = base.mark_bar().encode(
-        x=x, y=alt.Y("start:Q", title=with_unit("Revenue", unit_label), axis=alt.Axis(format=AXIS_MONEY)),
+    y_title = with_unit("Revenue", unit_label)
+    scale = alt.Undefined
+    inner = shown[~shown["kind"].isin(["baseline", "target"])]
+    if zoom and len(inner):
+        low, high = float(inner[["start", "end"]].min().min()), float(shown["top"].max())
+        floor = max(0.0, low - 0.5 * (high - low))
+        if floor > 0:
+            scale = alt.Scale(domain=[floor, high + 0.08 * (high - floor)], zero=False, nice=False)
+            y_title += ", axis not from zero"
+    columns = base.mark_bar(clip=True).encode(
+        x=x, y=alt.Y("start:Q", title=y_title, axis=alt.Axis(format=AXIS_MONEY), scale=scale),
         y2="end:Q",
         color=alt.Color("kind_name:N", title=None, sort=[BRIDGE_NAMES[k] for k in kinds],
                         scale=alt.Scale(domain=[BRIDGE_NAMES[k] for k in kinds],
                                         range=[BRIDGE_COLORS[k] for k in kinds])))
-    labels = base.mark_text(baseline="bottom", dy=-2, fontSize=10, color="#333").encode(x=x, y="top:Q",
-                                                                                       text="label:N")
+    labels = base.mark_text(baseline="bottom", dy=-2, fontSize=10, color="#333").encode(
+        x=x, y=alt.Y("top:Q", scale=scale), text="label:N")
     return alt.layer(columns, labels)

@@ -1,0 +1,198 @@
+"""plan.xlsx, the workbook sales managers open: its views read back with the numbers of targets.csv, formatted
+for people, formula-safe, and byte-identical when written again.
+
+The sample bundle is the suite's one full plan run (the session fixture of tests/sample_bundle.py); the formula
+rep name is checked on the same sheet builders with a stubbed plan, so no second run is needed.
+"""
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import openpyxl
+import pandas as pd
+import pytest
+from sample_bundle import HOSTILE_REP, sample_bundle  # noqa: F401  (the session fixture of the one full run)
+
+from planlib.config import parse_config
+from planlib.plan import Plan
+from planlib.report import write_csv, write_excel
+from planlib.runner import bundle_sheets, index_order, leads_index, write_tables
+
+FORMULA_REP = '=HYPERLINK("http://x","y")'
+MONEY_K = "#,##0,"  # thousands: the sample's display unit is 1000
+
+
+def _targets(bundle: Path) -> pd.DataFrame:
+    return pd.read_csv(bundle / "targets.csv", encoding="utf-8-sig", dtype={"period": str, "entity": str})
+
+
+def _sheet(bundle: Path, name: str) -> pd.DataFrame:
+    return pd.read_excel(bundle / "plan.xlsx", sheet_name=name, dtype={"rep_id": str})
+
+
+def _sheet_xml(path: Path) -> dict[str, str]:
+    """The XML of every worksheet, by sheet name."""
+    with zipfile.ZipFile(path) as book:
+        workbook = book.read("xl/workbook.xml").decode("utf-8")
+        rels = book.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        targets = dict(re.findall(r'Id="(rId\d+)"[^>]*Target="([^"]+)"', rels))
+        targets.update({rid: target for target, rid in re.findall(r'Target="([^"]+)"[^>]*Id="(rId\d+)"', rels)})
+        sheets = re.findall(r'<sheet name="([^"]+)" sheetId="\d+" r:id="(rId\d+)"', workbook)
+        return {name: book.read("xl/" + targets[rid].lstrip("/").removeprefix("xl/")).decode("utf-8")
+                for name, rid in sheets}
+
+
+# --------------------------------------------------------------------------- the sample bundle
+@pytest.mark.slow
+def test_rep_month_sheet_reads_back_the_numbers_of_targets_csv(sample_bundle):
+    bundle = sample_bundle.bundle
+    targets = _targets(bundle)
+    rows = targets[(targets["level"] == "rep") & (targets["product"] == "All") & (targets["period_type"] == "month")]
+    expected = rows.pivot(index="entity", columns="period", values="target")
+    sheet = _sheet(bundle, "Rep targets by month").set_index("rep_id")
+    months = list(expected.columns)
+    assert [c.removesuffix(" (k CNY)") for c in sheet.columns] == ["name", "team", "region", *months, "Total"]
+    shown = sheet.rename(columns=lambda c: c.removesuffix(" (k CNY)"))
+    assert sorted(shown.index) == sorted(expected.index)
+    # exact currency in every cell (the display unit is only a number format)
+    assert shown[months].to_numpy().tolist() == expected.reindex(shown.index)[months].to_numpy().tolist()
+    annual = targets[(targets["level"] == "rep") & (targets["product"] == "All") & (targets["period_type"] == "year")]
+    assert shown["Total"].to_dict() == annual.set_index("entity")["target"].to_dict()
+    # names as the reps file has them: Chinese intact, the hostile one as plain text
+    reps = pd.read_csv(sample_bundle.root / "data" / "sample" / "reps.csv", dtype=str).set_index("rep_id")
+    assert shown["name"].to_dict() == reps.loc[shown.index, "name"].to_dict()
+    assert shown.loc[sample_bundle.rep_id, "name"] == HOSTILE_REP
+    assert any(re.search(r"[\u4e00-\u9fff]", name) for name in shown["name"])
+
+
+@pytest.mark.slow
+def test_region_and_product_sheets_add_up_to_the_company(sample_bundle):
+    bundle = sample_bundle.bundle
+    targets = _targets(bundle)
+    company = targets[(targets["level"] == "company") & (targets["product"] == "All")
+                      & (targets["period_type"] == "quarter")].set_index("period")["target"]
+    for name, level, key in (("Region targets by quarter", "region", "region"),
+                             ("Product targets by quarter", "product", "product")):
+        sheet = _sheet(bundle, name).rename(columns=lambda c: c.removesuffix(" (k CNY)")).set_index(key)
+        assert sheet.loc["Total", company.index].to_dict() == company.to_dict()
+        parts = sheet.drop(index="Total")
+        assert parts[list(company.index)].sum().to_dict() == company.to_dict()
+        rows = targets[(targets["level"] == level) & (targets["period_type"] == "quarter")]
+        rows = rows[rows["product"] == "All"] if level == "region" else rows
+        expected = rows.pivot_table(index="entity" if level == "region" else "product", columns="period",
+                                    values="target", aggfunc="sum")
+        assert parts[list(company.index)].to_dict() == expected.loc[parts.index].to_dict()
+
+
+@pytest.mark.slow
+def test_workbook_is_formatted_for_people_and_holds_no_formula(sample_bundle):
+    path = sample_bundle.bundle / "plan.xlsx"
+    book = openpyxl.load_workbook(path)
+    for name in ("Rep targets by month", "Region targets by quarter", "Product targets by quarter", "Goal cards",
+                 "Initiatives", "Bridge to target", "Hiring plan", "Budget", "Incentive tiers", "Bonuses",
+                 "Scorecard", "Targets"):
+        assert name in book.sheetnames, name
+    assert book.sheetnames[0] == "Rep targets by month"  # the manager's view comes first
+    reps = book["Rep targets by month"]
+    assert reps.freeze_panes == "A2"
+    header = [c.value for c in reps[1]]
+    month = header.index("2027-01 (k CNY)") + 1
+    assert reps.cell(row=2, column=month).number_format == MONEY_K
+    assert reps.cell(row=1, column=1).font.bold
+    # the name column is as wide as the longest name (CJK characters count double), not Excel's default
+    assert reps.column_dimensions["B"].width >= len(HOSTILE_REP)
+    hostile = next(r for r in reps.iter_rows(min_row=2) if r[0].value == sample_bundle.rep_id)
+    assert hostile[1].value == HOSTILE_REP and hostile[1].data_type == "s"
+    tiers = book["Incentive tiers"]
+    tier_header = [c.value for c in tiers[1]]
+    assert tiers.cell(row=2, column=tier_header.index("attainment_from") + 1).number_format == "0.0%"
+    last = tiers.max_row
+    assert tiers.cell(row=last, column=tier_header.index("attainment_to") + 1).value is None  # "and above"
+    for name, xml in _sheet_xml(path).items():
+        assert "<f>" not in xml and "<f " not in xml, name
+
+
+@pytest.mark.slow
+def test_bridge_sheet_adds_up_to_the_target_of_targets_csv(sample_bundle):
+    targets = _targets(sample_bundle.bundle)
+    annual = targets[(targets["level"] == "company") & (targets["product"] == "All")
+                     & (targets["period_type"] == "year")]["target"].iloc[0]
+    sheet = _sheet(sample_bundle.bundle, "Bridge to target").rename(columns=lambda c: c.removesuffix(" (k CNY)"))
+    steps, total = sheet.iloc[:-1], sheet.iloc[-1]
+    assert steps["kind"].iloc[0] == "baseline" and steps["kind"].iloc[-1] == "gap"
+    assert steps["amount"].sum() == annual == total["amount"] == steps["running_total"].iloc[-1]
+    assert total["kind"] == "target"
+
+
+@pytest.mark.slow
+def test_workbook_and_tables_are_byte_identical_when_written_again(sample_bundle, tmp_path):
+    """The cached stages of the run rebuild plan.xlsx, targets.csv and rejects.csv to the same bytes."""
+    bundle = sample_bundle.bundle
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    plan = Plan.from_config(sample_bundle.root / "templates" / "plan.yaml")
+    pages = [{"title": p["notebook"], "html": p["html"], "notebook": p["notebook"], "parameters": p["parameters"]}
+             for p in manifest["notebooks"]]
+    write_tables(plan, tmp_path, pages)
+    for name in ("plan.xlsx", "targets.csv", "rejects.csv"):
+        assert (tmp_path / name).read_bytes() == (bundle / name).read_bytes(), name
+        if name.endswith(".csv"):
+            assert (bundle / name).read_bytes().startswith(b"\xef\xbb\xbf"), name  # Excel reads UTF-8
+
+
+# --------------------------------------------------------------------------- a rep named as a formula
+def _stub_plan(tmp_path: Path) -> Plan:
+    cfg = parse_config({"fiscal": {"year": 2027}, "as_of": "2026-11-26",
+                        "company": {"display_unit": 1000, "display_unit_label": "k CNY"},
+                        "data": {"sales": {"path": "sales.csv"}, "reps": {"path": "reps.csv"}}},
+                       base_dir=tmp_path)
+    plan = Plan(cfg, None)
+    targets = pd.DataFrame({
+        "level": ["rep"] * 4, "entity": ["R001", "R001", "R002", "R002"], "product": ["All"] * 4,
+        "period_type": ["month"] * 4, "period": ["2027-01", "2027-02"] * 2,
+        "target": [12_000, 13_000, 20_000, 21_000]})
+    reps = pd.DataFrame({"rep_id": ["R001", "R002"], "name": [FORMULA_REP, "李娜"], "team": ["East-1", "=cmd|x"],
+                         "region": ["East", "East"]})
+    plan._results.update({"targets": targets, "inputs": SimpleNamespace(tables={"reps": reps})})
+    return plan
+
+
+def test_a_rep_named_as_a_formula_stays_text_in_excel_and_csv(tmp_path, monkeypatch):
+    import planlib.runner
+
+    plan = _stub_plan(tmp_path)
+    # only the rep x month view: the stubbed plan has no other stage
+    monkeypatch.setattr(planlib.runner, "_SHEETS", [s for s in planlib.runner._SHEETS
+                                                    if s[0] == "Rep targets by month"])
+    sheets = bundle_sheets(plan)
+    assert list(sheets) == ["Rep targets by month"]
+    view = sheets["Rep targets by month"].frame
+    path = write_excel(tmp_path / "plan.xlsx", sheets, unit=1000, unit_label="k CNY", created=plan.config.as_of)
+    cells = openpyxl.load_workbook(path)["Rep targets by month"]
+    assert [c.value for c in cells[1]] == ["rep_id", "name", "team", "region", "2027-01 (k CNY)",
+                                           "2027-02 (k CNY)", "Total (k CNY)"]
+    assert [c.value for c in cells[2]] == ["R001", FORMULA_REP, "East-1", "East", 12_000, 13_000, 25_000]
+    assert cells["B2"].data_type == "s" and cells["B2"].quotePrefix
+    assert cells["C3"].value == "=cmd|x" and cells["C3"].data_type == "s"
+    xml = _sheet_xml(path)["Rep targets by month"]
+    assert "<f>" not in xml and "<f " not in xml
+    csv = write_csv(view, tmp_path / "reps.csv").read_bytes()
+    assert csv.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads 李娜 as UTF-8
+    lines = csv.decode("utf-8-sig").splitlines()
+    assert lines[1] == 'R001,"\'=HYPERLINK(""http://x"",""y"")",East-1,East,12000,13000,25000'
+    assert lines[2] == "R002,李娜,'=cmd|x,East,20000,21000,41000"
+
+
+def test_the_annual_plan_leads_the_index_while_notebooks_run_in_order():
+    repo = Path(__file__).resolve().parents[1]
+    import nbformat
+
+    assert leads_index(nbformat.read(str(repo / "notebooks" / "05_annual_plan.ipynb"), as_version=4))
+    assert not leads_index(nbformat.read(str(repo / "notebooks" / "01_market_analysis.ipynb"), as_version=4))
+    pages = [{"notebook": "01.ipynb", "lead": False}, {"notebook": "02.ipynb"}, {"notebook": "05.ipynb", "lead": True},
+             {"notebook": "06.ipynb", "lead": False}]
+    assert [p["notebook"] for p in index_order(pages)] == ["05.ipynb", "01.ipynb", "02.ipynb", "06.ipynb"]
+    assert [p["notebook"] for p in pages] == ["01.ipynb", "02.ipynb", "05.ipynb", "06.ipynb"]  # run order kept
