@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,7 +154,8 @@ class Plan:
         self._results[name] = result
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
+            # a name of its own per process: two notebooks may compute the same stage at once
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
                 pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)

@@ -1,0 +1,333 @@
+"""Tests of planlib.runner on a tiny project (a few seconds per run) and one full run on the sample.
+
+The full run is the session fixture ``sample_bundle`` (tests/sample_bundle.py): the sample
+company with hostile names, built once and shared with test_browser.py and test_escaping.py.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from sample_bundle import FORMULA_AMOUNT, sample_bundle  # noqa: F401  (the session fixture of the one full run)
+from tiny_project import (
+    BAD_SALES_ROWS,
+    CHART_NOTEBOOK,
+    GOOD_ROWS,
+    MONTHS,
+    OPEN_PLAN,
+    PRODUCTS,
+    REGIONS,
+    SECOND_NOTEBOOK,
+    file_hashes,
+    make_project,
+    notebook,
+    restrict_to_data_stages,
+    sales_amount,
+)
+
+from planlib.config import load_config
+from planlib.errors import BundleExistsError, ConfigError, NotebookFailed, ParameterError
+from planlib.plan import stages
+from planlib.runner import _publish, fiscal_year_months, next_version, normalise_notebook, run_plan
+
+CDN_MARKERS = ("cdn", "https://cdn", "require.js", "<script src=")
+
+
+@pytest.fixture
+def data_stages_only(monkeypatch):
+    restrict_to_data_stages(monkeypatch)
+
+
+def _quiet_lines():
+    lines: list[str] = []
+    return lines, lines.append
+
+
+# --------------------------------------------------------------------------- parameters
+def test_unknown_parameter_names_are_rejected_before_any_run(tmp_path):
+    old_style = notebook(OPEN_PLAN)
+    old_style.cells[1].source = 'config: str = "plan.yaml"  # the config\ncache_dir: str = ""  # the cache'
+    config = make_project(tmp_path, {"a.ipynb": CHART_NOTEBOOK, "old.ipynb": old_style})
+    with pytest.raises(ParameterError, match=r"old\.ipynb: unknown parameter\(s\) 'interactive'; "
+                                             r"old\.ipynb declares: config, cache_dir"):
+        run_plan(config, progress=None)
+    with pytest.raises(ParameterError, match=r"a\.ipynb: unknown parameter\(s\) 'colour', 'x; import os'; "
+                                             r"a\.ipynb declares: config, cache_dir, interactive"):
+        run_plan(config, parameters={"colour": "red", "x; import os": 1}, progress=None)
+    assert not (tmp_path / "reports" / "FY2027").exists()
+
+
+def test_wrong_parameter_types_and_runner_owned_names_are_rejected(tmp_path):
+    config = make_project(tmp_path)
+    with pytest.raises(ParameterError, match=r"a\.ipynb: interactive expects bool, got 'yes'"):
+        run_plan(config, parameters={"interactive": "yes"}, progress=None)
+    with pytest.raises(ParameterError, match=r"config cannot be given as parameters: the runner sets them"):
+        run_plan(config, parameters={"config": "other.yaml"}, progress=None)
+    assert not (tmp_path / "reports" / "FY2027").exists()
+
+
+def test_missing_notebook_is_a_config_error(tmp_path):
+    config = make_project(tmp_path)
+    config.write_text(config.read_text().replace("- b.ipynb", "- c.ipynb"))
+    with pytest.raises(ConfigError, match=r"report\.notebooks: not found in .*notebooks: c\.ipynb"):
+        run_plan(config, progress=None)
+
+
+# --------------------------------------------------------------------------- failure
+def test_a_failing_cell_names_notebook_and_cell_and_publishes_nothing(tmp_path):
+    failing = notebook(OPEN_PLAN, "raise ValueError('boom 42')", "print('never')", title="Failing")
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK, "b.ipynb": failing})
+    lines, say = _quiet_lines()
+    with pytest.raises(NotebookFailed, match=r"notebook b\.ipynb failed in cell 3: ValueError: boom 42") as info:
+        run_plan(config, progress=say)
+    assert info.value.cell_index == 3  # index in b.ipynb as written: heading, parameters, open, raise
+    fy = tmp_path / "reports" / "FY2027"
+    assert sorted(p.name for p in fy.iterdir()) == ["failed"]  # no version folder, no staging left behind
+    kept = fy / "failed" / "b.ipynb"
+    assert info.value.kept_at == str(kept)
+    assert str(kept) in str(info.value)
+    executed = nbformat.read(str(kept), as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert [(e.ename, e.evalue) for e in errors] == [("ValueError", "boom 42")]
+    assert (fy / "failed" / "b.html").is_file()
+    assert lines[:2] == ["notebook 1 of 2: a.ipynb", "notebook 2 of 2: b.ipynb"]
+    assert lines[2] == f"notebook b.ipynb failed in cell 3; kept at {kept}"
+
+
+# --------------------------------------------------------------------------- versions
+def test_versions_count_up_and_are_never_overwritten(tmp_path, data_stages_only):
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    lines, say = _quiet_lines()
+    first = run_plan(config, progress=say)
+    assert first == tmp_path / "reports" / "FY2027" / "v001"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(first.stat().st_mode) == 0o777 & ~umask  # readable by others, like any new folder
+    assert lines == ["notebook 1 of 1: a.ipynb", "tables, workbook, index and manifest", f"plan bundle: {first}"]
+    before = file_hashes(first)
+    second = run_plan(config, progress=None)
+    assert second.name == "v002"
+    assert file_hashes(first) == before
+    # The version is not written inside the bundle, so a rerun is checked by comparing the two folders.
+    assert file_hashes(second) == before
+    with pytest.raises(BundleExistsError, match=r"FY2027/v001 exists; a plan of record is never overwritten "
+                                                r"\(leave out --version to write v003\)"):
+        run_plan(config, version="v001", progress=None)
+    assert file_hashes(first) == before
+    with pytest.raises(ConfigError, match=r"--version: expected v and three or more digits, e\.g\. v003; got '7'"):
+        run_plan(config, version="7", progress=None)
+    assert run_plan(config, version="v007", progress=None).name == "v007"
+    assert next_version(tmp_path / "reports" / "FY2027") == "v008"
+    assert sorted(p.name for p in (tmp_path / "reports" / "FY2027").iterdir()) == ["v001", "v002", "v007"]
+
+
+def test_publish_takes_the_next_version_when_another_run_published_first(tmp_path):
+    fy = tmp_path / "FY2027"
+    (fy / "v001").mkdir(parents=True)
+    (fy / "v001" / "manifest.json").write_text("theirs")
+    for auto, name in ((True, "mine"), (False, "again")):
+        staging = fy / f".staging-{name}"
+        staging.mkdir()
+        (staging / "manifest.json").write_text(name)
+        if auto:
+            assert _publish(staging, fy, "v001", auto=True) == fy / "v002"
+            assert (fy / "v002" / "manifest.json").read_text() == "mine"
+        else:
+            with pytest.raises(BundleExistsError, match=r"FY2027/v001 exists; a plan of record is never overwritten"):
+                _publish(staging, fy, "v001", auto=False)
+            assert staging.is_dir()
+    assert (fy / "v001" / "manifest.json").read_text() == "theirs"
+
+
+# --------------------------------------------------------------------------- the bundle
+@pytest.fixture(scope="module")
+def two_bundles(tmp_path_factory):
+    """The tiny project built in two folders (different absolute paths), one bundle each."""
+    bundles = []
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        restrict_to_data_stages(monkeypatch)
+        for copy in ("first", "second"):
+            root = tmp_path_factory.mktemp(copy)
+            bundles.append(run_plan(make_project(root), progress=None))
+    return bundles
+
+
+def test_reruns_are_byte_identical_in_every_file(two_bundles):
+    first, second = two_bundles
+    hashes = file_hashes(first)
+    assert sorted(hashes) == ["a.html", "a.ipynb", "b.html", "b.ipynb", "index.html", "manifest.json",
+                              "plan.xlsx", "rejects.csv"]
+    assert file_hashes(second) == hashes
+
+
+def test_bundle_holds_no_absolute_path_and_no_cdn(two_bundles):
+    for bundle in two_bundles:
+        root = bundle.parents[2]
+        for path in bundle.iterdir():
+            if path.suffix in (".html", ".ipynb", ".json", ".csv"):
+                text = path.read_text(encoding="utf-8-sig")
+                assert str(root) not in text, path.name
+                assert str(Path.home()) + "/" not in text, path.name
+                for marker in CDN_MARKERS:
+                    assert marker not in text.lower(), (path.name, marker)
+
+
+def test_executed_notebook_is_normalised_with_relative_parameters(two_bundles):
+    executed = nbformat.read(str(two_bundles[0] / "a.ipynb"), as_version=4)
+    injected = executed.cells[2]
+    assert injected.id == "injected-parameters"
+    assert injected.source == ('# Parameters\nconfig = "../plan.yaml"\ncache_dir = "../reports/.cache"\n'
+                               "interactive = False\n")
+    meta = executed.metadata["papermill"]
+    assert meta["input_path"] == meta["output_path"] == "a.ipynb"
+    assert meta["parameters"] == {"config": "../plan.yaml", "cache_dir": "../reports/.cache",
+                                  "interactive": False}
+    assert not {"start_time", "end_time", "duration"} & set(meta)
+    for cell in executed.cells:
+        assert "execution" not in cell.metadata
+        assert not {"start_time", "end_time", "duration"} & set(cell.metadata.get("papermill", {}))
+    outputs = [o for c in executed.cells for o in c.get("outputs", [])]
+    assert sum("image/svg+xml" in o.get("data", {}) for o in outputs) == 1
+    markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
+    assert markdown == [f"History holds {34} months."]  # 2024-01 .. 2026-10
+
+
+def test_manifest_counts_inputs_and_hashes_every_other_file(two_bundles):
+    bundle = two_bundles[0]
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    inputs = {row["table"]: row for row in manifest["inputs"]}
+    assert inputs["sales"]["file"] == "data/sales.csv"
+    assert (inputs["sales"]["rows_in"], inputs["sales"]["rows_used"], inputs["sales"]["rows_rejected"]) == (
+        GOOD_ROWS + BAD_SALES_ROWS, GOOD_ROWS, BAD_SALES_ROWS)
+    assert (inputs["reps"]["rows_in"], inputs["reps"]["rows_rejected"]) == (2, 0)
+    for row in manifest["inputs"]:
+        assert row["rows_in"] == row["rows_used"] + row["rows_rejected"]
+    assert inputs["sales"]["sha256"] == hashlib.sha256(
+        (bundle.parents[2] / "data" / "sales.csv").read_bytes()).hexdigest()
+    on_disk = file_hashes(bundle)
+    on_disk.pop("manifest.json")
+    assert manifest["files"] == on_disk
+    assert manifest["config"]["data"]["sales"]["path"] == "data/sales.csv"
+    assert manifest["config"]["report"]["output_dir"] == "reports"
+    assert manifest["notebooks"] == [
+        {"notebook": "a.ipynb", "html": "a.html",
+         "parameters": {"config": "../plan.yaml", "cache_dir": "../reports/.cache", "interactive": False}},
+        {"notebook": "b.ipynb", "html": "b.html",
+         "parameters": {"config": "../plan.yaml", "cache_dir": "../reports/.cache", "interactive": False}},
+    ]
+    assert manifest["packages"]["python"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert set(manifest["packages"]) == {"planlib", "pandas", "numpy", "statsmodels", "altair", "papermill",
+                                         "vl-convert-python", "python"}
+
+
+def test_rejects_csv_lists_the_bad_row_neutralised(two_bundles):
+    rejects = pd.read_csv(two_bundles[0] / "rejects.csv", encoding="utf-8-sig", dtype=str)
+    assert list(rejects.columns) == ["table", "file", "line", "column", "value", "reason"]
+    assert len(rejects) == BAD_SALES_ROWS
+    row = rejects.iloc[0]
+    assert (row["table"], row["line"], row["column"]) == ("sales", str(GOOD_ROWS + 2), "amount")
+    assert row["value"] == "'=1+2"  # a formula in a CSV cell opens as text in Excel
+
+
+def test_history_sheet_adds_up_by_region_and_month(two_bundles):
+
+    sheet = pd.read_excel(two_bundles[0] / "plan.xlsx", sheet_name="History by region")
+    # Money columns are labelled with the display unit; the cells keep exact amounts.
+    assert list(sheet.columns) == ["month", "East (k CNY)", "West (k CNY)", "Total (k CNY)"]
+    assert len(sheet) == len(MONTHS)
+    last = sheet.iloc[-1]
+    i = len(MONTHS) - 1
+    east = sales_amount(i, "East", "Instruments") + sales_amount(i, "East", "Services")
+    west = sales_amount(i, "West", "Instruments") + sales_amount(i, "West", "Services")
+    assert (sheet.iloc[0]["month"], last["month"]) == ("2024-01", "2026-10")
+    assert last["East (k CNY)"] == pytest.approx(east)
+    assert last["West (k CNY)"] == pytest.approx(west)
+    assert last["Total (k CNY)"] == pytest.approx(east + west)
+    assert sheet["Total (k CNY)"].sum() == pytest.approx(
+        sum(sales_amount(k, r, p) for k in range(len(MONTHS)) for r in REGIONS for p in PRODUCTS))
+
+
+def test_fiscal_year_months():
+    assert fiscal_year_months(2027, 1) == (pd.Timestamp("2027-01-01"), pd.Timestamp("2027-12-01"))
+    assert fiscal_year_months(2027, 4) == (pd.Timestamp("2026-04-01"), pd.Timestamp("2027-03-01"))
+
+
+def test_normalise_drops_widget_views_and_fixes_banner_ids():
+    nb = notebook("x = 1")
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.cells[2].outputs = [nbformat.v4.new_output(
+        "display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
+                              "text/plain": "IntSlider(value=1)"})]
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("An Exception was encountered",
+                                                     metadata={"tags": ["papermill-error-cell-tag"]}))
+    normalise_notebook(nb, "x.ipynb")
+    assert "widgets" not in nb.metadata
+    assert nb.cells[3].outputs[0]["data"] == {"text/plain": "IntSlider(value=1)"}
+    assert nb.cells[0].id == "papermill-error-1"
+
+
+# --------------------------------------------------------------------------- plain papermill
+def test_plain_papermill_runs_a_notebook_without_the_runner(tmp_path):
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    papermill = Path(sys.executable).parent / "papermill"
+    done = subprocess.run([str(papermill), "notebooks/a.ipynb", str(tmp_path / "out.ipynb"), "-p", "config",
+                           config.name, "-k", "python3", "--no-progress-bar"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    executed = nbformat.read(str(tmp_path / "out.ipynb"), as_version=4)
+    total = executed.cells[-1].outputs[0]["data"]["text/plain"]
+    expected = sum(sales_amount(i, r, p) for i in range(len(MONTHS)) for r in REGIONS for p in PRODUCTS)
+    assert float(total.replace("np.float64(", "").rstrip(")")) == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- the sample, end to end
+@pytest.mark.slow
+def test_sample_bundle_end_to_end(sample_bundle):
+    """The single full run of the suite: the notebooks of templates/plan.yaml on the sample company."""
+    bundle, expected = sample_bundle.bundle, sample_bundle
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    names = [n["notebook"] for n in manifest["notebooks"]]
+    assert names == expected.notebooks
+    for name in names:
+        stem = Path(name).stem
+        assert (bundle / name).is_file() and (bundle / f"{stem}.html").is_file()
+    for required in ("index.html", "plan.xlsx", "rejects.csv", "manifest.json"):
+        assert (bundle / required).is_file()
+    for row in manifest["inputs"]:
+        assert row["rows_in"] == row["rows_used"] + row["rows_rejected"], row
+    sales = next(r for r in manifest["inputs"] if r["table"] == "sales")
+    assert sales["rows_in"] == expected.sales_rows
+    assert sales["rows_rejected"] >= 1  # the row with a formula for an amount
+    index = (bundle / "index.html").read_text(encoding="utf-8")
+    for name in names:
+        assert f'href="{Path(name).stem}.html"' in index
+    # The headline's last full year, added up independently from the CSV (the formula row is rejected).
+    cfg = load_config(expected.root / "templates" / "plan.yaml")
+    last_closed = cfg.last_closed_month
+    year = last_closed.year if last_closed.month == 12 else last_closed.year - 1
+    with (expected.root / "data" / "sample" / "sales.csv").open(encoding="utf-8") as fh:
+        revenue = sum(float(r["amount"]) for r in csv.DictReader(fh)
+                      if r["date"].startswith(str(year)) and r["amount"] != FORMULA_AMOUNT)
+    assert f'FY{year} revenue</div><div class="value">{revenue / 1000:,.0f} k CNY</div>' in index
+    if "targets" in stages():
+        targets = pd.read_csv(bundle / "targets.csv", encoding="utf-8-sig")
+        company = targets[(targets["level"] == "company") & (targets["period_type"] == "year")
+                          & (targets["product"] == "All")]["target"]
+        assert len(company) == 1
+        assert f'FY{cfg.fiscal.year} target</div><div class="value">{company.iloc[0] / 1000:,.0f} k CNY</div>' in index
+        assert "Targets" in pd.ExcelFile(bundle / "plan.xlsx").sheet_names
+    for path in bundle.iterdir():
+        if path.suffix in (".html", ".ipynb", ".json", ".csv"):
+            text = path.read_text(encoding="utf-8-sig")
+            assert str(expected.root) not in text and str(Path.cwd()) not in text, path.name
+            for marker in CDN_MARKERS:
+                assert marker not in text.lower(), (path.name, marker)
