@@ -622,6 +622,8 @@ class Report(Section):
     )
     notebooks_dir: Path | None = Field(None, description="default: the notebooks/ folder of the project")
     kernel: str = "python3"
+    workers: int = Field(2, ge=1, description="notebooks run side by side (each in its own kernel), after the "
+                                              "stages they share are computed once")
 
 
 class PlanConfig(Section):

@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -93,10 +94,11 @@ def run_plan(config_path: str | Path, *, version: str | None = None,
 
     staging = _staging_folder(fy_dir, chosen)
     try:
-        pages = execute_all(runs, staging, kernel=cfg.report.kernel, cwd=nb_dir, failed_dir=fy_dir / "failed",
-                            progress=say)
-        say("tables, workbook, index and manifest")
         plan = Plan.from_config(config_file, cache_dir=cache_dir)
+        warm_stages(plan, notebook_stages(notebooks), say)
+        pages = execute_all(runs, staging, kernel=cfg.report.kernel, cwd=nb_dir, failed_dir=fy_dir / "failed",
+                            progress=say, workers=cfg.report.workers)
+        say("tables, workbook, index and manifest")
         write_tables(plan, staging, pages)
         final = _publish(staging, fy_dir, chosen, auto=version is None)
     except BaseException:
@@ -133,24 +135,53 @@ def _staging_folder(parent: Path, name: str) -> Path:
 
 
 def execute_all(runs: list[tuple[Path, dict[str, Any]]], staging: Path, *, kernel: str, cwd: Path,
-                failed_dir: Path, progress: Progress) -> list[dict]:
+                failed_dir: Path, progress: Progress, workers: int = 1) -> list[dict]:
     """Execute each notebook into ``staging`` with its HTML page; return the pages for the index and manifest.
+
+    With ``workers`` > 1 that many notebooks run at once (each in its own kernel); run the stages
+    they share first (:func:`warm_stages`) so no two kernels compute the same stage. The pages
+    come back in run order whatever order the notebooks finish in; if several fail, the error
+    names the first in run order.
 
     Returns
     -------
     list of dict
         title, html, notebook, parameters, lead (see :func:`leads_index`), in run order.
     """
-    pages = []
-    for i, (path, params) in enumerate(runs, 1):
+    def run_one(item):
+        i, (path, params) = item
         progress(f"notebook {i} of {len(runs)}: {path.name}")
         nb = execute_notebook(path, staging / path.name, params, kernel=kernel, cwd=cwd, failed_dir=failed_dir,
                               progress=progress)
         title = notebook_title(nb, path.stem)
         export_notebook_html(nb, staging / f"{path.stem}.html", title)
-        pages.append({"title": title, "html": f"{path.stem}.html", "notebook": path.name,
-                      "parameters": params, "lead": leads_index(nb)})
-    return pages
+        return {"title": title, "html": f"{path.stem}.html", "notebook": path.name,
+                "parameters": params, "lead": leads_index(nb)}
+
+    items = list(enumerate(runs, 1))
+    if workers <= 1 or len(runs) <= 1:
+        return [run_one(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(runs))) as pool:
+        futures = [pool.submit(run_one, item) for item in items]
+        return [future.result() for future in futures]
+
+
+def notebook_stages(paths: list[Path]) -> list[str]:
+    """Return the plan stages the notebooks read (``plan.<stage>`` in their code), in registry order."""
+    used: set[str] = set()
+    for path in paths:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                used.update(re.findall(r"\bplan\.([A-Za-z_]\w*)", cell.source))
+    return [name for name in stages() if name in used]
+
+
+def warm_stages(plan: Plan, names: list[str], progress: Progress) -> None:
+    """Compute (or load) ``names`` once in this process, so notebooks running side by side only read them."""
+    if names:
+        progress(f"stages: {', '.join(names)}")
+    for name in names:
+        plan.get(name)
 
 
 # --------------------------------------------------------------------------- versions and folders
@@ -847,10 +878,11 @@ def run_review(config_path: str | Path, plan_dir: str | Path, as_of: str, *, act
     before = bundle_files_hash(plan_dir)
     staging = _staging_folder(plan_dir.parent, target.name)
     try:
-        pages = execute_all(runs, staging, kernel=cfg.report.kernel, cwd=nb_dir,
-                            failed_dir=plan_dir.parent / "failed", progress=say)
-        say("tables, workbook, index and manifest")
         plan = Plan.from_config(config_file, cache_dir=cache_dir, overrides=overrides)
+        warm_stages(plan, notebook_stages(notebooks), say)
+        pages = execute_all(runs, staging, kernel=cfg.report.kernel, cwd=nb_dir,
+                            failed_dir=plan_dir.parent / "failed", progress=say, workers=cfg.report.workers)
+        say("tables, workbook, index and manifest")
         write_review_tables(plan, staging, pages)
         if bundle_files_hash(plan_dir) != before:
             raise BundleExistsError(f"{plan_dir} changed while it was reviewed; the review is not published")

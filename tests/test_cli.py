@@ -24,7 +24,7 @@ def test_plan_writes_bundles_quietly_or_with_progress(tmp_path, capfd, monkeypat
     assert main(["plan", "--config", str(config), "--version", "v004"]) == 0
     out, _ = capfd.readouterr()
     bundle = tmp_path / "reports" / "FY2027" / "v004"
-    assert out.splitlines() == ["notebook 1 of 1: a.ipynb", "tables, workbook, index and manifest",
+    assert out.splitlines() == ["stages: history", "notebook 1 of 1: a.ipynb", "tables, workbook, index and manifest",
                                 f"plan bundle: {bundle}"]
     assert file_hashes(bundle) == file_hashes(first)
 

@@ -99,8 +99,10 @@ def test_a_failing_cell_names_notebook_and_cell_and_publishes_nothing(tmp_path):
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert [(e.ename, e.evalue) for e in errors] == [("ValueError", "boom 42")]
     assert (fy / "failed" / "b.html").is_file()
-    assert lines[:2] == ["notebook 1 of 2: a.ipynb", "notebook 2 of 2: b.ipynb"]
-    assert lines[2] == f"notebook b.ipynb failed in cell 3; kept at {kept}"
+    # the shared stages first, then both notebooks side by side (two workers): their lines may interleave
+    assert lines[0] == "stages: history"
+    assert sorted(lines[1:]) == ["notebook 1 of 2: a.ipynb", "notebook 2 of 2: b.ipynb",
+                                 f"notebook b.ipynb failed in cell 3; kept at {kept}"]
 
 
 # --------------------------------------------------------------------------- versions
@@ -112,7 +114,8 @@ def test_versions_count_up_and_are_never_overwritten(tmp_path, data_stages_only)
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(first.stat().st_mode) == 0o777 & ~umask  # readable by others, like any new folder
-    assert lines == ["notebook 1 of 1: a.ipynb", "tables, workbook, index and manifest", f"plan bundle: {first}"]
+    assert lines == ["stages: history", "notebook 1 of 1: a.ipynb", "tables, workbook, index and manifest",
+                     f"plan bundle: {first}"]
     before = file_hashes(first)
     second = run_plan(config, progress=None)
     assert second.name == "v002"
@@ -331,3 +334,16 @@ def test_sample_bundle_end_to_end(sample_bundle):
             assert str(expected.root) not in text and str(Path.cwd()) not in text, path.name
             for marker in CDN_MARKERS:
                 assert marker not in text.lower(), (path.name, marker)
+
+
+def test_notebook_stages_are_the_plan_attributes_the_code_reads(tmp_path):
+    from planlib.runner import notebook_stages
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("plan.forecast in prose does not count"),
+        nbformat.v4.new_code_cell("x = plan.targets\ny = plan.config.fiscal\nz = other.market\nw = plan.history"),
+    ])
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    # registry order, stages only: config is an attribute, not a stage; other.market is not the plan
+    assert notebook_stages([path]) == ["history", "targets"]
