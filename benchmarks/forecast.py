@@ -1,0 +1,208 @@
+"""Benchmark of the forecast engine: accuracy against seasonal naive, the best single statsmodels model
+and statsforecast's AutoETS/AutoTheta; speed on 1 core and 2 workers; fit time of each model family.
+
+    python benchmarks/forecast.py            # everything (about 15-30 minutes on 2 cores)
+    python benchmarks/forecast.py --quick    # smaller panels, no 1,000-series single-core run
+
+Accuracy is out of sample: the last 12 months of each panel are held back, every method forecasts
+them from the rest, and MASE is scaled by each series' in-sample seasonal-naive error.
+statsforecast is a benchmark-only extra (pip install statsforecast).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from planlib import _models  # noqa: E402
+from planlib.forecast import DEFAULT_MODELS, forecast  # noqa: E402
+from planlib.reconcile import hierarchy_from_panel  # noqa: E402
+
+HOLDOUT = 12
+
+
+def generated_panel(n_series: int, n_months: int, seed: int = 7) -> pd.DataFrame:
+    """Return a monthly panel with known trend, seasonality and noise.
+
+    Half the series grow with seasonal swings proportional to their level (multiplicative), a third
+    have linear trends with fixed swings (additive), the rest decline; noise from 3% to 20%.
+    """
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2021-01-01", periods=n_months, freq="MS")
+    t = np.arange(n_months)
+    frames = []
+    for i in range(n_series):
+        level = rng.uniform(50, 5000)
+        amp, phase, noise = rng.uniform(0.05, 0.45), rng.uniform(0, 2 * np.pi), rng.uniform(0.03, 0.2)
+        season = amp * np.sin(2 * np.pi * t / 12 + phase) + 0.4 * amp * np.cos(4 * np.pi * t / 12 + phase)
+        kind = i % 6
+        if kind < 3:
+            y = level * (1 + rng.uniform(-0.005, 0.03)) ** t * (1 + season) * np.exp(rng.normal(0, noise, n_months))
+        elif kind < 5:
+            y = level * (1 + rng.uniform(-0.005, 0.02) * t + season + rng.normal(0, noise, n_months))
+        else:
+            y = level * (1 - rng.uniform(0.005, 0.015) * t) * (1 + season) * (1 + rng.normal(0, noise, n_months))
+        frames.append(pd.DataFrame({"unique_id": f"g{i:04d}", "ds": ds, "y": np.maximum(y, 0.0)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def sample_panel():
+    """Return (panel, hierarchy) of the sample company, or (None, reason)."""
+    try:
+        import planlib
+
+        plan = planlib.Plan.from_config(ROOT / "templates" / "plan.yaml", cache_dir=None)
+        hist = plan.history
+    except Exception as exc:  # the benchmark reports what is missing instead of stopping
+        return None, f"{type(exc).__name__}: {exc}"
+    panel = hist[hist["level"].isin(["company", "region", "product", "region_product"])]
+    return panel, hierarchy_from_panel(panel)
+
+
+def split(panel):
+    cut = panel["ds"].max() - pd.DateOffset(months=HOLDOUT - 1)
+    train = panel[panel["ds"] < cut][["unique_id", "ds", "y"]].reset_index(drop=True)
+    test = panel[panel["ds"] >= cut][["unique_id", "ds", "y"]].reset_index(drop=True)
+    return train, test
+
+
+def score(pred: pd.DataFrame, train, test, col="yhat", lo="lo_80", hi="hi_80") -> dict:
+    scales = {u: _models.mase_scale(g["y"].to_numpy(), 12) for u, g in train.groupby("unique_id")}
+    m = test.merge(pred, on=["unique_id", "ds"], how="left")
+    if m[col].isna().any():
+        raise RuntimeError(f"{col}: missing forecasts")
+    err = (m["y"] - m[col]).abs()
+    mase = (err / m["unique_id"].map(scales)).groupby(m["unique_id"]).mean().mean()
+    denom = m["y"].abs() + m[col].abs()
+    smape = float(np.mean(np.where(denom > 0, 200 * err / denom.where(denom > 0, 1), 0)))
+    cover = float(((m["y"] >= m[lo]) & (m["y"] <= m[hi])).mean()) if lo in m else float("nan")
+    return {"mase": float(mase), "smape": smape, "coverage_80": cover}
+
+
+def peers(train, h):
+    """statsforecast AutoETS and AutoTheta forecasts with 80% intervals, or None if not installed."""
+    try:
+        from statsforecast import StatsForecast
+        from statsforecast.models import AutoETS, AutoTheta
+    except ImportError:
+        return None, 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sf = StatsForecast(models=[AutoETS(season_length=12), AutoTheta(season_length=12)], freq="MS", n_jobs=1)
+        start = time.perf_counter()
+        out = sf.forecast(df=train, h=h, level=[80])
+        took = time.perf_counter() - start
+    return out.reset_index(drop=True), took
+
+
+def accuracy(name, panel, hierarchy, n_jobs):
+    train, test = split(panel)
+    rows = []
+    start = time.perf_counter()
+    ours = forecast(train, HOLDOUT, n_jobs=n_jobs, hierarchy=hierarchy, progress=False)
+    rows.append(("planlib (default)", score(ours.forecasts, train, test), time.perf_counter() - start))
+    singles = []
+    for model in _models.MODELS:
+        start = time.perf_counter()
+        one = forecast(train, HOLDOUT, models=(model,), combine=False, n_jobs=n_jobs, progress=False)
+        singles.append((model, score(one.forecasts, train, test), time.perf_counter() - start))
+    naive = next(s for s in singles if s[0] == "snaive")
+    rows.append(("seasonal naive", naive[1], naive[2]))
+    best = min((s for s in singles if s[0] not in ("snaive", "drift")), key=lambda s: s[1]["mase"])
+    rows.append((f"best single: {best[0]} (picked on the holdout)", best[1], best[2]))
+    out, took = peers(train, HOLDOUT)
+    if out is not None:
+        for model in ("AutoETS", "AutoTheta"):
+            rows.append((f"statsforecast {model}", score(out, train, test, model, f"{model}-lo-80", f"{model}-hi-80"),
+                         took))
+    print(f"\n(a) accuracy on {name}: {train['unique_id'].nunique()} series, {train.groupby('unique_id').size().median():.0f}"
+          f" months of history, last {HOLDOUT} held out")
+    print(f"    {'method':48s} {'MASE':>6s} {'sMAPE':>7s} {'cov80':>6s} {'seconds':>8s}")
+    for label, s, took in rows:
+        print(f"    {label:48s} {s['mase']:6.3f} {s['smape']:7.2f} {s['coverage_80']:6.1%} {took:8.1f}")
+    base = rows[0][1]["mase"]
+    peer_best = min(r[1]["mase"] for r in rows if r[0].startswith("statsforecast")) if out is not None else float("nan")
+    print(f"    planlib vs seasonal naive: {1 - base / naive[1]['mase']:.1%} lower MASE; "
+          f"vs best peer: {base - peer_best:+.3f} MASE")
+    print("    all single models: " + ", ".join(f"{m} {s['mase']:.3f}" for m, s, _ in singles))
+    return rows
+
+
+def speed_case(n_series, n_jobs):
+    """One timed run in this (fresh) process; prints JSON with seconds and peak memory."""
+    panel = generated_panel(n_series, 48, seed=11)
+    start = time.perf_counter()
+    forecast(panel, 12, n_jobs=n_jobs, progress=False)
+    took = time.perf_counter() - start
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"seconds": took, "peak_mb": peak_self, "peak_worker_mb": peak_child}))
+
+
+def speed(sizes, quick):
+    print("\n(b) speed: generated monthly series, 4 years of history, h=12, default models "
+          f"{list(DEFAULT_MODELS)}")
+    print(f"    {'series':>7s} {'workers':>7s} {'seconds':>8s} {'series/s':>9s} {'peak MB (main / worker)':>24s}")
+    for n in sizes:
+        for jobs in (1, 2):
+            if quick and n >= 1000 and jobs == 1:
+                continue
+            run = subprocess.run([sys.executable, __file__, "--speed-case", str(n), str(jobs)],
+                                 capture_output=True, text=True, check=True)
+            res = json.loads(run.stdout.strip().splitlines()[-1])
+            print(f"    {n:7d} {jobs:7d} {res['seconds']:8.1f} {n / res['seconds']:9.2f} "
+                  f"{res['peak_mb']:12.0f} / {res['peak_worker_mb']:.0f}")
+
+
+def fit_times(n_series=20):
+    print(f"\n(c) fit time per series and model family (1 core, 48 months, {n_series} series, one fit each)")
+    panel = generated_panel(n_series, 48, seed=3)
+    groups = [(u, g["y"].to_numpy()) for u, g in panel.groupby("unique_id")]
+    _models.fit_batch([_models.SeriesTask("warm", groups[0][1], pd.Timestamp("2021-01-01"), "MS", 12, 12,
+                                          _models.MODELS, 2)])
+    with _models._one_blas_thread():
+        for model in _models.MODELS:
+            start = time.perf_counter()
+            for uid, y in groups:
+                series = pd.Series(y, index=pd.date_range("2021-01-01", periods=len(y), freq="MS"))
+                _models._fit_one(model, series, 12, 12, True, {})
+            ms = (time.perf_counter() - start) / len(groups) * 1000
+            print(f"    {model:14s} {ms:8.1f} ms")
+    print(f"    a series costs (origins + 1) fits of each candidate: 4 x the sum above with 3 origins")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller panels; skip 1,000 series on 1 core")
+    parser.add_argument("--speed-case", nargs=2, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.speed_case:
+        speed_case(*args.speed_case)
+        return
+    print(f"forecast benchmark: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    total = time.perf_counter()
+    panel, hierarchy = sample_panel()
+    if panel is None:
+        print(f"\n(a) sample company: not available ({hierarchy})")
+    else:
+        accuracy("the sample company (company, regions, products, region x product; MinT)", panel, hierarchy, 2)
+    accuracy("a generated panel", generated_panel(100 if args.quick else 200, 60), None, 2)
+    fit_times()
+    speed([100] if args.quick else [100, 1000], args.quick)
+    print(f"\nbenchmark done in {time.perf_counter() - total:.0f} s; load average now {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""Tests of planlib.forecast: known answers, robustness on messy series, intervals, parallel runs."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planlib import _models
+from planlib.errors import ForecastError
+from planlib.forecast import (
+    _isotonic,
+    accuracy_table,
+    fan_chart_table,
+    forecast,
+    plan_horizon,
+    season_length_of,
+    trust_assessment,
+)
+
+FAST = ("snaive", "drift", "theta")
+SEASON = np.array([0.8, 0.9, 1.1, 1.0, 1.2, 1.3, 1.0, 0.9, 1.1, 1.2, 1.4, 0.7])
+
+
+def panel_of(values: dict[str, np.ndarray], start="2022-01-01", freq="MS") -> pd.DataFrame:
+    rows = [pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=len(v), freq=freq), "y": v})
+            for uid, v in values.items()]
+    return pd.concat(rows, ignore_index=True)
+
+
+def seasonal_series(n, level=100.0, growth=0.01, noise=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return level * (1 + growth) ** t * SEASON[t % 12] * np.exp(rng.normal(0, noise, n))
+
+
+def all_finite(result):
+    return bool(np.all(np.isfinite(result.forecasts.select_dtypes("number").to_numpy())))
+
+
+# --------------------------------------------------------------------------- known answers
+def test_pure_seasonal_series_is_forecast_exactly_by_seasonal_naive_and_chosen():
+    y = np.tile(SEASON * 100, 4)
+    result = forecast(panel_of({"a": y}), 12, models=("snaive", "drift", "theta", "holt_winters"), n_jobs=1)
+    np.testing.assert_allclose(result.forecasts["yhat"].to_numpy(), SEASON * 100, rtol=0, atol=1e-9)
+    chosen = result.backtest[result.backtest["chosen"]]
+    assert chosen["model"].tolist() == ["snaive"]
+    assert chosen["mase"].iloc[0] == 0.0
+    assert result.forecasts["model"].unique().tolist() == ["snaive"]
+
+
+def test_linear_trend_is_extrapolated():
+    t = np.arange(36)
+    result = forecast(panel_of({"a": 100 + 5.0 * t}), 6, models=("drift", "theta", "snaive"), n_jobs=1)
+    expected = 100 + 5.0 * np.arange(36, 42)
+    np.testing.assert_allclose(result.forecasts["yhat"].to_numpy(), expected, rtol=0.01)
+
+
+def test_mase_and_smape_by_hand_on_a_tiny_quarterly_series():
+    # Quarterly, season 4, h=2, two origins: windows end after 8 and 10 quarters.
+    y = np.array([10, 20, 30, 40, 12, 22, 33, 41, 15, 21, 36, 44], dtype=float)
+    result = forecast(panel_of({"q": y}, freq="QS"), 2, freq="QS", models=("snaive",), origins=2,
+                      combine=False, n_jobs=1)
+    row = result.backtest.iloc[0]
+    # origin 8: scale mean(|12-10|,|22-20|,|33-30|,|41-40|) = 2; forecasts 12, 22 vs 15, 21 -> MAE 2 -> 1.0
+    # origin 10: scale mean(2,2,3,1,3,1) = 2; forecasts 33, 41 vs 36, 44 -> MAE 3 -> 1.5
+    assert row["mase"] == pytest.approx((1.0 + 1.5) / 2)
+    smape = np.mean([200 * 3 / 27, 200 * 1 / 43, 200 * 3 / 69, 200 * 3 / 85])
+    assert row["smape"] == pytest.approx(smape)
+    assert _models.mase_scale(y[:8], 4) == pytest.approx(2.0)
+    # forecast of the next two quarters is last year's same quarters
+    np.testing.assert_allclose(result.forecasts["yhat"], [15, 21])
+    assert list(result.forecasts["ds"]) == [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01")]
+
+
+def test_backtest_windows_prefer_two_cycles_then_give_up_seasonal_models():
+    assert _models.backtest_windows(58, 14, 12, 3) == ([24, 34, 44], 14, 24)
+    assert _models.backtest_windows(48, 12, 12, 3) == ([24, 30, 36], 12, 24)
+    ends, hb, min_train = _models.backtest_windows(28, 14, 12, 3)
+    assert min_train == 13 and len(ends) == 3 and ends[0] >= 13 and ends[-1] + hb == 28
+    assert _models.backtest_windows(1, 12, 12, 3) == ([], 0, 1)
+
+
+def test_season_length_from_freq():
+    assert season_length_of("MS") == 12
+    assert season_length_of("QS") == 4
+    assert season_length_of("QS-JAN") == 4
+    with pytest.raises(ForecastError, match="season_length="):
+        season_length_of("min")
+
+
+@pytest.mark.parametrize("start_month, first, last, h", [
+    (1, "2026-11-01", "2027-12-01", 14),
+    (4, "2026-11-01", "2027-03-01", 5),
+])
+def test_plan_horizon_covers_the_rest_of_this_year_and_the_plan_year(start_month, first, last, h):
+    got = plan_horizon("2026-10-01", 2027, start_month)
+    assert got == (pd.Timestamp(first), pd.Timestamp(last), h)
+
+
+def test_plan_horizon_of_a_past_plan_year_is_an_error():
+    with pytest.raises(ForecastError, match="FY2026 ended"):
+        plan_horizon("2026-12-01", 2026, 1)
+
+
+# --------------------------------------------------------------------------- robustness
+def test_fewer_than_two_seasonal_cycles_skips_seasonal_models_and_says_so():
+    result = forecast(panel_of({"short": seasonal_series(18)}), 12, models=("holt_winters", "stl_ets", "snaive",
+                                                                            "drift"), n_jobs=1)
+    notes = result.notes[result.notes["kind"] == "short"]
+    assert notes["reason"].str.contains(r"fewer than two seasonal cycles \(18 < 24\)").any()
+    assert set(result.backtest["model"]) <= {"snaive", "drift", "combo(snaive+drift)"}
+    assert len(result.forecasts) == 12 and all_finite(result)
+
+
+def test_zeros_and_negatives_get_additive_models_only():
+    y = seasonal_series(48)
+    y[[5, 17]] = 0.0
+    y[30] = -20.0
+    fit = _models.fit_series(_models.SeriesTask("z", y, pd.Timestamp("2022-01-01"), "MS", 12, 6,
+                                                ("holt_winters", "snaive"), 2))
+    assert fit.log is False
+    assert ("no_multiplicative", "zeros or negatives in the history: additive models only") in fit.notes
+    positive = _models.fit_series(_models.SeriesTask("p", seasonal_series(48), pd.Timestamp("2022-01-01"), "MS",
+                                                     12, 6, ("snaive",), 2))
+    assert positive.log is True
+    result = forecast(panel_of({"z": y}), 6, models=("holt_winters", "snaive"), n_jobs=1)
+    assert all_finite(result) and (result.forecasts["lo_95"] >= 0).all()
+
+
+@pytest.mark.parametrize("value", [0.0, 7.5])
+def test_all_zero_and_constant_series_forecast_their_value(value):
+    result = forecast(panel_of({"c": np.full(40, value)}), 5, n_jobs=1)
+    fc = result.forecasts
+    np.testing.assert_array_equal(fc["yhat"], np.full(5, value))
+    assert (fc["lo_80"] <= value).all() and (fc["hi_80"] >= value).all() and all_finite(result)
+    assert result.notes["kind"].eq("constant").any()
+
+
+def test_single_observation_is_forecast_flat_with_a_note():
+    result = forecast(panel_of({"one": np.array([42.0])}), 3, n_jobs=1)
+    np.testing.assert_array_equal(result.forecasts["yhat"], [42.0, 42.0, 42.0])
+    assert result.notes["kind"].eq("no_backtest").any()
+    assert result.notes["reason"].str.contains("only 1 observation").any()
+    assert result.backtest.empty  # nothing to score: no rows rather than NaN
+    hi = result.forecasts["hi_80"].to_numpy()
+    assert all_finite(result) and np.all(hi > 42.0) and np.all(np.diff(hi) >= 0)
+
+
+def test_missing_months_are_filled_with_zero_and_noted():
+    panel = panel_of({"gap": seasonal_series(36) + 10})
+    panel = panel[~panel["ds"].isin(pd.to_datetime(["2022-03-01", "2023-07-01"]))]
+    result = forecast(panel, 4, models=FAST, n_jobs=1)
+    note = result.notes[result.notes["kind"] == "filled"]["reason"].iloc[0]
+    assert note == "2 period(s) missing from the input filled with 0: 2022-03-01, 2023-07-01"
+    hist = result.history.set_index("ds")["y"]
+    assert len(hist) == 36 and hist[pd.Timestamp("2022-03-01")] == 0.0
+
+
+def test_nan_and_inf_are_errors_naming_every_series_and_date():
+    panel = panel_of({"a": seasonal_series(24), "b": seasonal_series(24)})
+    panel.loc[(panel["unique_id"] == "a") & (panel["ds"] == "2022-05-01"), "y"] = np.nan
+    panel.loc[(panel["unique_id"] == "b") & (panel["ds"] == "2023-02-01"), "y"] = np.inf
+    with pytest.raises(ForecastError, match=r"2 value\(s\).*\n  - a: 2022-05-01\n  - b: 2023-02-01"):
+        forecast(panel, 3, n_jobs=1)
+
+
+def test_input_contract_errors_say_what_was_expected():
+    panel = panel_of({"a": seasonal_series(24)})
+    with pytest.raises(ForecastError, match=r"no column\(s\) \['amount'\].*y_col="):
+        forecast(panel, 3, y_col="amount")
+    off = panel.assign(ds=panel["ds"] + pd.Timedelta(days=14))
+    with pytest.raises(ForecastError, match=r"not on the freq='MS' calendar.*\n  - a: 2022-01-15"):
+        forecast(off, 3)
+    with pytest.raises(ForecastError, match=r"more than one row.*\n  - a: 2022-01-01"):
+        forecast(pd.concat([panel, panel.head(1)]), 3)
+    with pytest.raises(ForecastError, match=r"unknown model\(s\) \['prophet'\]"):
+        forecast(panel, 3, models=("prophet",))
+    with pytest.raises(ForecastError, match="h must be at least 1"):
+        forecast(panel, 0)
+
+
+def test_declining_trend_never_forecasts_negative_sales():
+    t = np.arange(48)
+    y = np.maximum(1000 - 25.0 * t + 40 * np.sin(2 * np.pi * t / 12), 1.0)
+    result = forecast(panel_of({"down": y}), 14, models=("drift", "snaive", "theta"), n_jobs=1)
+    fc = result.forecasts
+    assert (fc[["yhat", "lo_80", "lo_95", "hi_80", "hi_95"]] >= 0).all().all()
+    assert fc["yhat"].iloc[-1] < y[-12:].mean()  # the decline is carried on, down to zero
+    assert all_finite(result)
+
+
+def test_statsmodels_warnings_are_captured_into_notes_not_printed(capsys):
+    y = 100.0 + np.arange(48) * 1e-9  # almost constant: the optimiser fails to converge
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = forecast(panel_of({"flat": y}), 6, models=("holt_winters", "snaive"), n_jobs=1)
+    assert [w for w in caught if "statsmodels" in (w.filename or "")] == []
+    assert capsys.readouterr().err == ""
+    warned = result.notes[result.notes["kind"] == "warning"]
+    assert len(warned) >= 1
+    assert warned["reason"].str.match(r"^holt_winters: ConvergenceWarning: Optimization failed to converge").all()
+
+
+# --------------------------------------------------------------------------- intervals and distributions
+@pytest.fixture(scope="module")
+def monthly_result():
+    values = {f"s{i}": seasonal_series(48, level=100 * (i + 1), noise=0.05 + 0.03 * i, seed=i) for i in range(6)}
+    return forecast(panel_of(values), 14, models=FAST, n_jobs=1)
+
+
+def test_intervals_nest_and_widen_with_the_horizon(monthly_result):
+    fc = monthly_result.forecasts
+    assert list(fc.columns) == ["unique_id", "ds", "yhat", "lo_80", "hi_80", "lo_95", "hi_95", "model"]
+    assert (fc["lo_95"] <= fc["lo_80"]).all() and (fc["lo_80"] <= fc["yhat"]).all()
+    assert (fc["yhat"] <= fc["hi_80"]).all() and (fc["hi_80"] <= fc["hi_95"]).all()
+    width = (fc["hi_80"] - fc["yhat"]).to_numpy().reshape(6, 14)
+    assert np.all(np.diff(width, axis=1) >= -1e-9)
+    assert fc["ds"].min() == pd.Timestamp("2026-01-01") and fc["ds"].max() == pd.Timestamp("2027-02-01")
+
+
+def test_total_distribution_matches_the_monthly_intervals(monthly_result):
+    fc = monthly_result.forecasts
+    one = fc[fc["unique_id"] == "s2"].iloc[0]
+    dist = monthly_result.total_distribution("s2", one["ds"], one["ds"])
+    assert dist.ppf(0.9) == pytest.approx(one["hi_80"], rel=1e-6)
+    assert dist.ppf(0.1) == pytest.approx(one["lo_80"], rel=1e-6)
+    year = fc[(fc["unique_id"] == "s2") & (fc["ds"].dt.year == 2026)]
+    total = monthly_result.total_distribution("s2", "2026-01-01", "2026-12-01")
+    assert total.mean() == pytest.approx(year["yhat"].sum(), rel=1e-6)
+    sd = monthly_result.sd.query("unique_id == 's2' and ds.dt.year == 2026")["sd"].to_numpy()
+    assert np.sqrt(np.sum(sd ** 2)) - 1e-9 <= total.std() <= np.sum(sd) + 1e-9
+    rng = np.random.default_rng(5)
+    draws = total.rvs(size=20000, random_state=rng)
+    assert np.mean(draws) == pytest.approx(total.mean(), rel=0.01)
+    assert total.sf(total.ppf(0.3)) == pytest.approx(0.7)
+
+
+def test_total_distribution_counts_history_months_at_their_actual_value(monthly_result):
+    hist = monthly_result.history.query("unique_id == 's0' and ds >= '2025-11-01'")["y"].sum()
+    fc = monthly_result.forecasts.query("unique_id == 's0' and ds <= '2026-02-01'")["yhat"].sum()
+    dist = monthly_result.total_distribution("s0", "2025-11-01", "2026-02-01")
+    assert dist.mean() == pytest.approx(hist + fc, rel=1e-6)
+    with pytest.raises(ForecastError, match=r"must lie within the history and horizon 2022-01-01\.\.2027-02-01"):
+        monthly_result.total_distribution("s0", "2026-01-01", "2027-06-01")
+    with pytest.raises(ForecastError, match="no forecast for series 'nope'"):
+        monthly_result.total_distribution("nope", "2026-01-01", "2026-02-01")
+
+
+def test_levels_asked_give_their_columns_only():
+    result = forecast(panel_of({"a": seasonal_series(36)}), 3, levels=(50, 90), models=FAST, n_jobs=1)
+    assert [c for c in result.forecasts.columns if c[:3] in ("lo_", "hi_")] == ["lo_50", "hi_50", "lo_90", "hi_90"]
+    fc = result.forecasts
+    assert ((fc["hi_90"] - fc["lo_90"]) > (fc["hi_50"] - fc["lo_50"])).all()
+    assert "coverage_80" in result.backtest.columns
+
+
+def test_quarterly_data_forecasts_on_quarter_starts():
+    t = np.arange(24)
+    quarter = np.array([1.1, 0.9, 1.2, 0.8])
+    y = (100 + 3 * t) * quarter[t % 4]
+    result = forecast(panel_of({"q": y}, freq="QS"), 4, freq="QS", models=FAST, n_jobs=1)
+    assert list(result.forecasts["ds"]) == list(pd.date_range("2028-01-01", periods=4, freq="QS"))
+    assert result.season_length == 4
+    np.testing.assert_allclose(result.forecasts["yhat"], (100 + 3 * np.arange(24, 28)) * quarter, rtol=0.05)
+
+
+# --------------------------------------------------------------------------- tables for the notebooks
+def test_accuracy_table_and_trust_assessment_agree_with_the_backtest(monthly_result):
+    acc = accuracy_table(monthly_result)
+    bt = monthly_result.backtest
+    assert list(acc.columns) == ["unique_id", "model", "mase", "smape", "coverage_80", "mase_snaive",
+                                 "smape_snaive", "mase_vs_snaive"]
+    naive = bt[bt["model"] == "snaive"].set_index("unique_id")["mase"]
+    chosen = bt[bt["chosen"]].set_index("unique_id")["mase"]
+    np.testing.assert_allclose(acc.set_index("unique_id")["mase_vs_snaive"], (chosen / naive).sort_index())
+    trust = trust_assessment(monthly_result)
+    assert trust["n_series"] == 6
+    assert trust["mean_mase"] == pytest.approx(chosen.mean())
+    assert trust["improvement_vs_snaive"] == pytest.approx(1 - chosen.mean() / naive.mean())
+    assert trust["worst_series"] == chosen.idxmax() and trust["worst_mase"] == pytest.approx(chosen.max())
+    assert trust["verdict"] in ("good", "usable", "weak")
+    assert any(f"(MASE {chosen.max():.2f})" in r for r in trust["reasons"])
+
+
+def test_fan_chart_table_joins_history_and_forecast(monthly_result):
+    table = fan_chart_table(monthly_result, ["s1"], history_periods=6)
+    assert list(table.columns) == ["unique_id", "ds", "kind", "y", "yhat", "lo_80", "hi_80", "lo_95", "hi_95",
+                                   "model"]
+    actual = table[table["kind"] == "actual"]
+    assert len(actual) == 6 and actual["ds"].max() == pd.Timestamp("2025-12-01")
+    bridge = table[(table["kind"] == "forecast") & (table["ds"] == pd.Timestamp("2025-12-01"))].iloc[0]
+    assert bridge["yhat"] == bridge["lo_95"] == bridge["hi_80"] == actual["y"].iloc[-1]
+    assert len(table[table["kind"] == "forecast"]) == 15
+
+
+# --------------------------------------------------------------------------- running
+def test_results_are_identical_across_runs_and_across_processes(monthly_result):
+    values = {f"s{i}": seasonal_series(48, level=100 * (i + 1), noise=0.05 + 0.03 * i, seed=i) for i in range(6)}
+    parallel = forecast(panel_of(values), 14, models=FAST, n_jobs=2)
+    pd.testing.assert_frame_equal(parallel.forecasts, monthly_result.forecasts)
+    pd.testing.assert_frame_equal(parallel.backtest, monthly_result.backtest)
+    pd.testing.assert_frame_equal(parallel.notes, monthly_result.notes)
+
+
+def test_dask_cluster_gives_the_local_results(monthly_result):
+    distributed = pytest.importorskip("distributed")
+    values = {f"s{i}": seasonal_series(48, level=100 * (i + 1), noise=0.05 + 0.03 * i, seed=i) for i in range(6)}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        remote = forecast(panel_of(values), 14, models=FAST, scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(remote.forecasts, monthly_result.forecasts)
+    pd.testing.assert_frame_equal(remote.backtest, monthly_result.backtest)
+
+
+def test_progress_bar_shows_only_when_asked(capsys):
+    panel = panel_of({"a": seasonal_series(30), "b": seasonal_series(30, seed=1)})
+    forecast(panel, 2, models=("snaive",), n_jobs=1, progress=False)
+    assert capsys.readouterr().err == ""
+    forecast(panel, 2, models=("snaive",), n_jobs=1, progress=True)
+    assert "forecast" in capsys.readouterr().err
+
+
+def test_column_names_can_be_overridden():
+    panel = panel_of({"a": seasonal_series(30)}).rename(columns={"unique_id": "series", "ds": "month",
+                                                                  "y": "sales"})
+    result = forecast(panel, 2, models=FAST, id_col="series", ds_col="month", y_col="sales", n_jobs=1)
+    assert result.forecasts["unique_id"].unique().tolist() == ["a"]
+
+
+def test_horizon_smoothing_keeps_widths_non_decreasing_without_a_running_maximum():
+    np.testing.assert_allclose(_isotonic([3, 1, 2, 5, 4, 6]), [2, 2, 2, 4.5, 4.5, 6])
+    np.testing.assert_allclose(_isotonic([1, 2, 3]), [1, 2, 3])
