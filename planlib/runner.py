@@ -167,13 +167,13 @@ def execute_all(runs: list[tuple[Path, dict[str, Any]]], staging: Path, *, kerne
 
 
 def notebook_stages(paths: list[Path]) -> list[str]:
-    """Return the plan stages the notebooks read (``plan.<stage>`` in their code), in registry order."""
+    """Return the plan stages the notebooks read (``plan.<stage>`` in their code), sorted by name."""
     used: set[str] = set()
     for path in paths:
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code":
                 used.update(re.findall(r"\bplan\.([A-Za-z_]\w*)", cell.source))
-    return [name for name in stages() if name in used]
+    return sorted(used & set(stages()))
 
 
 def warm_stages(plan: Plan, names: list[str], progress: Progress) -> None:
@@ -300,7 +300,10 @@ def execute_notebook(path: Path, out_path: Path, params: Mapping[str, Any], *, k
     params_index, _ = parameters_cell(nbformat.read(str(path), as_version=4), path.name)
     try:
         pm.execute_notebook(str(path), str(out_path), parameters=dict(params), kernel_name=kernel,
-                            language="python", progress_bar=False, log_output=False, cwd=str(cwd),
+                            language="python", progress_bar=False, log_output=False,
+                            # the kernel starts in ``cwd``; papermill's own cwd= would chdir this whole
+                            # process, which notebooks running side by side in threads cannot share
+                            resources={"metadata": {"path": str(cwd)}},
                             record_timing=False, kernel_manager_class=_kernel_manager_class())
     except PapermillExecutionError as exc:
         # papermill counts its injected cell; the author counts cells of the notebook as written.

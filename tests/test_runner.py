@@ -345,5 +345,5 @@ def test_notebook_stages_are_the_plan_attributes_the_code_reads(tmp_path):
     ])
     path = tmp_path / "n.ipynb"
     nbformat.write(nb, path)
-    # registry order, stages only: config is an attribute, not a stage; other.market is not the plan
+    # stages only, by name: config is an attribute, not a stage; other.market is not the plan
     assert notebook_stages([path]) == ["history", "targets"]
