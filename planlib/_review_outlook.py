@@ -309,7 +309,8 @@ def feedback_notes(comparison: dict[str, pd.DataFrame], team_products: pd.DataFr
                                            a=top["attainment"])))
             behind = members[members["attainment"] < 0.8]
             if len(behind):
-                notes.append(("to change", say("{n} of {m} reps are below 80% of target to date: {names}.",
+                verb = "is" if len(behind) == 1 else "are"
+                notes.append(("to change", say("{n} of {m} reps " + verb + " below 80% of target to date: {names}.",
                                                n=len(behind), m=len(members), names=", ".join(behind["name"]))))
         crew = scores[scores["team"] == team.team]
         if len(crew) and len(measures):
