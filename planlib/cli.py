@@ -24,7 +24,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _review(args: argparse.Namespace) -> int:
     from .notebook_params import parse_cli_value
-    from .runner import run_review
+    from .review_runner import run_review
 
     parameters = {name: parse_cli_value(value) for name, value in args.parameter}
     run_review(args.config, args.plan, args.as_of, actuals=args.actuals, parameters=parameters,

@@ -243,7 +243,7 @@ def _record_key(plan) -> str:
     review = plan.config.review
     if review.plan is None:
         return "config:" + plan.key("targets")
-    from .runner import plan_bundle_fingerprint
+    from .review_runner import plan_bundle_fingerprint
 
     return "bundle:" + plan_bundle_fingerprint(plan.config.resolve(review.plan))
 
@@ -254,7 +254,7 @@ def _record_stage(plan) -> PlanOfRecord:
     review = plan.config.review
     if review.plan is None:
         return PlanOfRecord("the plan of this config", plan.config, plan.targets, plan.key("targets"))
-    from .runner import read_plan_bundle
+    from .review_runner import read_plan_bundle
 
     return read_plan_bundle(plan.config.resolve(review.plan), base_dir=plan.config.base_dir)
 

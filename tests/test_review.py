@@ -28,7 +28,7 @@ from planlib.review import (
     variance_bridge,
     year_end_outlook,
 )
-from planlib.runner import read_plan_bundle, run_review
+from planlib.review_runner import read_plan_bundle, run_review
 
 MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
 EAST, WEST = 100, 50  # monthly targets of the two regions (and of their one rep and team each)

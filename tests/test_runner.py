@@ -37,7 +37,8 @@ from tiny_project import (
 from planlib.config import load_config
 from planlib.errors import BundleExistsError, ConfigError, NotebookFailed, ParameterError
 from planlib.plan import stages
-from planlib.runner import _publish, fiscal_year_months, next_version, normalise_notebook, run_plan
+from planlib.bundle import fiscal_year_months
+from planlib.runner import _publish, next_version, normalise_notebook, run_plan
 
 CDN_MARKERS = ("cdn", "https://cdn", "require.js", "<script src=")
 
