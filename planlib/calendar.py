@@ -96,11 +96,11 @@ def working_days(start: dt.date, end: dt.date, country: str = "CN", subdivision:
 
 
 def _holiday_calendar(country: str, subdivision: str | None, years: list[int]):
+    if country not in holidays.list_supported_countries():
+        raise ConfigError([("company.country", f"the holidays library does not know country {country!r}; "
+                            "use an ISO code such as CN, US, DE")])
     try:
         return holidays.country_holidays(country, subdiv=subdivision, years=years)
-    except NotImplementedError:
-        raise ConfigError([("company.country", f"the holidays library does not know country {country!r}; "
-                            "use an ISO code such as CN, US, DE")]) from None
     except ValueError as exc:
         raise ConfigError([("company.subdivision", f"{exc} (found {subdivision!r})")]) from None
 
