@@ -39,6 +39,9 @@ class SeriesTask:
     h: int
     models: tuple[str, ...]
     origins: int
+    # Working days per period relative to the history's average, for the history and the h periods
+    # after it; given, every model forecasts sales per working day and is multiplied back.
+    calendar: np.ndarray | None = None
 
 
 @dataclass
@@ -210,7 +213,11 @@ def fit_series(task: SeriesTask) -> SeriesFit:
     y_all = np.asarray(task.y, dtype=float)
     n, m, h = len(y_all), task.season_length, task.h
     index = pd.date_range(task.start, periods=n, freq=task.freq)
-    series = pd.Series(y_all, index=index)
+    days = np.ones(n + h) if task.calendar is None else np.asarray(task.calendar, dtype=float)
+    if days.shape != (n + h,) or not np.all(days > 0):
+        raise ValueError(f"{task.unique_id}: calendar needs {n + h} positive values, got {days.shape[0]}")
+    # Per working day when a calendar is given: every model sees sales / relative working days.
+    series = pd.Series(y_all / days[:n], index=index)
     notes: list[tuple[str, str]] = []
     log = bool(np.all(y_all > 0) and np.ptp(y_all) > 0)
     if not np.all(y_all > 0) and n > 1:
@@ -240,16 +247,18 @@ def fit_series(task: SeriesTask) -> SeriesFit:
             rows = []
             for end in ends:
                 train = series.iloc[:end]
-                rows.append(_fit_one(model, train, m, hb, log and bool(np.all(train.to_numpy() > 0)), warned))
-            final[model] = _fit_one(model, series, m, h, log, warned)
+                rows.append(_fit_one(model, train, m, hb, log and bool(np.all(train.to_numpy() > 0)), warned)
+                            * days[end:end + hb])
+            final[model] = _fit_one(model, series, m, h, log, warned) * days[n:]
             backtest[model] = np.array(rows).reshape(len(ends), hb)
         except Exception as exc:  # a model that fails is dropped for this series, and said so
             final.pop(model, None)
             notes.append(("failed", f"{model} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"))
     if not final:
         # The drift fallback cannot fail: it needs only the last value (and the first).
-        final["drift"] = _drift(series, m, h, False)
-        backtest["drift"] = np.array([_drift(series.iloc[:e], m, hb, False) for e in ends]).reshape(len(ends), hb)
+        final["drift"] = _drift(series, m, h, False) * days[n:]
+        backtest["drift"] = np.array([_drift(series.iloc[:e], m, hb, False) * days[e:e + hb]
+                                      for e in ends]).reshape(len(ends), hb)
         notes.append(("fallback", "every model failed: drift fallback"))
     for key, count in sorted(warned.items()):
         notes.append(("warning", key + (f" (x{count})" if count > 1 else "")))

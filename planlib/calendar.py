@@ -95,6 +95,42 @@ def working_days(start: dt.date, end: dt.date, country: str = "CN", subdivision:
                          "makeup_workday": makeup & weekend, "working": working})
 
 
+def period_working_days(start, end, freq: str = "MS", country: str = "CN",
+                        subdivision: str | None = None) -> pd.Series:
+    """Return the working days of each period from the one holding ``start`` to the one holding ``end``.
+
+    Parameters
+    ----------
+    start, end : date-like
+        Any day of the first and of the last period.
+    freq : str, default "MS"
+        A period-start frequency: "MS" months, "QS" quarters (or "QS-APR" and the like).
+    country, subdivision : str
+        As for :func:`working_days`.
+
+    Returns
+    -------
+    Series
+        Working days (int) indexed by period start, named "working_days".
+    """
+    first = pd.Timestamp(start).to_period(_period_freq(freq)).start_time
+    last = pd.Timestamp(end).to_period(_period_freq(freq)).end_time
+    days = working_days(first.date(), last.date(), country, subdivision)
+    counts = days.set_index("date")["working"].astype(int).resample(freq).sum()
+    return counts.rename("working_days").rename_axis("ds")
+
+
+def _period_freq(freq: str) -> str:
+    base = pd.tseries.frequencies.to_offset(freq)
+    if isinstance(base, pd.offsets.MonthBegin):
+        return "M"
+    if isinstance(base, pd.offsets.QuarterBegin):
+        month = base.startingMonth  # a quarter starting in April ends in March: Q-MAR
+        return f"Q-{pd.Timestamp(2001, (month - 2) % 12 + 1, 1):%b}".upper()
+    raise ConfigError([("forecast.working_days", f"working days by period need a monthly or quarterly frequency, "
+                                                 f"found {freq!r}")])
+
+
 def _holiday_calendar(country: str, subdivision: str | None, years: list[int]):
     if country not in holidays.list_supported_countries():
         raise ConfigError([("company.country", f"the holidays library does not know country {country!r}; "

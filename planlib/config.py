@@ -116,6 +116,9 @@ class Forecast(Section):
     calibrate: bool = True
     reconciliation: Literal["bottom_up", "top_down", "mint"] = "mint"
     nonnegative: bool = Field(True, description="sales: forecasts and interval bounds never below zero")
+    working_days: Literal["auto", "on", "off"] = Field(
+        "auto", description="forecast sales per working day (company.country's calendar) and multiply back: "
+                            "auto = when that makes the history's year-on-year changes smaller on average")
     n_jobs: int = Field(2, ge=1)
     scheduler: str | None = Field(None, description="dask.distributed scheduler address; none = local processes")
     progress: bool = False

@@ -345,7 +345,7 @@ def check_continuity(sales: pd.DataFrame, history_end, window: ReviewWindow) -> 
 @stage("reforecast", needs=("review_record", "review_inputs"), config=("review",))
 def _reforecast_stage(plan):
     """The re-forecast of the rest of the fiscal year on history plus actuals (None when the year is over)."""
-    from .forecast import forecast, hierarchy_from_panel
+    from .forecast import forecast_with_config
 
     record = plan.review_record
     window = _window_of(plan)
@@ -358,13 +358,7 @@ def _reforecast_stage(plan):
         return plan.forecast  # nothing new since the plan: its forecast is the re-forecast
     panel = reforecast_panel(review_history(plan))
     h = (window.months[-1].to_period("M") - window.closed_through.to_period("M")).n
-    fc = cfg.forecast
-    # the plan's own forecast settings, as its forecast stage uses them
-    return forecast(panel[["unique_id", "ds", "y"]], h, freq="MS", levels=fc.levels, models=fc.models,
-                    season_length=fc.season_length, origins=fc.backtest_origins, combine=fc.combine,
-                    calibrate=fc.calibrate, hierarchy=hierarchy_from_panel(panel),
-                    reconciliation=fc.reconciliation, nonnegative=fc.nonnegative, n_jobs=fc.n_jobs,
-                    scheduler=fc.scheduler, progress=fc.progress)
+    return forecast_with_config(panel, h, cfg)  # the plan's own settings, as its forecast stage uses them
 
 
 _reforecast_stage.extra_key = lambda plan: plan.key("forecast") if plan.config.review.plan is None else ""

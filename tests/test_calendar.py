@@ -117,3 +117,20 @@ def test_four_four_five_edge_months_share_their_weight_by_days():
     assert weights[(pieces["month"] == "FY2027-P01").to_numpy()].sum() == pytest.approx(1 / 12)
     assert days[days["calendar_month"] == "2028-01"]["working"].sum() == 0
     assert weights.sum() == pytest.approx(1.0)
+
+
+def test_period_working_days_by_month_and_quarter():
+    months = calendar.period_working_days("2026-01-20", "2026-03-02", "MS", "CN")
+    # January: 22 weekdays - New Year (Thu 1st, Fri 2nd) + make-up Sunday 4th = 21.
+    # February: 20 weekdays - Feb 16-20 and 23 off + make-up Saturdays 14th and 28th = 16.
+    # March: 22 weekdays, no holiday.
+    assert months.index.tolist() == list(pd.date_range("2026-01-01", periods=3, freq="MS"))
+    assert months.tolist() == [21, 16, 22]
+    by_day = calendar.working_days(dt.date(2026, 1, 1), dt.date(2026, 12, 31), "CN")
+    quarters = calendar.period_working_days("2026-02-01", "2026-12-31", "QS", "CN")
+    assert quarters.tolist() == [int(by_day.loc[by_day["date"].dt.quarter == q, "working"].sum()) for q in (1, 2, 3, 4)]
+    # A fiscal quarter starting in April: 2026-04..06 is its first.
+    april = calendar.period_working_days("2026-04-01", "2026-06-30", "QS-APR", "CN")
+    assert april.index.tolist() == [pd.Timestamp("2026-04-01")] and april.tolist() == [quarters.iloc[1]]
+    with pytest.raises(ConfigError, match="monthly or quarterly frequency, found 'W'"):
+        calendar.period_working_days("2026-01-01", "2026-02-01", "W", "CN")

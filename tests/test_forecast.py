@@ -331,3 +331,93 @@ def test_column_names_can_be_overridden():
 def test_horizon_smoothing_keeps_widths_non_decreasing_without_a_running_maximum():
     np.testing.assert_allclose(_isotonic([3, 1, 2, 5, 4, 6]), [2, 2, 2, 4.5, 4.5, 6])
     np.testing.assert_allclose(_isotonic([1, 2, 3]), [1, 2, 3])
+
+
+# --------------------------------------------------------------------------- working days
+def cn_days(start="2022-01-01", end="2027-12-01"):
+    from planlib.calendar import period_working_days
+
+    return period_working_days(start, end, "MS", "CN")
+
+
+def test_sales_that_follow_working_days_are_forecast_per_working_day():
+    days = cn_days()
+    hist = days["2022-01-01":"2025-12-01"]
+    factor = days / hist.mean()
+    t = np.arange(60)
+    y = 1000 * SEASON[t % 12] * factor.to_numpy()[:60]
+    panel = panel_of({"a": y[:48], "flat": np.full(48, 50.0)})
+    result = forecast(panel, 12, models=("snaive",), working_days=days, n_jobs=1)
+    assert result.calendar == {"adjusted": True, "mode": "auto", "error_ratio": pytest.approx(0.0, abs=1e-12),
+                               "helped": 1, "n_series": 1}
+    fc = result.forecasts.set_index("unique_id")
+    # Per working day the series repeats exactly; multiplied back by 2026's working days it is 2026.
+    np.testing.assert_allclose(fc.loc["a", "yhat"].to_numpy(), y[48:], rtol=1e-12)
+    assert fc.loc["flat", "yhat"].tolist() == [50.0] * 12  # a constant series is never adjusted
+    note = result.notes.loc[result.notes["kind"] == "calendar", "reason"].tolist()
+    assert note == ["forecast per working day, multiplied back by each period's working days: per working day, "
+                    "year-on-year changes were 100.0% smaller on average (1 of 1 series smaller)"]
+    # Without working days seasonal naive repeats 2025, whose Spring Festival fell in January.
+    plain = forecast(panel, 12, models=("snaive",), n_jobs=1).forecasts.set_index("unique_id")
+    np.testing.assert_allclose(plain.loc["a", "yhat"].to_numpy(), y[36:48], rtol=1e-12)
+    assert plain.loc["a", "yhat"].iloc[1] != pytest.approx(y[49], rel=0.05)  # February differs by >5%
+    assert any("per working day" in r for r in trust_assessment(result)["reasons"])
+
+
+def test_auto_leaves_sales_without_a_calendar_effect_alone():
+    days = cn_days()
+    y = seasonal_series(48, noise=0.02, seed=3)
+    panel = panel_of({"a": y})
+    result = forecast(panel, 6, models=FAST, working_days=days, n_jobs=1)
+    f = (days / days["2022-01-01":"2025-12-01"].mean()).to_numpy()[:48]
+    by_hand = np.mean(np.abs(np.diff((y / f).reshape(4, 12), axis=0))) / np.mean(np.abs(np.diff(y.reshape(4, 12), axis=0)))
+    assert by_hand > 1.02
+    assert result.calendar["adjusted"] is False
+    assert result.calendar["error_ratio"] == pytest.approx(by_hand, rel=1e-12)
+    reason = result.notes.loc[result.notes["kind"] == "calendar", "reason"].iloc[0]
+    assert reason == (f"not adjusted for working days (per working day, year-on-year changes were "
+                      f"{by_hand - 1:.1%} larger on average (0 of 1 series smaller))")
+    plain = forecast(panel, 6, models=FAST, n_jobs=1)
+    pd.testing.assert_frame_equal(result.forecasts, plain.forecasts)
+    assert plain.calendar is None
+    forced = forecast(panel, 6, models=FAST, working_days=days, working_day_adjust=True, n_jobs=1)
+    assert forced.calendar["adjusted"] is True
+    assert not np.allclose(forced.forecasts["yhat"], plain.forecasts["yhat"])
+    off = forecast(panel, 6, models=FAST, working_days=days, working_day_adjust=False, n_jobs=1)
+    pd.testing.assert_frame_equal(off.forecasts, plain.forecasts)
+    assert off.notes.loc[off.notes["kind"] == "calendar", "reason"].tolist() == [
+        "not adjusted for working days (switched off)"]
+
+
+def test_working_days_must_cover_history_and_horizon():
+    panel = panel_of({"a": seasonal_series(36)})
+    short = cn_days("2022-01-01", "2025-02-01")  # ends two months into a 3-month horizon
+    with pytest.raises(ForecastError, match=r"every period from 2022-01-01 to 2025-03-01 \(history and horizon\); "
+                                            r"1 missing, zero or not finite: 2025-03-01"):
+        forecast(panel, 3, working_days=short, n_jobs=1)
+    zero = cn_days().copy()
+    zero["2023-02-01"] = 0
+    with pytest.raises(ForecastError, match="1 missing, zero or not finite: 2023-02-01"):
+        forecast(panel, 3, working_days=zero, n_jobs=1)
+    with pytest.raises(ForecastError, match="working_day_adjust must be 'auto', True or False, got 'yes'"):
+        forecast(panel, 3, working_days=cn_days(), working_day_adjust="yes", n_jobs=1)
+
+
+def test_plan_forecast_takes_the_company_calendar_unless_switched_off():
+    from pathlib import Path
+
+    from planlib.config import load_config
+    from planlib.forecast import forecast_with_config
+
+    template = Path(__file__).resolve().parents[1] / "templates" / "plan.yaml"
+    days = cn_days()
+    factor = (days / days["2022-01-01":"2025-12-01"].mean()).to_numpy()
+    t = np.arange(48)
+    panel = panel_of({"company": 1000 * SEASON[t % 12] * factor[:48] * (1 + 0.01 * np.sin(t))})
+    panel["level"] = "company"
+    on = forecast_with_config(panel, 4, load_config(template, {"forecast.n_jobs": 1, "forecast.models": list(FAST)}))
+    assert on.calendar["adjusted"] is True
+    off = forecast_with_config(panel, 4, load_config(template, {"forecast.n_jobs": 1, "forecast.models": list(FAST),
+                                                                "forecast.working_days": "off"}))
+    assert off.calendar is None
+    assert on.forecasts["yhat"].iloc[0] != pytest.approx(off.forecasts["yhat"].iloc[0], rel=1e-6)
