@@ -1,11 +1,16 @@
 """Benchmark of the forecast engine: accuracy against seasonal naive, the best single statsmodels model
 and statsforecast's AutoETS/AutoTheta; speed on 1 core and 2 workers; fit time of each model family.
 
-    python benchmarks/forecast.py            # everything (about 15-30 minutes on 2 cores)
-    python benchmarks/forecast.py --quick    # smaller panels, no 1,000-series single-core run
+    python benchmarks/forecast.py                  # everything (about 15-30 minutes on 2 cores)
+    python benchmarks/forecast.py --quick          # smaller panels, no 1,000-series single-core run
+    python benchmarks/forecast.py --accuracy-only  # (a) and (d): no speed or fit-time runs
 
 Accuracy is out of sample: the last 12 months of each panel are held back, every method forecasts
-them from the rest, and MASE is scaled by each series' in-sample seasonal-naive error.
+them from the rest, and MASE is scaled by each series' in-sample seasonal-naive error. planlib and
+its single models get China's working days (as the plan does; "auto" decides whether to use them);
+seasonal naive and the statsforecast peers get the sales as recorded.
+(d) repeats the sample company's test on five more simulations of it, holding out the last year and
+the year before in turn: one year of 20 related series says little about 80% coverage on its own.
 statsforecast is a benchmark-only extra (pip install statsforecast).
 """
 from __future__ import annotations
@@ -26,11 +31,18 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planlib import _models  # noqa: E402
+from planlib import _models, sample  # noqa: E402
+from planlib.calendar import period_working_days  # noqa: E402
 from planlib.forecast import DEFAULT_MODELS, forecast  # noqa: E402
 from planlib.reconcile import hierarchy_from_panel  # noqa: E402
 
 HOLDOUT = 12
+LEVELS = {"company": [], "region": ["region"], "product": ["product"], "region_product": ["region", "product"]}
+
+
+def china_days() -> pd.Series:
+    """Working days per month in China, 2020-2027 (the sample company's calendar)."""
+    return period_working_days("2020-01-01", "2027-12-31", "MS", "CN")
 
 
 def generated_panel(n_series: int, n_months: int, seed: int = 7) -> pd.DataFrame:
@@ -58,6 +70,19 @@ def generated_panel(n_series: int, n_months: int, seed: int = 7) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
+def simulated_panel(seed: int, last_month: str) -> pd.DataFrame:
+    """Return the company, region, product and region x product months of the sample simulation."""
+    deals = sample.generate(seed)["sales"]
+    deals = deals.assign(ds=pd.to_datetime(deals["date"]).dt.to_period("M").dt.to_timestamp())
+    deals = deals[deals["ds"] <= pd.Timestamp(last_month)]
+    frames = []
+    for level, keys in LEVELS.items():
+        g = deals.groupby([*keys, "ds"], as_index=False)["amount"].sum().rename(columns={"amount": "y"})
+        g["unique_id"] = level + ("/" + g[keys].astype(str).agg("/".join, axis=1) if keys else "")
+        frames.append(g.assign(level=level).reindex(columns=["unique_id", "ds", "y", "level", "region", "product"]))
+    return pd.concat(frames, ignore_index=True)
+
+
 def sample_panel():
     """Return (panel, hierarchy) of the sample company, or (None, reason)."""
     try:
@@ -71,7 +96,9 @@ def sample_panel():
     return panel, hierarchy_from_panel(panel)
 
 
-def split(panel):
+def split(panel, years_back: int = 0):
+    """Return (train, test): the last HOLDOUT months held out, after dropping ``years_back`` years."""
+    panel = panel[panel["ds"] <= panel["ds"].max() - pd.DateOffset(years=years_back)]
     cut = panel["ds"].max() - pd.DateOffset(months=HOLDOUT - 1)
     train = panel[panel["ds"] < cut][["unique_id", "ds", "y"]].reset_index(drop=True)
     test = panel[panel["ds"] >= cut][["unique_id", "ds", "y"]].reset_index(drop=True)
@@ -107,19 +134,26 @@ def peers(train, h):
     return out.reset_index(drop=True), took
 
 
-def accuracy(name, panel, hierarchy, n_jobs):
+def accuracy(name, panel, hierarchy, n_jobs, days):
     train, test = split(panel)
     rows = []
     start = time.perf_counter()
-    ours = forecast(train, HOLDOUT, n_jobs=n_jobs, hierarchy=hierarchy, progress=False)
+    ours = forecast(train, HOLDOUT, n_jobs=n_jobs, hierarchy=hierarchy, progress=False, working_days=days)
     rows.append(("planlib (default)", score(ours.forecasts, train, test), time.perf_counter() - start))
+    adjusted = ours.calendar["adjusted"]
     singles = []
     for model in _models.MODELS:
         start = time.perf_counter()
-        one = forecast(train, HOLDOUT, models=(model,), combine=False, n_jobs=n_jobs, progress=False)
+        one = forecast(train, HOLDOUT, models=(model,), combine=False, n_jobs=n_jobs, progress=False,
+                       working_days=days, working_day_adjust=adjusted)
         singles.append((model, score(one.forecasts, train, test), time.perf_counter() - start))
-    naive = next(s for s in singles if s[0] == "snaive")
+    start = time.perf_counter()
+    plain = forecast(train, HOLDOUT, models=("snaive",), combine=False, n_jobs=n_jobs, progress=False)
+    naive = ("snaive", score(plain.forecasts, train, test), time.perf_counter() - start)
     rows.append(("seasonal naive", naive[1], naive[2]))
+    if adjusted:
+        per_day = next(s for s in singles if s[0] == "snaive")
+        rows.append(("seasonal naive per working day", per_day[1], per_day[2]))
     best = min((s for s in singles if s[0] not in ("snaive", "drift")), key=lambda s: s[1]["mase"])
     rows.append((f"best single: {best[0]} (picked on the holdout)", best[1], best[2]))
     out, took = peers(train, HOLDOUT)
@@ -129,6 +163,10 @@ def accuracy(name, panel, hierarchy, n_jobs):
                          took))
     print(f"\n(a) accuracy on {name}: {train['unique_id'].nunique()} series, {train.groupby('unique_id').size().median():.0f}"
           f" months of history, last {HOLDOUT} held out")
+    cal = ours.calendar
+    print(f"    working days: {'adjusted' if adjusted else 'not adjusted'} (per working day, year-on-year changes "
+          f"{abs(1 - cal['error_ratio']):.1%} {'smaller' if cal['error_ratio'] < 1 else 'larger'}; "
+          f"{cal['helped']} of {cal['n_series']} series smaller)")
     print(f"    {'method':48s} {'MASE':>6s} {'sMAPE':>7s} {'cov80':>6s} {'seconds':>8s}")
     for label, s, took in rows:
         print(f"    {label:48s} {s['mase']:6.3f} {s['smape']:7.2f} {s['coverage_80']:6.1%} {took:8.1f}")
@@ -138,6 +176,35 @@ def accuracy(name, panel, hierarchy, n_jobs):
           f"vs best peer: {base - peer_best:+.3f} MASE")
     print("    all single models: " + ", ".join(f"{m} {s['mase']:.3f}" for m, s, _ in singles))
     return rows
+
+
+def robustness(seeds, n_jobs, days):
+    """(d) The sample company's test on more simulations of it and on the year before as well."""
+    print(f"\n(d) the sample company simulated with seeds {seeds}, each holding out the last 12 months "
+          f"(to 2026-10) and the 12 before them (to 2025-10); mean over the {2 * len(seeds)} company-years")
+    results = {"planlib (default)": [], "planlib, working days off": [], "seasonal naive": []}
+    for seed in seeds:
+        panel = simulated_panel(seed, "2026-10-01")
+        for back in (0, 1):
+            train, test = split(panel, back)
+            hierarchy = hierarchy_from_panel(panel[panel["ds"] <= train["ds"].max()])
+            runs = {"planlib (default)": dict(hierarchy=hierarchy, working_days=days),
+                    "planlib, working days off": dict(hierarchy=hierarchy),
+                    "seasonal naive": dict(models=("snaive",), combine=False)}
+            for label, kwargs in runs.items():
+                out = forecast(train, HOLDOUT, n_jobs=n_jobs, progress=False, **kwargs)
+                results[label].append((seed, back, score(out.forecasts, train, test)))
+    naive = np.mean([s["mase"] for _, _, s in results["seasonal naive"]])
+    print(f"    {'method':30s} {'MASE':>6s} {'vs naive':>9s} {'cov80':>6s} {'cov80 min-max':>14s} {'MASE by year':>14s}")
+    for label, rows in results.items():
+        mase = np.mean([s["mase"] for _, _, s in rows])
+        cover = [s["coverage_80"] for _, _, s in rows]
+        by_year = [np.mean([s["mase"] for _, b, s in rows if b == back]) for back in (0, 1)]
+        print(f"    {label:30s} {mase:6.3f} {1 - mase / naive:9.1%} {np.mean(cover):6.1%} "
+              f"{min(cover):6.1%}-{max(cover):.1%} {by_year[0]:6.3f} / {by_year[1]:.3f}")
+    per_year = [(seed, back, s["mase"], s["coverage_80"]) for seed, back, s in results["planlib (default)"]]
+    print("    planlib per company-year (seed, year held out, MASE, cov80): "
+          + "; ".join(f"{seed} {'last' if b == 0 else 'prior'} {m:.3f} {c:.0%}" for seed, b, m, c in per_year))
 
 
 def speed_case(n_series, n_jobs):
@@ -186,6 +253,7 @@ def fit_times(n_series=20):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller panels; skip 1,000 series on 1 core")
+    parser.add_argument("--accuracy-only", action="store_true", help="(a) and (d) only: no fit times or speed runs")
     parser.add_argument("--speed-case", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.speed_case:
@@ -193,14 +261,17 @@ def main():
         return
     print(f"forecast benchmark: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     total = time.perf_counter()
+    days = china_days()
     panel, hierarchy = sample_panel()
     if panel is None:
         print(f"\n(a) sample company: not available ({hierarchy})")
     else:
-        accuracy("the sample company (company, regions, products, region x product; MinT)", panel, hierarchy, 2)
-    accuracy("a generated panel", generated_panel(100 if args.quick else 200, 60), None, 2)
-    fit_times()
-    speed([100] if args.quick else [100, 1000], args.quick)
+        accuracy("the sample company (company, regions, products, region x product; MinT)", panel, hierarchy, 2, days)
+    accuracy("a generated panel", generated_panel(100 if args.quick else 200, 60), None, 2, days)
+    robustness([sample.DEFAULT_SEED, 1, 2] if args.quick else [sample.DEFAULT_SEED, 1, 2, 3, 4, 5], 2, days)
+    if not args.accuracy_only:
+        fit_times()
+        speed([100] if args.quick else [100, 1000], args.quick)
     print(f"\nbenchmark done in {time.perf_counter() - total:.0f} s; load average now {os.getloadavg()[0]:.1f}")
 
 
