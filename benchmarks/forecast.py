@@ -195,7 +195,8 @@ def robustness(seeds, n_jobs, days):
                 out = forecast(train, HOLDOUT, n_jobs=n_jobs, progress=False, **kwargs)
                 results[label].append((seed, back, score(out.forecasts, train, test)))
     naive = np.mean([s["mase"] for _, _, s in results["seasonal naive"]])
-    print(f"    {'method':30s} {'MASE':>6s} {'vs naive':>9s} {'cov80':>6s} {'cov80 min-max':>14s} {'MASE by year':>14s}")
+    print(f"    {'method':30s} {'MASE':>6s} {'vs naive':>9s} {'cov80':>6s} {'cov80 min-max':>14s} "
+          f"{'MASE by year':>14s}")
     for label, rows in results.items():
         mase = np.mean([s["mase"] for _, _, s in rows])
         cover = [s["coverage_80"] for _, _, s in rows]

@@ -39,7 +39,7 @@ MIN_POOLED_ERRORS = 40
 # Weight of the panel-wide error level against a series' own backtest (in origins' worth).
 PRIOR_ORIGINS = 2.0
 # "auto" forecasts per working day when that makes the panel's year-on-year changes at least this much
-# smaller on average; measured 4.8% smaller on the sample company (Spring Festival moves between January
+# smaller on average; measured 4.9% smaller on the sample company (Spring Festival moves between January
 # and February), 8-11% larger on generated panels without a calendar effect (benchmarks/forecast.py).
 CALENDAR_MARGIN = 0.02
 
@@ -443,9 +443,9 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
         Sales: forecasts and interval bounds are never below zero.
     working_days : Series, optional
         Working (trading) days per period, indexed by period start, for every period from the first
-        history date to ``h`` periods after the last (see :func:`planlib.calendar.period_working_days`). Sales that
-        move with the calendar, such as around a Spring Festival that falls in January one year and
-        February the next, are then forecast per working day and multiplied back.
+        history date to ``h`` periods after the last (see :func:`planlib.calendar.period_working_days`).
+        Sales that move with the calendar, such as around a Spring Festival that falls in January one
+        year and February the next, are then forecast per working day and multiplied back.
     working_day_adjust : {"auto", True, False}, default "auto"
         With ``working_days``: "auto" adjusts the panel when that makes its year-on-year changes
         smaller on average (the decision and its figures are in ``.notes`` and ``.calendar``).
@@ -745,6 +745,10 @@ def trust_assessment(result: ForecastResult) -> dict:
             reasons.append(f"Sales were forecast per working day and multiplied back by each month's working days: "
                            f"per working day, year-on-year changes in the history were {change} "
                            f"({cal['helped']} of {cal['n_series']} series).")
+            estimated = cal.get("estimated_years") or []
+            if estimated:
+                reasons.append(f"The make-up working days of {', '.join(map(str, estimated))} are not published "
+                               f"yet, so that year's working days are an estimate.")
         else:
             reasons.append(f"Working days did not explain the history's year-on-year changes (per working day they "
                            f"were {change}), so sales were forecast as recorded.")
@@ -772,19 +776,31 @@ def forecast_with_config(panel: pd.DataFrame, h: int, cfg) -> ForecastResult:
     The company's working days (``company.country``) go in unless ``forecast.working_days`` is "off";
     the plan's forecast stage and the quarterly re-forecast both call this, so they cannot drift apart.
     """
-    from .calendar import period_working_days
+    from .calendar import holiday_coverage, period_working_days
 
     fc = cfg.forecast
     days = None
+    last = pd.Timestamp(panel["ds"].max()) + pd.DateOffset(months=int(h))
     if fc.working_days != "off":
-        last = pd.Timestamp(panel["ds"].max()) + pd.DateOffset(months=int(h))
         days = period_working_days(panel["ds"].min(), last, "MS", cfg.company.country, cfg.company.subdivision)
-    return forecast(panel[["unique_id", "ds", "y"]], h, freq="MS", levels=fc.levels, models=fc.models,
+    result = forecast(panel[["unique_id", "ds", "y"]], h, freq="MS", levels=fc.levels, models=fc.models,
                     season_length=fc.season_length, origins=fc.backtest_origins, combine=fc.combine,
                     calibrate=fc.calibrate, hierarchy=hierarchy_from_panel(panel),
                     reconciliation=fc.reconciliation, nonnegative=fc.nonnegative,
-                    working_days=days, working_day_adjust={"auto": "auto", "on": True}.get(fc.working_days, False),
-                    n_jobs=fc.n_jobs, scheduler=fc.scheduler, progress=fc.progress)
+                      working_days=days, working_day_adjust={"auto": "auto", "on": True}.get(fc.working_days, False),
+                      n_jobs=fc.n_jobs, scheduler=fc.scheduler, progress=fc.progress)
+    if result.calendar and result.calendar["adjusted"]:
+        # China publishes next year's make-up working days each November: until then they are estimates.
+        years = list(range(pd.Timestamp(panel["ds"].max()).year, last.year + 1))
+        coverage = holiday_coverage(cfg.company.country, years, cfg.company.subdivision)
+        estimated = [int(y) for y in coverage.loc[~coverage["makeup_known"], "year"]]
+        result.calendar["estimated_years"] = estimated
+        notes = [("(all)", "calendar", f"{year}: make-up working days not published yet; its working days "
+                                       f"(and the forecast per working day) are estimates") for year in estimated]
+        if notes:
+            result.notes = pd.concat([result.notes, pd.DataFrame(notes, columns=result.notes.columns)],
+                                     ignore_index=True)
+    return result
 
 
 @stage("forecast", needs=("history",), config=("forecast", "fiscal", "as_of", "seed", "company"))

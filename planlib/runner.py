@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -135,11 +136,17 @@ def execute_all(runs: list[tuple[Path, dict[str, Any]]], staging: Path, *, kerne
     list of dict
         title, html, notebook, parameters, lead (see :func:`leads_index`), in run order.
     """
+    lock = threading.Lock()
+
+    def say(message):  # print writes the text and the newline apart: two threads would run lines together
+        with lock:
+            progress(message)
+
     def run_one(item):
         i, (path, params) = item
-        progress(f"notebook {i} of {len(runs)}: {path.name}")
+        say(f"notebook {i} of {len(runs)}: {path.name}")
         nb = execute_notebook(path, staging / path.name, params, kernel=kernel, cwd=cwd, failed_dir=failed_dir,
-                              progress=progress)
+                              progress=say)
         title = notebook_title(nb, path.stem)
         export_notebook_html(nb, staging / f"{path.stem}.html", title)
         return {"title": title, "html": f"{path.stem}.html", "notebook": path.name,
