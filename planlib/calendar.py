@@ -120,6 +120,33 @@ def period_working_days(start, end, freq: str = "MS", country: str = "CN",
     return counts.rename("working_days").rename_axis("ds")
 
 
+def fiscal_month_working_days(years, start_month: int = 1, country: str = "CN",
+                              subdivision: str | None = None) -> pd.DataFrame:
+    """Return the working days of each calendar month of the fiscal years, to set years side by side.
+
+    Parameters
+    ----------
+    years : iterable of int
+        Fiscal years (named by the calendar year they end in).
+    start_month : int, default 1
+        The month the fiscal year starts in.
+    country, subdivision : str
+        As for :func:`working_days`.
+
+    Returns
+    -------
+    DataFrame
+        year ("FY2027"), month ("Feb"), month_start (Timestamp), working_days (int), in fiscal order.
+    """
+    frames = []
+    for year in years:
+        first, last = fiscal_year_span(int(year), start_month)
+        counts = period_working_days(first, last, "MS", country, subdivision)
+        frames.append(pd.DataFrame({"year": f"FY{int(year)}", "month": counts.index.strftime("%b"),
+                                    "month_start": counts.index, "working_days": counts.to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def _period_freq(freq: str) -> str:
     base = pd.tseries.frequencies.to_offset(freq)
     if isinstance(base, pd.offsets.MonthBegin):

@@ -134,3 +134,15 @@ def test_period_working_days_by_month_and_quarter():
     assert april.index.tolist() == [pd.Timestamp("2026-04-01")] and april.tolist() == [quarters.iloc[1]]
     with pytest.raises(ConfigError, match="monthly or quarterly frequency, found 'W'"):
         calendar.period_working_days("2026-01-01", "2026-02-01", "W", "CN")
+
+
+def test_fiscal_month_working_days_set_years_side_by_side():
+    table = calendar.fiscal_month_working_days([2026, 2027], 1, "CN")
+    assert table["year"].tolist() == ["FY2026"] * 12 + ["FY2027"] * 12
+    assert table["month"].tolist()[:3] == ["Jan", "Feb", "Mar"]
+    feb = table[table["month"] == "Feb"].set_index("year")["working_days"]
+    # 2026: 16 (see above); 2027: 20 weekdays less Feb 5 and Feb 8-10, no make-up days published yet.
+    assert feb.to_dict() == {"FY2026": 16, "FY2027": 16}
+    april = calendar.fiscal_month_working_days([2027], 4, "CN")
+    assert april["month_start"].iloc[0] == pd.Timestamp("2026-04-01")
+    assert april["month"].tolist()[-1] == "Mar" and len(april) == 12
