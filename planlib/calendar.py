@@ -112,6 +112,11 @@ def period_working_days(start, end, freq: str = "MS", country: str = "CN",
     -------
     Series
         Working days (int) indexed by period start, named "working_days".
+
+    Raises
+    ------
+    ConfigError
+        If ``freq`` is neither monthly nor quarterly, or the holidays library does not know the country.
     """
     first = pd.Timestamp(start).to_period(_period_freq(freq)).start_time
     last = pd.Timestamp(end).to_period(_period_freq(freq)).end_time

@@ -207,10 +207,7 @@ def _calendar_factors(series, working_days, end, h, freq, m, mode):
     series shares the calendar and a per-series choice would chase noise (measured on the benchmarks).
     Constant series are never adjusted: they stay exactly as they are.
     """
-    if mode not in ("auto", True, False):
-        raise ForecastError(f"working_day_adjust must be 'auto', True or False, got {mode!r}")
-    days = pd.Series(working_days, dtype=float)
-    days.index = pd.to_datetime(days.index)
+    days = _working_days_series(working_days, freq)
     first = min(start for start, _ in series.values())
     needed = pd.date_range(first, periods=len(pd.date_range(first, end, freq=freq)) + int(h), freq=freq)
     got = days.reindex(needed)
@@ -227,13 +224,13 @@ def _calendar_factors(series, working_days, end, h, freq, m, mode):
         raw = _yoy_error(v, m)
         if raw > 0:  # a series judged: one with year-on-year changes (a full season and not constant)
             ratios[uid] = _yoy_error(v / f, m) / raw
-    mean_ratio = float(np.mean(list(ratios.values()))) if ratios else float("nan")
+    mean_ratio = float(np.mean(list(ratios.values()))) if ratios else None
     helped = int(sum(r < 1 for r in ratios.values()))
     adjust = mode is True or (mode == "auto" and bool(ratios) and mean_ratio < 1 - CALENDAR_MARGIN)
     info = {"adjusted": adjust, "mode": mode, "error_ratio": mean_ratio, "helped": helped, "n_series": len(ratios)}
     change = (f"per working day, year-on-year changes were {abs(1 - mean_ratio):.1%} "
               f"{'smaller' if mean_ratio < 1 else 'larger'} on average ({helped} of {len(ratios)} series smaller)"
-              if ratios else "no series has a full season to judge by")
+              if ratios else "no series to judge by: each is constant or shorter than a season and a period")
     if adjust:
         reason = f"forecast per working day, multiplied back by each period's working days: {change}"
     else:
@@ -245,6 +242,42 @@ def _calendar_factors(series, working_days, end, h, freq, m, mode):
             if np.ptp(v) > 0:
                 out[uid] = factor[start:].to_numpy()[:len(v) + int(h)]
     return out, info, notes
+
+
+def _adjust_mode(mode, working_days):
+    """Return "auto", True or False from ``working_day_adjust``, or raise on anything else."""
+    if isinstance(mode, str) and mode == "auto":
+        pass
+    elif isinstance(mode, (bool, np.bool_)):
+        mode = bool(mode)
+    else:
+        raise ForecastError(f"working_day_adjust must be 'auto', True or False, got {mode!r}")
+    if mode is True and working_days is None:
+        raise ForecastError("working_day_adjust=True needs working_days: the working days of every period")
+    return mode
+
+
+def _working_days_series(working_days, freq):
+    """Return ``working_days`` as a float Series on period-start dates of ``freq``, or raise saying why not."""
+    if not isinstance(working_days, pd.Series):
+        raise ForecastError(f"working_days must be a pandas Series of working days indexed by period start, "
+                            f"got {type(working_days).__name__}")
+    index = working_days.index
+    if isinstance(index, pd.PeriodIndex):
+        index = index.to_timestamp()
+    try:
+        index = pd.DatetimeIndex(pd.to_datetime(index))
+    except (TypeError, ValueError) as exc:
+        raise ForecastError(f"working_days must be indexed by dates (period starts): {exc}") from None
+    offset = pd.tseries.frequencies.to_offset(freq)
+    off = index[~index.map(offset.is_on_offset).to_numpy(dtype=bool)]
+    if len(off):
+        raise ForecastError(f"working_days must be indexed by the panel's period starts (freq={freq!r}); found "
+                            f"{', '.join(f'{d:%Y-%m-%d}' for d in off[:4])}{' ...' if len(off) > 4 else ''}")
+    dup = index[index.duplicated()]
+    if len(dup):
+        raise ForecastError(f"working_days has more than one value for {', '.join(f'{d:%Y-%m-%d}' for d in dup[:4])}")
+    return pd.Series(pd.to_numeric(working_days, errors="coerce").to_numpy(dtype=float), index=index)
 
 
 def _yoy_error(v, m):
@@ -482,6 +515,7 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     m = int(season_length or season_length_of(freq))
     series, notes, end = _prepare(panel, id_col, ds_col, y_col, freq)
     factors, calendar = {}, None
+    working_day_adjust = _adjust_mode(working_day_adjust, working_days)
     if working_days is not None:
         factors, calendar, calendar_notes = _calendar_factors(series, working_days, end, h, freq, m,
                                                               working_day_adjust)
@@ -740,9 +774,9 @@ def trust_assessment(result: ForecastResult) -> dict:
                        f"(MASE {worst['mase'].iloc[0]:.2f}).")
     cal = result.calendar
     if cal and cal["n_series"] and cal["mode"] is not False:
-        change = f"{abs(1 - cal['error_ratio']):.0%} {'smaller' if cal['error_ratio'] < 1 else 'larger'}"
+        change = f"{abs(1 - cal['error_ratio']):.1%} {'smaller' if cal['error_ratio'] < 1 else 'larger'}"
         if cal["adjusted"]:
-            reasons.append(f"Sales were forecast per working day and multiplied back by each month's working days: "
+            reasons.append(f"Sales were forecast per working day and multiplied back by each period's working days: "
                            f"per working day, year-on-year changes in the history were {change} "
                            f"({cal['helped']} of {cal['n_series']} series).")
             estimated = cal.get("estimated_years") or []
@@ -771,10 +805,30 @@ def trust_assessment(result: ForecastResult) -> dict:
 
 # --------------------------------------------------------------------------- the plan stage
 def forecast_with_config(panel: pd.DataFrame, h: int, cfg) -> ForecastResult:
-    """Run :func:`forecast` on a plan-level panel (unique_id, ds, y, level, ...) with the config's settings.
+    """Run :func:`forecast` on a plan-level panel with the config's settings and the company's calendar.
 
     The company's working days (``company.country``) go in unless ``forecast.working_days`` is "off";
     the plan's forecast stage and the quarterly re-forecast both call this, so they cannot drift apart.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        unique_id, ds (month starts), y, level, region, product: the history at the plan's levels.
+    h : int
+        Months to forecast after the panel's last month.
+    cfg : PlanConfig
+        Its ``forecast`` section and ``company.country`` / ``company.subdivision`` are used.
+
+    Returns
+    -------
+    ForecastResult
+        As :func:`forecast`; with working days adjusted for, ``.calendar["estimated_years"]`` lists the
+        years whose make-up working days are not published yet (also in ``.notes``).
+
+    Raises
+    ------
+    ForecastError, ConfigError
+        As :func:`forecast`; ConfigError if the holidays library does not know the country.
     """
     from .calendar import holiday_coverage, period_working_days
 
@@ -803,7 +857,7 @@ def forecast_with_config(panel: pd.DataFrame, h: int, cfg) -> ForecastResult:
     return result
 
 
-@stage("forecast", needs=("history",), config=("forecast", "fiscal", "as_of", "seed", "company"))
+@stage("forecast", needs=("history",), config=("forecast", "fiscal", "as_of", "seed"))
 def forecast_stage(plan) -> ForecastResult:
     """Forecast company, regions, products and region x product cells to the end of the plan year.
 
@@ -824,3 +878,7 @@ def forecast_stage(plan) -> ForecastResult:
                              columns=["unique_id", "kind", "reason"])
         result.notes = pd.concat([result.notes, stale], ignore_index=True)
     return result
+
+
+# The forecast reads the company's calendar, not its name or display unit.
+forecast_stage.extra_key = lambda plan: (plan.config.company.country, plan.config.company.subdivision)

@@ -427,3 +427,57 @@ def test_plan_forecast_takes_the_company_calendar_unless_switched_off():
                                                                  "forecast.working_days": "off"}))
     assert off.calendar is None
     assert on.forecasts["yhat"].iloc[0] != pytest.approx(off.forecasts["yhat"].iloc[0], rel=1e-6)
+
+
+def test_series_starting_later_and_quarterly_series_are_forecast_per_working_day_exactly():
+    days = cn_days()
+    # "late" starts a year after "early": its factors must line up with its own months, not the panel's first.
+    t = np.arange(60)
+    y = 1000 * SEASON[t % 12] * days.to_numpy()[:60]
+    panel = pd.concat([panel_of({"early": y[:48]}), panel_of({"late": 0.5 * y[12:48]}, start="2023-01-01")])
+    result = forecast(panel, 12, models=("snaive",), working_days=days, n_jobs=1)
+    fc = result.forecasts.set_index("unique_id")
+    np.testing.assert_allclose(fc.loc["early", "yhat"].to_numpy(), y[48:], rtol=1e-12)
+    np.testing.assert_allclose(fc.loc["late", "yhat"].to_numpy(), 0.5 * y[48:], rtol=1e-12)
+    # The backtest forecasts are multiplied back too: per working day they are perfect, so MASE is 0.
+    assert result.backtest.loc[result.backtest["model"] == "snaive", "mase"].tolist() == [
+        pytest.approx(0.0, abs=1e-12)] * 2
+    plain = forecast(panel, 12, models=("snaive",), n_jobs=1).backtest
+    assert plain["mase"].min() > 0.01
+
+    from planlib.calendar import period_working_days
+
+    quarters = period_working_days("2022-01-01", "2027-12-31", "QS", "CN")
+    q_season = np.array([0.8, 1.0, 1.1, 1.3])
+    yq = 500 * q_season[np.arange(24) % 4] * quarters.to_numpy()
+    quarterly = forecast(panel_of({"q": yq[:20]}, freq="QS"), 4, freq="QS", models=("snaive",), origins=2,
+                         working_days=quarters, n_jobs=1)
+    np.testing.assert_allclose(quarterly.forecasts["yhat"].to_numpy(), yq[20:], rtol=1e-12)
+
+
+def test_working_days_input_is_checked_and_explained():
+    panel = panel_of({"a": seasonal_series(36)})
+    monthly = cn_days()
+    with pytest.raises(ForecastError, match=r"indexed by the panel's period starts \(freq='QS'\); found 2022-02-01"):
+        forecast(panel_of({"q": seasonal_series(12)}, freq="QS"), 2, freq="QS", working_days=monthly, n_jobs=1)
+    with pytest.raises(ForecastError, match="working_days must be a pandas Series .* got DataFrame"):
+        forecast(panel, 3, working_days=monthly.to_frame(), n_jobs=1)
+    with pytest.raises(ForecastError, match="more than one value for 2022-01-01"):
+        forecast(panel, 3, working_days=pd.concat([monthly.iloc[:1], monthly]), n_jobs=1)
+    for bad in (1, "on", None):
+        with pytest.raises(ForecastError, match=f"working_day_adjust must be 'auto', True or False, got {bad!r}"):
+            forecast(panel, 3, working_days=monthly, working_day_adjust=bad, n_jobs=1)
+    with pytest.raises(ForecastError, match="working_day_adjust=True needs working_days"):
+        forecast(panel, 3, working_day_adjust=True, n_jobs=1)
+    # A PeriodIndex and numpy's True are fine.
+    by_period = monthly.copy()
+    by_period.index = by_period.index.to_period("M")
+    same = forecast(panel, 3, models=FAST, working_days=by_period, working_day_adjust=np.True_, n_jobs=1)
+    again = forecast(panel, 3, models=FAST, working_days=monthly, working_day_adjust=True, n_jobs=1)
+    pd.testing.assert_frame_equal(same.forecasts, again.forecasts)
+    # Nothing to judge by: every series constant. No NaN in the result, and the note says why.
+    flat = forecast(panel_of({"c": np.full(30, 7.0)}), 3, working_days=monthly, n_jobs=1)
+    assert flat.calendar == {"adjusted": False, "mode": "auto", "error_ratio": None, "helped": 0, "n_series": 0}
+    assert flat.notes.loc[flat.notes["kind"] == "calendar", "reason"].tolist() == [
+        "not adjusted for working days (no series to judge by: each is constant or shorter than a season and a "
+        "period)"]
