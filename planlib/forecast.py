@@ -361,7 +361,7 @@ def _candidates(fit, combine):
     return cands
 
 
-def _choose(fit, cands, n, m):
+def _choose(fit, cands, n, m, origins=None):
     """Return the label with the lowest backtest MASE (ties to the simpler), or a fallback.
 
     A baseline (seasonal naive, drift) must beat the best smoothing model by BASELINE_MARGIN: it
@@ -372,7 +372,8 @@ def _choose(fit, cands, n, m):
         if "snaive" in cands and m > 1 and n >= m:
             return "snaive"
         return "drift" if "drift" in cands else next(iter(cands))
-    scores = {lab: _mase(fit.actuals, b, fit.scales) for lab, (b, _) in cands.items()}
+    use = slice(None) if origins is None else list(origins)
+    scores = {lab: _mase(fit.actuals[use], b[use], fit.scales[use]) for lab, (b, _) in cands.items()}
     smooth = {lab: v for lab, v in scores.items() if lab not in BASELINES}
     label = None
     if smooth:
@@ -382,6 +383,23 @@ def _choose(fit, cands, n, m):
         if base in scores and (label is None or scores[base] < (1 - BASELINE_MARGIN) * scores[label]):
             label = base
     return label
+
+
+def _honest_errors(fit, cands, label, n, m):
+    """Return the backtest errors of the choosing, not of the chosen: (origins, hb).
+
+    The chosen model won the backtest, so its own errors there understate what it will miss by
+    (the winner's curse). At each origin the choice is made again from the other origins alone and
+    that choice's error is kept; with one origin there is nothing to leave out.
+    """
+    k = len(fit.ends)
+    if k < 2:
+        return fit.actuals - cands[label][0]
+    rows = []
+    for o in range(k):
+        pick = _choose(fit, cands, n, m, [i for i in range(k) if i != o])
+        rows.append(fit.actuals[o] - cands[pick][0][o])
+    return np.array(rows)
 
 
 # --------------------------------------------------------------------------- calibration
@@ -444,8 +462,9 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
 
     Per series, each candidate model is backtested from several rolling origins (horizon ``h``, or
     shorter when the history is short) and the one with the lowest MASE is chosen, or the mean of
-    the best two or three where that backtests better. Intervals come from the backtest errors,
-    scaled by each series' seasonal-naive error and pooled over the panel per horizon step.
+    the best two or three where that backtests better. Intervals come from the backtest errors of that
+    choice made again without each origin (so they are not the winner's flattering ones), scaled by
+    each series' seasonal-naive error and pooled over the panel per horizon step.
 
     Parameters
     ----------
@@ -540,7 +559,8 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
         elif label in BASELINES and len(fit.models) <= 2:
             notes.append((fit.unique_id, "fallback", f"only simple models could be fitted: {label} chosen"))
         if fit.ends:
-            scaled[fit.unique_id] = (fit.actuals - cands[label][0]) / fit.scales[:, None]
+            scaled[fit.unique_id] = _honest_errors(fit, cands, label, len(series[fit.unique_id][1]), m) \
+                / fit.scales[:, None]
     factor = _series_factors(scaled, calibrate)
     by_step: dict[int, list] = {}
     for uid, u in scaled.items():

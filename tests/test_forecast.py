@@ -481,3 +481,24 @@ def test_working_days_input_is_checked_and_explained():
     assert flat.notes.loc[flat.notes["kind"] == "calendar", "reason"].tolist() == [
         "not adjusted for working days (no series to judge by: each is constant or shorter than a season and a "
         "period)"]
+
+
+def test_intervals_learn_from_the_errors_of_choosing_not_of_the_winner():
+    from planlib.forecast import _choose, _honest_errors
+
+    # Holt-Winters wins the backtest only because of a perfect first origin (MASE 0, 1, 1 against
+    # Theta's 1.5, 0.8, 0.8). Judged on origins 1 and 2 alone Theta would have been chosen, so the
+    # error kept for origin 0 is Theta's there (-1.5), not the winner's 0.
+    hw = np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    theta = np.array([[1.5, 1.5], [0.8, 0.8], [0.8, 0.8]])
+    fit = _models.SeriesFit("s", ["theta", "holt_winters"], {"theta": np.ones(2), "holt_winters": np.ones(2)},
+                            {"theta": theta, "holt_winters": hw}, [24, 26, 28], 2, np.zeros((3, 2)),
+                            np.ones(3), 1.0, True)
+    cands = {"theta": (theta, np.ones(2)), "holt_winters": (hw, np.ones(2))}
+    assert _choose(fit, cands, 30, 12) == "holt_winters"
+    np.testing.assert_array_equal(_honest_errors(fit, cands, "holt_winters", 30, 12),
+                                  [[-1.5, -1.5], [-1.0, -1.0], [-1.0, -1.0]])
+    one = _models.SeriesFit("s", ["theta"], {"theta": np.ones(2)}, {"theta": theta[:1]}, [24], 2, np.zeros((1, 2)),
+                            np.ones(1), 1.0, True)
+    np.testing.assert_array_equal(_honest_errors(one, {"theta": (theta[:1], np.ones(2))}, "theta", 30, 12),
+                                  [[-1.5, -1.5]])
