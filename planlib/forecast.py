@@ -230,7 +230,8 @@ def _calendar_factors(series, working_days, end, h, freq, m, mode):
     info = {"adjusted": adjust, "mode": mode, "error_ratio": mean_ratio, "helped": helped, "n_series": len(ratios)}
     change = (f"per working day, year-on-year changes were {abs(1 - mean_ratio):.1%} "
               f"{'smaller' if mean_ratio < 1 else 'larger'} on average ({helped} of {len(ratios)} series smaller)"
-              if ratios else "no series to judge by: each is constant or shorter than a season and a period")
+              if ratios else "no series to judge by: each is constant or too short to compare a period with the "
+                             "one a season earlier")
     if adjust:
         reason = f"forecast per working day, multiplied back by each period's working days: {change}"
     else:

@@ -479,8 +479,8 @@ def test_working_days_input_is_checked_and_explained():
     flat = forecast(panel_of({"c": np.full(30, 7.0)}), 3, working_days=monthly, n_jobs=1)
     assert flat.calendar == {"adjusted": False, "mode": "auto", "error_ratio": None, "helped": 0, "n_series": 0}
     assert flat.notes.loc[flat.notes["kind"] == "calendar", "reason"].tolist() == [
-        "not adjusted for working days (no series to judge by: each is constant or shorter than a season and a "
-        "period)"]
+        "not adjusted for working days (no series to judge by: each is constant or too short to compare a period "
+        "with the one a season earlier)"]
 
 
 def test_intervals_learn_from_the_errors_of_choosing_not_of_the_winner():
