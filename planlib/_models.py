@@ -120,20 +120,34 @@ def _theta(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
     return model.fit().forecast(h).to_numpy()
 
 
+def _mean_forecast(out: np.ndarray, resid, log: bool, skip: int) -> np.ndarray:
+    """Return a log-scale forecast as a forecast of the mean on the sales scale.
+
+    exp() of a log-scale forecast is the median, which is below the mean for skewed sales, and
+    medians do not add up across a hierarchy. The mean of a lognormal is exp(mu + sigma^2 / 2);
+    sigma^2 is the in-sample one-step residual variance after the first ``skip`` (start-up) residuals.
+    """
+    if not log:
+        return out
+    r = np.asarray(resid, dtype=float)[skip:]
+    r = r[np.isfinite(r)]
+    return np.exp(out + (float(np.mean(r ** 2)) / 2 if len(r) else 0.0))
+
+
 def _stl_ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
     z = np.log(y) if log else y
     model = STLForecast(z, ETSModel, period=m,
                         model_kwargs={"error": "add", "trend": "add", "damped_trend": True})
-    out = model.fit(fit_kwargs={"disp": False}).forecast(h).to_numpy()
-    return np.exp(out) if log else out
+    res = model.fit(fit_kwargs={"disp": False})
+    return _mean_forecast(res.forecast(h).to_numpy(), res.model_result.resid, log, 0)
 
 
 def _holt_winters(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
     # Additive seasonality on the log scale is multiplicative seasonality: swings grow with sales.
     z = np.log(y) if log else y
     model = ExponentialSmoothing(z, trend="add", damped_trend=True, seasonal="add", seasonal_periods=m)
-    out = model.fit(use_brute=False).forecast(h).to_numpy()
-    return np.exp(out) if log else out
+    res = model.fit(use_brute=False)
+    return _mean_forecast(res.forecast(h).to_numpy(), res.resid, log, m)
 
 
 def _ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
@@ -149,16 +163,15 @@ def _ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
             best, best_aicc = res, res.aicc
     if best is None:
         raise ValueError("no ETS form gave a finite AICc")
-    out = best.forecast(h).to_numpy()
-    return np.exp(out) if log else out
+    return _mean_forecast(best.forecast(h).to_numpy(), best.resid, log, m if seasonal else 0)
 
 
 def _sarima(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
     z = np.log(y) if log else y
     # The airline model: one difference and one seasonal difference, each with an MA term.
     res = SARIMAX(z, order=(0, 1, 1), seasonal_order=(0, 1, 1, m)).fit(disp=False)
-    out = res.forecast(h).to_numpy()
-    return np.exp(out) if log else out
+    # The first m + 1 residuals are the differencing's diffuse start, not forecast errors.
+    return _mean_forecast(res.forecast(h).to_numpy(), res.resid, log, m + 1)
 
 
 FITTERS = {

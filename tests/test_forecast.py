@@ -129,6 +129,27 @@ def test_zeros_and_negatives_get_additive_models_only():
     assert all_finite(result) and (result.forecasts["lo_95"] >= 0).all()
 
 
+def test_log_scale_forecasts_are_turned_back_into_means_by_hand():
+    # Residuals 0.1, -0.1, 0.2, -0.2 after a skipped start-up residual of 5: sigma^2 = 0.1 / 4.
+    out = _models._mean_forecast(np.log([100.0, 200.0]), [5.0, 0.1, -0.1, 0.2, -0.2], True, 1)
+    np.testing.assert_allclose(out, np.array([100.0, 200.0]) * np.exp(0.0125), rtol=1e-12)
+    np.testing.assert_array_equal(_models._mean_forecast(np.array([3.0]), [9.0], False, 0), [3.0])
+
+
+def test_holt_winters_on_lognormal_sales_forecasts_the_mean_not_the_median():
+    # Sales = seasonal level x lognormal noise (sigma 0.5): the mean is exp(0.125) = 13% above the
+    # median. Over six such series the forecast year should land on the mean, not the median.
+    sigma, n = 0.5, 240
+    ratios = []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        y = 100 * SEASON[np.arange(n) % 12] * np.exp(rng.normal(0, sigma, n))
+        fc = _models._holt_winters(pd.Series(y, index=pd.date_range("2000-01-01", periods=n, freq="MS")),
+                                   12, 12, True)
+        ratios.append(fc.sum() / (100 * SEASON.sum() * np.exp(sigma ** 2 / 2)))
+    assert 0.95 < np.mean(ratios) < 1.05, ratios
+
+
 @pytest.mark.parametrize("value", [0.0, 7.5])
 def test_all_zero_and_constant_series_forecast_their_value(value):
     result = forecast(panel_of({"c": np.full(40, value)}), 5, n_jobs=1)
