@@ -115,7 +115,12 @@ def score(pred: pd.DataFrame, train, test, col="yhat", lo="lo_80", hi="hi_80") -
     denom = m["y"].abs() + m[col].abs()
     smape = float(np.mean(np.where(denom > 0, 200 * err / denom.where(denom > 0, 1), 0)))
     cover = float(((m["y"] >= m[lo]) & (m["y"] <= m[hi])).mean()) if lo in m else float("nan")
-    return {"mase": float(mase), "smape": smape, "coverage_80": cover}
+    # The plan stands on year totals: how far each series' held-out year total was forecast above (+)
+    # or below (-) what happened, averaged over the series.
+    totals = m.groupby("unique_id")[["y", col]].sum()
+    totals = totals[totals["y"] > 0]
+    bias = float((totals[col] / totals["y"] - 1).mean()) if len(totals) else float("nan")
+    return {"mase": float(mase), "smape": smape, "coverage_80": cover, "year_bias": bias}
 
 
 def peers(train, h):
@@ -171,9 +176,10 @@ def accuracy(name, panel, hierarchy, n_jobs, days):
     print(f"    working days: {'adjusted' if adjusted else 'not adjusted'} (per working day, year-on-year changes "
           f"{abs(1 - cal['error_ratio']):.1%} {'smaller' if cal['error_ratio'] < 1 else 'larger'}; "
           f"{cal['helped']} of {cal['n_series']} series smaller)")
-    print(f"    {'method':48s} {'MASE':>6s} {'sMAPE':>7s} {'cov80':>6s} {'seconds':>8s}")
+    print(f"    {'method':48s} {'MASE':>6s} {'sMAPE':>7s} {'cov80':>6s} {'year bias':>10s} {'seconds':>8s}")
     for label, s, took in rows:
-        print(f"    {label:48s} {s['mase']:6.3f} {s['smape']:7.2f} {s['coverage_80']:6.1%} {took:8.1f}")
+        print(f"    {label:48s} {s['mase']:6.3f} {s['smape']:7.2f} {s['coverage_80']:6.1%} {s['year_bias']:+10.1%} "
+              f"{took:8.1f}")
     base = rows[0][1]["mase"]
     peer_best = min(r[1]["mase"] for r in rows if r[0].startswith("statsforecast")) if out is not None else float("nan")
     print(f"    planlib vs seasonal naive: {1 - base / naive[1]['mase']:.1%} lower MASE; "
@@ -200,15 +206,16 @@ def robustness(seeds, n_jobs, days):
                 results[label].append((seed, back, score(out.forecasts, train, test)))
     naive = np.mean([s["mase"] for _, _, s in results["seasonal naive"]])
     print(f"    {'method':30s} {'MASE':>6s} {'vs naive':>9s} {'cov80':>6s} {'cov80 min-max':>14s} "
-          f"{'MASE last / prior year':>23s} {'cov80 last / prior':>19s}")
+          f"{'MASE last / prior year':>23s} {'cov80 last / prior':>19s} {'year bias last / prior':>23s}")
     for label, rows in results.items():
         mase = np.mean([s["mase"] for _, _, s in rows])
         cover = [s["coverage_80"] for _, _, s in rows]
         by_year = [np.mean([s["mase"] for _, b, s in rows if b == back]) for back in (0, 1)]
         cover_by_year = [np.mean([s["coverage_80"] for _, b, s in rows if b == back]) for back in (0, 1)]
+        bias_by_year = [np.mean([s["year_bias"] for _, b, s in rows if b == back]) for back in (0, 1)]
         print(f"    {label:30s} {mase:6.3f} {1 - mase / naive:9.1%} {np.mean(cover):6.1%} "
               f"{min(cover):6.1%}-{max(cover):.1%} {by_year[0]:14.3f} / {by_year[1]:.3f} "
-              f"{cover_by_year[0]:10.1%} / {cover_by_year[1]:.1%}")
+              f"{cover_by_year[0]:10.1%} / {cover_by_year[1]:.1%} {bias_by_year[0]:+14.1%} / {bias_by_year[1]:+.1%}")
     per_year = [(seed, back, s["mase"], s["coverage_80"]) for seed, back, s in results["planlib (default)"]]
     print("    planlib per company-year (seed, year held out, MASE, cov80): "
           + "; ".join(f"{seed} {'last' if b == 0 else 'prior'} {m:.3f} {c:.0%}" for seed, b, m, c in per_year))
