@@ -124,14 +124,16 @@ def _mean_forecast(out: np.ndarray, resid, log: bool, skip: int) -> np.ndarray:
     """Return a log-scale forecast as a forecast of the mean on the sales scale.
 
     exp() of a log-scale forecast is the median, which is below the mean for skewed sales, and
-    medians do not add up across a hierarchy. The mean of a lognormal is exp(mu + sigma^2 / 2);
-    sigma^2 is the in-sample one-step residual variance after the first ``skip`` (start-up) residuals.
+    medians do not add up across a hierarchy. The mean is exp(forecast) times the mean of exp(e)
+    over the in-sample one-step residuals e after the first ``skip`` (start-up) ones: Duan's smearing
+    estimate, exp(sigma^2 / 2) for normal residuals, and no normality assumed. A lumpy series' deep
+    low months count as the low sales they are, not as variance that lifts the mean.
     """
     if not log:
         return out
     r = np.asarray(resid, dtype=float)[skip:]
     r = r[np.isfinite(r)]
-    return np.exp(out + (float(np.mean(r ** 2)) / 2 if len(r) else 0.0))
+    return np.exp(out) * (float(np.mean(np.exp(r))) if len(r) else 1.0)
 
 
 def _stl_ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
