@@ -23,6 +23,8 @@ from statsmodels.tsa.statespace.sarimax import SARIMAX
 MODELS = ("snaive", "drift", "theta", "stl_ets", "holt_winters", "ets", "sarima")
 # Models that need two full seasonal cycles in every training window.
 SEASONAL_MODELS = ("stl_ets", "holt_winters", "ets", "sarima")
+# The median absolute deviation of normal errors times this is their standard deviation.
+MAD_TO_SD = 1.4826
 # A forecast this many times larger than anything in the history is an explosion, not a forecast.
 EXPLOSION_FACTOR = 1e3
 
@@ -124,16 +126,19 @@ def _mean_forecast(out: np.ndarray, resid, log: bool, skip: int) -> np.ndarray:
     """Return a log-scale forecast as a forecast of the mean on the sales scale.
 
     exp() of a log-scale forecast is the median, which is below the mean for skewed sales, and
-    medians do not add up across a hierarchy. The mean is exp(forecast) times the mean of exp(e)
-    over the in-sample one-step residuals e after the first ``skip`` (start-up) ones: Duan's smearing
-    estimate, exp(sigma^2 / 2) for normal residuals, and no normality assumed. A lumpy series' deep
-    low months count as the low sales they are, not as variance that lifts the mean.
+    medians do not add up across a hierarchy. The mean of a lognormal is exp(mu + sigma^2 / 2). Sigma
+    is estimated robustly, 1.4826 x the median absolute deviation of the in-sample one-step residuals
+    after the first ``skip`` (start-up) ones, so that one big-deal month or one empty month does not
+    lift every forecast.
     """
     if not log:
         return out
     r = np.asarray(resid, dtype=float)[skip:]
     r = r[np.isfinite(r)]
-    return np.exp(out) * (float(np.mean(np.exp(r))) if len(r) else 1.0)
+    if not len(r):
+        return np.exp(out)
+    sigma = MAD_TO_SD * float(np.median(np.abs(r - np.median(r))))
+    return np.exp(out + sigma ** 2 / 2)
 
 
 def _stl_ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:

@@ -130,13 +130,16 @@ def test_zeros_and_negatives_get_additive_models_only():
 
 
 def test_log_scale_forecasts_are_turned_back_into_means_by_hand():
-    # Residuals 0.1, -0.1, 0.2, -0.2 after a skipped start-up residual of 5: the mean of exp(e) is
-    # (cosh 0.1 + cosh 0.2) / 2 = (1.0050042 + 1.0200668) / 2.
+    # Residuals 0.1, -0.1, 0.2, -0.2 after a skipped start-up residual of 5: median 0, median absolute
+    # deviation 0.15, sigma = 1.4826 x 0.15 = 0.22239, so the mean is exp(0.22239^2 / 2) = 1.025037 x.
     out = _models._mean_forecast(np.log([100.0, 200.0]), [5.0, 0.1, -0.1, 0.2, -0.2], True, 1)
-    np.testing.assert_allclose(out, np.array([100.0, 200.0]) * 1.0125355, rtol=1e-7)
-    # A deep low month (e = -3) lowers the mean; a normal-theory exp(sigma^2 / 2) would multiply it by 4.5.
-    low = _models._mean_forecast(np.log([100.0]), [0.0, 0.0, -3.0], True, 0)
-    np.testing.assert_allclose(low, [100.0 * (2 + np.exp(-3.0)) / 3], rtol=1e-12)
+    np.testing.assert_allclose(out, np.array([100.0, 200.0]) * 1.025037, rtol=1e-6)
+    # One spike (e = 3) barely moves it: median 0.1, deviations 0, .2, .1, .3, 2.9, MAD 0.2 (the plain
+    # variance would give exp(9.1 / 5 / 2) = 2.5 x).
+    spike = _models._mean_forecast(np.log([100.0]), [0.1, -0.1, 0.2, -0.2, 3.0], True, 0)
+    np.testing.assert_allclose(spike, [100.0 * np.exp((1.4826 * 0.2) ** 2 / 2)], rtol=1e-12)
+    # One deep low month (e = -3) among steady ones adds nothing.
+    np.testing.assert_allclose(_models._mean_forecast(np.log([100.0]), [0.0, 0.0, -3.0], True, 0), [100.0])
     np.testing.assert_array_equal(_models._mean_forecast(np.array([3.0]), [9.0], False, 0), [3.0])
 
 
