@@ -54,8 +54,9 @@ class ForecastResult:
     forecasts : DataFrame
         unique_id, ds, yhat, lo_<L>, hi_<L> for each level L, model.
     backtest : DataFrame
-        unique_id, model, mase, smape, coverage_80, chosen: one row per series and candidate (series too
-        short for any backtest have no rows, and a "no_backtest" note instead).
+        unique_id, model, mase, smape, coverage_80, bias, chosen: one row per series and candidate
+        (series too short for any backtest have no rows, and a "no_backtest" note instead). bias is
+        how far the backtest's forecast totals ran above (+) or below (-) the actual totals.
     notes : DataFrame
         unique_id, kind, reason: every fallback, filled gap, skipped model and captured warning.
     history : DataFrame
@@ -515,7 +516,7 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     -------
     ForecastResult
         ``.forecasts`` (unique_id, ds, yhat, lo_L, hi_L..., model), ``.backtest`` (unique_id, model,
-        mase, smape, coverage_80, chosen), ``.notes`` (unique_id, kind, reason), ``.total_distribution``.
+        mase, smape, coverage_80, bias, chosen), ``.notes`` (unique_id, kind, reason), ``.total_distribution``.
 
     Raises
     ------
@@ -650,6 +651,17 @@ def _step_correlation(fits, chosen, q80, factor):
     return float(np.clip((totals / squares - 1) / (np.mean(steps) - 1), 0.0, 1.0))
 
 
+def _bias(actuals, forecasts):
+    """Return how far the backtest's forecast totals ran above (+) or below (-) the actual totals.
+
+    A share of the actual total, over every origin and step; against an all-zero actual it is a
+    share of the forecast total (so +100% when anything was forecast), and 0 when both are zero.
+    """
+    gap = float(np.sum(forecasts) - np.sum(actuals))
+    base = float(np.sum(np.abs(actuals))) or float(np.sum(np.abs(forecasts)))
+    return gap / base if base > 0 else 0.0
+
+
 def _backtest_table(fits, chosen, q80, factor):
     rows = []
     for fit in fits:
@@ -659,8 +671,8 @@ def _backtest_table(fits, chosen, q80, factor):
                 half = factor[fit.unique_id] * fit.scales[:, None] * q80[:fit.hb]
                 cover = float(np.mean(np.abs(fit.actuals - back) <= half))
                 rows.append((fit.unique_id, lab, _mase(fit.actuals, back, fit.scales),
-                             _smape(fit.actuals, back), cover, lab == label))
-    return (pd.DataFrame(rows, columns=["unique_id", "model", "mase", "smape", "coverage_80", "chosen"])
+                             _smape(fit.actuals, back), cover, _bias(fit.actuals, back), lab == label))
+    return (pd.DataFrame(rows, columns=["unique_id", "model", "mase", "smape", "coverage_80", "bias", "chosen"])
             .sort_values(["unique_id", "model"]).reset_index(drop=True))
 
 
@@ -752,11 +764,12 @@ def accuracy_table(result: ForecastResult) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        unique_id, model (chosen), mase, smape, coverage_80, mase_snaive, smape_snaive,
-        mase_vs_snaive (chosen MASE / seasonal naive MASE; below 1 is better than naive).
+        unique_id, model (chosen), mase, smape, coverage_80, bias (the backtest's forecast totals
+        against the actual totals: -0.05 is 5% under), mase_snaive, smape_snaive, mase_vs_snaive
+        (chosen MASE / seasonal naive MASE; below 1 is better than naive).
     """
     bt = result.backtest
-    chosen = bt[bt["chosen"]].set_index("unique_id")[["model", "mase", "smape", "coverage_80"]]
+    chosen = bt[bt["chosen"]].set_index("unique_id")[["model", "mase", "smape", "coverage_80", "bias"]]
     naive = bt[bt["model"] == "snaive"].set_index("unique_id")[["mase", "smape"]].add_suffix("_snaive")
     out = chosen.join(naive, how="left")
     out["mase_vs_snaive"] = np.where(out["mase_snaive"] > 0, out["mase"] / out["mase_snaive"], np.nan)
@@ -771,6 +784,7 @@ def trust_assessment(result: ForecastResult) -> dict:
     dict
         n_series, mean_mase, mean_mase_snaive, improvement_vs_snaive (share of naive's error removed),
         coverage_80 (share of backtest actuals inside the 80% intervals), worst_series, worst_mase,
+        top_series (the backtested series with the most sales) and top_bias (its backtest bias),
         n_fallbacks, n_warnings, verdict ("good", "usable" or "weak") and reasons (plain sentences).
     """
     acc = accuracy_table(result)
@@ -793,6 +807,10 @@ def trust_assessment(result: ForecastResult) -> dict:
     if len(worst):
         reasons.append(f"The least predictable series is {worst['unique_id'].iloc[0]} "
                        f"(MASE {worst['mase'].iloc[0]:.2f}).")
+    top, top_bias = _top_series(result, scored)
+    if top is not None:
+        reasons.append(f"Added up over the backtests, the forecasts of {top} came out {abs(top_bias):.1%} "
+                       f"{'above' if top_bias >= 0 else 'below'} what was sold.")
     cal = result.calendar
     if cal and cal["n_series"] and cal["mode"] is not False:
         change = f"{abs(1 - cal['error_ratio']):.1%} {'smaller' if cal['error_ratio'] < 1 else 'larger'}"
@@ -820,8 +838,18 @@ def trust_assessment(result: ForecastResult) -> dict:
         "improvement_vs_snaive": improvement, "coverage_80": coverage,
         "worst_series": worst["unique_id"].iloc[0] if len(worst) else None,
         "worst_mase": float(worst["mase"].iloc[0]) if len(worst) else float("nan"),
+        "top_series": top, "top_bias": top_bias,
         "n_fallbacks": n_fallbacks, "n_warnings": n_warnings, "verdict": verdict, "reasons": reasons,
     }
+
+
+def _top_series(result: ForecastResult, scored: pd.DataFrame) -> tuple[str | None, float]:
+    """Return the backtested series with the largest history (the company total in a plan) and its bias."""
+    if scored.empty:
+        return None, float("nan")
+    size = result.history.groupby("unique_id")["y"].sum().abs().reindex(scored["unique_id"]).fillna(0.0)
+    top = str(size.sort_index().idxmax())
+    return top, float(scored.set_index("unique_id").loc[top, "bias"])
 
 
 # --------------------------------------------------------------------------- the plan stage

@@ -10,6 +10,7 @@ import pytest
 from planlib import _models
 from planlib.errors import ForecastError
 from planlib.forecast import (
+    _bias,
     _isotonic,
     accuracy_table,
     fan_chart_table,
@@ -68,6 +69,8 @@ def test_mase_and_smape_by_hand_on_a_tiny_quarterly_series():
     assert row["mase"] == pytest.approx((1.0 + 1.5) / 2)
     smape = np.mean([200 * 3 / 27, 200 * 1 / 43, 200 * 3 / 69, 200 * 3 / 85])
     assert row["smape"] == pytest.approx(smape)
+    # totals over both origins: forecast 12 + 22 + 33 + 41 = 108 against 15 + 21 + 36 + 44 = 116
+    assert row["bias"] == pytest.approx(-8 / 116)
     assert _models.mase_scale(y[:8], 4) == pytest.approx(2.0)
     # forecast of the next two quarters is last year's same quarters
     np.testing.assert_allclose(result.forecasts["yhat"], [15, 21])
@@ -164,6 +167,14 @@ def test_all_zero_and_constant_series_forecast_their_value(value):
     np.testing.assert_array_equal(fc["yhat"], np.full(5, value))
     assert (fc["lo_80"] <= value).all() and (fc["hi_80"] >= value).all() and all_finite(result)
     assert result.notes["kind"].eq("constant").any()
+    # every backtest forecast equals the actuals, so no bias; the all-zero series is no exception
+    assert result.backtest["bias"].eq(0.0).all() and np.isfinite(result.backtest.select_dtypes("number")).all().all()
+
+
+def test_bias_against_an_all_zero_actual_is_a_share_of_the_forecast():
+    assert _bias(np.zeros((2, 3)), np.full((2, 3), 5.0)) == 1.0
+    assert _bias(np.zeros((2, 3)), np.zeros((2, 3))) == 0.0
+    assert _bias(np.array([[10.0, -2.0]]), np.array([[9.0, -2.0]])) == pytest.approx(-1 / 12)
 
 
 def test_single_observation_is_forecast_flat_with_a_note():
@@ -298,7 +309,7 @@ def test_quarterly_data_forecasts_on_quarter_starts():
 def test_accuracy_table_and_trust_assessment_agree_with_the_backtest(monthly_result):
     acc = accuracy_table(monthly_result)
     bt = monthly_result.backtest
-    assert list(acc.columns) == ["unique_id", "model", "mase", "smape", "coverage_80", "mase_snaive",
+    assert list(acc.columns) == ["unique_id", "model", "mase", "smape", "coverage_80", "bias", "mase_snaive",
                                  "smape_snaive", "mase_vs_snaive"]
     naive = bt[bt["model"] == "snaive"].set_index("unique_id")["mase"]
     chosen = bt[bt["chosen"]].set_index("unique_id")["mase"]
@@ -310,6 +321,12 @@ def test_accuracy_table_and_trust_assessment_agree_with_the_backtest(monthly_res
     assert trust["worst_series"] == chosen.idxmax() and trust["worst_mase"] == pytest.approx(chosen.max())
     assert trust["verdict"] in ("good", "usable", "weak")
     assert any(f"(MASE {chosen.max():.2f})" in r for r in trust["reasons"])
+    # s5 has the most sales (level 600); its bias is the chosen row's, said in words
+    s5 = bt[bt["chosen"] & (bt["unique_id"] == "s5")].iloc[0]
+    assert trust["top_series"] == "s5" and trust["top_bias"] == pytest.approx(s5["bias"])
+    side = "above" if s5["bias"] >= 0 else "below"
+    assert (f"Added up over the backtests, the forecasts of s5 came out {abs(s5['bias']):.1%} {side} what was sold."
+            in trust["reasons"])
 
 
 def test_fan_chart_table_joins_history_and_forecast(monthly_result):
