@@ -116,7 +116,8 @@ def score(pred: pd.DataFrame, train, test, col="yhat", lo="lo_80", hi="hi_80") -
     smape = float(np.mean(np.where(denom > 0, 200 * err / denom.where(denom > 0, 1), 0)))
     cover = float(((m["y"] >= m[lo]) & (m["y"] <= m[hi])).mean()) if lo in m else float("nan")
     # The plan stands on year totals: how far each series' held-out year total was forecast above (+)
-    # or below (-) what happened, averaged over the series.
+    # or below (-) what happened (forecast total / actual total - 1), averaged over the series with
+    # sales in that year. (planlib's backtest "bias" pools origins instead: see forecast._bias.)
     totals = m.groupby("unique_id")[["y", col]].sum()
     totals = totals[totals["y"] > 0]
     bias = float((totals[col] / totals["y"] - 1).mean()) if len(totals) else float("nan")

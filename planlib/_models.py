@@ -122,31 +122,38 @@ def _theta(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
     return model.fit().forecast(h).to_numpy()
 
 
-def _mean_forecast(out: np.ndarray, resid, log: bool, skip: int) -> np.ndarray:
-    """Return a log-scale forecast as a forecast of the mean on the sales scale.
+def _mean_forecast(out: np.ndarray, resid, log: bool, skip: int, k: int) -> np.ndarray:
+    """Return a log-scale forecast moved from the median toward the mean on the sales scale.
 
     exp() of a log-scale forecast is the median, which is below the mean for skewed sales, and
-    medians do not add up across a hierarchy. The mean of a lognormal is exp(mu + sigma^2 / 2). Sigma
-    is estimated robustly, 1.4826 x the median absolute deviation of the in-sample one-step residuals
-    after the first ``skip`` (start-up) ones, so that one big-deal month or one empty month does not
-    lift every forecast.
+    medians do not add up across a hierarchy. The mean of a lognormal is exp(mu + sigma^2 / 2).
+
+    Sigma comes from the in-sample one-step residuals after the first ``skip`` (start-up) ones:
+    1.4826 x their median absolute deviation, so that one big-deal month does not lift every
+    forecast, inflated by n / (n - k) for the ``k`` parameters and initial states the fit spent
+    (Holt-Winters uses 17 on monthly data; without it, sigma came out at 0.6-0.85 of the truth on
+    24-48 months of simulated sales). It is a one-step sigma, so far months are still corrected a
+    little less than their own forecast variance would ask. With no more residuals than ``k`` the
+    median is returned.
     """
     if not log:
         return out
     r = np.asarray(resid, dtype=float)[skip:]
     r = r[np.isfinite(r)]
-    if not len(r):
+    if len(r) <= k:
         return np.exp(out)
     sigma = MAD_TO_SD * float(np.median(np.abs(r - np.median(r))))
-    return np.exp(out + sigma ** 2 / 2)
+    return np.exp(out + sigma ** 2 * len(r) / (len(r) - k) / 2)
 
 
 def _stl_ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
     z = np.log(y) if log else y
     model = STLForecast(z, ETSModel, period=m,
                         model_kwargs={"error": "add", "trend": "add", "damped_trend": True})
-    res = model.fit(fit_kwargs={"disp": False})
-    return _mean_forecast(res.forecast(h).to_numpy(), res.model_result.resid, log, 0)
+    out = model.fit(fit_kwargs={"disp": False}).forecast(h).to_numpy()
+    # Left as the median: STL's seasonal smoother absorbs the noise (with two cycles the ETS residuals
+    # are exactly zero), so the residuals cannot say how far the mean lies above it.
+    return np.exp(out) if log else out
 
 
 def _holt_winters(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
@@ -154,7 +161,7 @@ def _holt_winters(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
     z = np.log(y) if log else y
     model = ExponentialSmoothing(z, trend="add", damped_trend=True, seasonal="add", seasonal_periods=m)
     res = model.fit(use_brute=False)
-    return _mean_forecast(res.forecast(h).to_numpy(), res.resid, log, m)
+    return _mean_forecast(res.forecast(h).to_numpy(), res.resid, log, 0, res.k)
 
 
 def _ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
@@ -170,15 +177,16 @@ def _ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
             best, best_aicc = res, res.aicc
     if best is None:
         raise ValueError("no ETS form gave a finite AICc")
-    return _mean_forecast(best.forecast(h).to_numpy(), best.resid, log, m if seasonal else 0)
+    return _mean_forecast(best.forecast(h).to_numpy(), best.resid, log, 0, len(best.params))
 
 
 def _sarima(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
     z = np.log(y) if log else y
     # The airline model: one difference and one seasonal difference, each with an MA term.
     res = SARIMAX(z, order=(0, 1, 1), seasonal_order=(0, 1, 1, m)).fit(disp=False)
-    # The first m + 1 residuals are the differencing's diffuse start, not forecast errors.
-    return _mean_forecast(res.forecast(h).to_numpy(), res.resid, log, m + 1)
+    # The first m + 1 residuals are the differencing's diffuse start, not forecast errors; the two MA
+    # terms are what the fit spent (sigma2 is the variance itself).
+    return _mean_forecast(res.forecast(h).to_numpy(), res.resid, log, m + 1, len(res.params) - 1)
 
 
 FITTERS = {

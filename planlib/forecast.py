@@ -56,7 +56,8 @@ class ForecastResult:
     backtest : DataFrame
         unique_id, model, mase, smape, coverage_80, bias, chosen: one row per series and candidate
         (series too short for any backtest have no rows, and a "no_backtest" note instead). bias is
-        how far the backtest's forecast totals ran above (+) or below (-) the actual totals.
+        how far the backtest's forecasts added up above (+) or below (-) the actuals, as a share of
+        the actual volume (sum of |actual|), before reconciliation.
     notes : DataFrame
         unique_id, kind, reason: every fallback, filled gap, skipped model and captured warning.
     history : DataFrame
@@ -652,10 +653,11 @@ def _step_correlation(fits, chosen, q80, factor):
 
 
 def _bias(actuals, forecasts):
-    """Return how far the backtest's forecast totals ran above (+) or below (-) the actual totals.
+    """Return how far the backtest's forecasts added up above (+) or below (-) the actuals.
 
-    A share of the actual total, over every origin and step; against an all-zero actual it is a
-    share of the forecast total (so +100% when anything was forecast), and 0 when both are zero.
+    (sum of forecasts - sum of actuals) over every origin and step, as a share of the actual volume
+    (the sum of |actual|). Against an all-zero actual it is a share of the forecast volume instead
+    (so +-100% when anything was forecast), and 0 when both are zero.
     """
     gap = float(np.sum(forecasts) - np.sum(actuals))
     base = float(np.sum(np.abs(actuals))) or float(np.sum(np.abs(forecasts)))
@@ -764,8 +766,8 @@ def accuracy_table(result: ForecastResult) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        unique_id, model (chosen), mase, smape, coverage_80, bias (the backtest's forecast totals
-        against the actual totals: -0.05 is 5% under), mase_snaive, smape_snaive, mase_vs_snaive
+        unique_id, model (chosen), mase, smape, coverage_80, bias (the backtest's forecasts added up
+        against the actuals: -0.05 is 5% under), mase_snaive, smape_snaive, mase_vs_snaive
         (chosen MASE / seasonal naive MASE; below 1 is better than naive).
     """
     bt = result.backtest
@@ -809,8 +811,9 @@ def trust_assessment(result: ForecastResult) -> dict:
                        f"(MASE {worst['mase'].iloc[0]:.2f}).")
     top, top_bias = _top_series(result, scored)
     if top is not None:
-        reasons.append(f"Added up over the backtests, the forecasts of {top} came out {abs(top_bias):.1%} "
-                       f"{'above' if top_bias >= 0 else 'below'} what was sold.")
+        reasons.append(f"Added up over the backtests, the chosen model's forecasts of {top} (before the levels "
+                       f"were made to add up) came out {abs(top_bias):.1%} {'above' if top_bias >= 0 else 'below'} "
+                       f"what was sold.")
     cal = result.calendar
     if cal and cal["n_series"] and cal["mode"] is not False:
         change = f"{abs(1 - cal['error_ratio']):.1%} {'smaller' if cal['error_ratio'] < 1 else 'larger'}"

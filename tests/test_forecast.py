@@ -132,32 +132,67 @@ def test_zeros_and_negatives_get_additive_models_only():
     assert all_finite(result) and (result.forecasts["lo_95"] >= 0).all()
 
 
-def test_log_scale_forecasts_are_turned_back_into_means_by_hand():
+def test_log_scale_forecasts_are_moved_to_the_mean_by_hand():
     # Residuals 0.1, -0.1, 0.2, -0.2 after a skipped start-up residual of 5: median 0, median absolute
     # deviation 0.15, sigma = 1.4826 x 0.15 = 0.22239, so the mean is exp(0.22239^2 / 2) = 1.025037 x.
-    out = _models._mean_forecast(np.log([100.0, 200.0]), [5.0, 0.1, -0.1, 0.2, -0.2], True, 1)
+    out = _models._mean_forecast(np.log([100.0, 200.0]), [5.0, 0.1, -0.1, 0.2, -0.2], True, 1, 0)
     np.testing.assert_allclose(out, np.array([100.0, 200.0]) * 1.025037, rtol=1e-6)
-    # One spike (e = 3) barely moves it: median 0.1, deviations 0, .2, .1, .3, 2.9, MAD 0.2 (the plain
-    # variance would give exp(9.1 / 5 / 2) = 2.5 x).
-    spike = _models._mean_forecast(np.log([100.0]), [0.1, -0.1, 0.2, -0.2, 3.0], True, 0)
+    # Two parameters spent on 4 residuals double the variance: exp(0.22239^2 x 4 / 2 / 2) = 1.050700 x.
+    out = _models._mean_forecast(np.log([100.0]), [5.0, 0.1, -0.1, 0.2, -0.2], True, 1, 2)
+    np.testing.assert_allclose(out, [105.0700], rtol=1e-6)
+    # One spike (e = 3): median 0.1, deviations 0, .2, .1, .3, 2.9, MAD 0.2, so sigma 0.2965 (the
+    # root mean square would be 1.35).
+    spike = _models._mean_forecast(np.log([100.0]), [0.1, -0.1, 0.2, -0.2, 3.0], True, 0, 0)
     np.testing.assert_allclose(spike, [100.0 * np.exp((1.4826 * 0.2) ** 2 / 2)], rtol=1e-12)
-    # One deep low month (e = -3) among steady ones adds nothing.
-    np.testing.assert_allclose(_models._mean_forecast(np.log([100.0]), [0.0, 0.0, -3.0], True, 0), [100.0])
-    np.testing.assert_array_equal(_models._mean_forecast(np.array([3.0]), [9.0], False, 0), [3.0])
+    # One nearly empty month (e = -3) among steady ones adds nothing.
+    np.testing.assert_allclose(_models._mean_forecast(np.log([100.0]), [0.0, 0.0, -3.0], True, 0, 0), [100.0])
+    # No more residuals than parameters: nothing to estimate sigma from, the median stays.
+    np.testing.assert_allclose(_models._mean_forecast(np.log([100.0]), [0.3, -0.3, 0.1], True, 0, 3), [100.0])
+    np.testing.assert_array_equal(_models._mean_forecast(np.array([3.0]), [9.0], False, 0, 0), [3.0])
 
 
-def test_holt_winters_on_lognormal_sales_forecasts_the_mean_not_the_median():
-    # Sales = seasonal level x lognormal noise (sigma 0.5): the mean is exp(0.125) = 13% above the
-    # median. Over six such series the forecast year should land on the mean, not the median.
-    sigma, n = 0.5, 240
-    ratios = []
-    for seed in range(6):
+@pytest.mark.parametrize("n", [36, 48])
+def test_holt_winters_on_lognormal_sales_recovers_the_noise_it_corrects_for(n):
+    # Sales = seasonal level x lognormal noise with sigma 0.5, on the lengths plans have. The mean lies
+    # exp(sigma^2 / 2) above the median, so 2 log(forecast / median) should average sigma^2 = 0.25.
+    # The median comes from statsmodels directly; without the n / (n - k) inflation the in-sample
+    # residuals give 0.13 (36 months) and 0.17 (48 months).
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    implied = []
+    for seed in range(12):
         rng = np.random.default_rng(seed)
-        y = 100 * SEASON[np.arange(n) % 12] * np.exp(rng.normal(0, sigma, n))
-        fc = _models._holt_winters(pd.Series(y, index=pd.date_range("2000-01-01", periods=n, freq="MS")),
-                                   12, 12, True)
-        ratios.append(fc.sum() / (100 * SEASON.sum() * np.exp(sigma ** 2 / 2)))
-    assert 0.95 < np.mean(ratios) < 1.05, ratios
+        y = pd.Series(100 * SEASON[np.arange(n) % 12] * np.exp(rng.normal(0, 0.5, n)),
+                      index=pd.date_range("2000-01-01", periods=n, freq="MS"))
+        mean = _models._holt_winters(y, 12, 12, True)
+        median = np.exp(ExponentialSmoothing(np.log(y), trend="add", damped_trend=True, seasonal="add",
+                                             seasonal_periods=12).fit(use_brute=False).forecast(12).to_numpy())
+        np.testing.assert_allclose(mean / median, mean[0] / median[0])  # one factor for every month
+        implied.append(2 * np.log(mean[0] / median[0]))
+    assert np.mean(implied) == pytest.approx(0.25, abs=0.07), implied
+
+
+def test_stl_ets_stays_a_median_and_sarima_skips_its_diffuse_start():
+    rng = np.random.default_rng(3)
+    y = pd.Series(100 * SEASON[np.arange(36) % 12] * np.exp(rng.normal(0, 0.2, 36)),
+                  index=pd.date_range("2000-01-01", periods=36, freq="MS"))
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from statsmodels.tsa.forecasting.stl import STLForecast
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    stl = STLForecast(np.log(y), ETSModel, period=12, model_kwargs={"error": "add", "trend": "add",
+                                                                    "damped_trend": True})
+    np.testing.assert_allclose(_models._stl_ets(y, 12, 6, True),
+                               np.exp(stl.fit(fit_kwargs={"disp": False}).forecast(6).to_numpy()), rtol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels' note on too few observations for start parameters
+        res = SARIMAX(np.log(y), order=(0, 1, 1), seasonal_order=(0, 1, 1, 12)).fit(disp=False)
+        sarima = _models._sarima(y, 12, 6, True)
+    r = np.asarray(res.resid)[13:]
+    sigma = 1.4826 * np.median(np.abs(r - np.median(r)))
+    expected = np.exp(res.forecast(6).to_numpy() + sigma ** 2 * len(r) / (len(r) - 2) / 2)
+    np.testing.assert_allclose(sarima, expected, rtol=1e-9)
+    assert abs(res.resid.iloc[0]) > 1  # the diffuse start the skip leaves out
 
 
 @pytest.mark.parametrize("value", [0.0, 7.5])
@@ -325,8 +360,8 @@ def test_accuracy_table_and_trust_assessment_agree_with_the_backtest(monthly_res
     s5 = bt[bt["chosen"] & (bt["unique_id"] == "s5")].iloc[0]
     assert trust["top_series"] == "s5" and trust["top_bias"] == pytest.approx(s5["bias"])
     side = "above" if s5["bias"] >= 0 else "below"
-    assert (f"Added up over the backtests, the forecasts of s5 came out {abs(s5['bias']):.1%} {side} what was sold."
-            in trust["reasons"])
+    assert (f"Added up over the backtests, the chosen model's forecasts of s5 (before the levels were made to add "
+            f"up) came out {abs(s5['bias']):.1%} {side} what was sold." in trust["reasons"])
 
 
 def test_fan_chart_table_joins_history_and_forecast(monthly_result):
