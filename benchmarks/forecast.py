@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from planlib import _models, sample  # noqa: E402
 from planlib.calendar import period_working_days  # noqa: E402
-from planlib.forecast import DEFAULT_MODELS, forecast  # noqa: E402
+from planlib.forecast import DEFAULT_MODELS, _bias, forecast  # noqa: E402
 from planlib.reconcile import hierarchy_from_panel  # noqa: E402
 
 HOLDOUT = 12
@@ -116,11 +116,8 @@ def score(pred: pd.DataFrame, train, test, col="yhat", lo="lo_80", hi="hi_80") -
     smape = float(np.mean(np.where(denom > 0, 200 * err / denom.where(denom > 0, 1), 0)))
     cover = float(((m["y"] >= m[lo]) & (m["y"] <= m[hi])).mean()) if lo in m else float("nan")
     # The plan stands on year totals: how far each series' held-out year total was forecast above (+)
-    # or below (-) what happened (forecast total / actual total - 1), averaged over the series with
-    # sales in that year. (planlib's backtest "bias" pools origins instead: see forecast._bias.)
-    totals = m.groupby("unique_id")[["y", col]].sum()
-    totals = totals[totals["y"] > 0]
-    bias = float((totals[col] / totals["y"] - 1).mean()) if len(totals) else float("nan")
+    # or below (-) what happened, by the same measure as planlib's backtest bias, averaged over series.
+    bias = float(np.mean([_bias(g["y"].to_numpy(), g[col].to_numpy()) for _, g in m.groupby("unique_id")]))
     return {"mase": float(mase), "smape": smape, "coverage_80": cover, "year_bias": bias}
 
 
