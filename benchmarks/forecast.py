@@ -3,7 +3,7 @@ and statsforecast's AutoETS/AutoTheta; speed on 1 core and 2 workers; fit time o
 
     python benchmarks/forecast.py                  # everything (about 15-30 minutes on 2 cores)
     python benchmarks/forecast.py --quick          # smaller panels, no 1,000-series single-core run
-    python benchmarks/forecast.py --accuracy-only  # (a) and (d): no speed or fit-time runs
+    python benchmarks/forecast.py --accuracy-only  # (a), (d), (e), (f): no speed or fit-time runs
 
 Accuracy is out of sample: the last 12 months of each panel are held back, every method forecasts
 them from the rest, and MASE is scaled by each series' in-sample seasonal-naive error. planlib and
@@ -11,6 +11,8 @@ its single models get China's working days (as the plan does; "auto" decides whe
 seasonal naive and the statsforecast peers get the sales as recorded.
 (d) repeats the sample company's test on five more simulations of it, holding out the last year and
 the year before in turn: one year of 20 related series says little about 80% coverage on its own.
+(e) forecasts the sample company from each of its last 13 origins, the year before (a)'s to (a)'s.
+(f) splits each simulated year's growth into demand, sales force and deal noise.
 statsforecast is a benchmark-only extra (pip install statsforecast).
 """
 from __future__ import annotations
@@ -228,6 +230,62 @@ def robustness(seeds, n_jobs, days):
           f"year bias {np.mean([s['year_bias'] for s in short]):+.1%}")
 
 
+def rolling(panel, n_jobs, days, origins: int = 13):
+    """(e) The sample company from each of its last ``origins`` origins: one year at a time, in turn.
+
+    Each origin forecasts the 12 months after it from the history before it; the last origin is (a)'s
+    held-out year, the first the year before it. Neighbouring years share 11 of their 12 months, so
+    this is not 13 independent years: it shows how a single year's coverage moves with the origin.
+    """
+    print(f"\n(e) the sample company (seed {sample.DEFAULT_SEED}) from each of its last {origins} origins, "
+          f"12 months ahead each")
+    rows = []
+    for back in range(origins - 1, -1, -1):
+        cut = panel["ds"].max() - pd.DateOffset(months=back)
+        part = panel[panel["ds"] <= cut]
+        train, test = split(part)
+        hierarchy = hierarchy_from_panel(part[part["ds"] <= train["ds"].max()])
+        out = forecast(train, HOLDOUT, n_jobs=n_jobs, hierarchy=hierarchy, progress=False, working_days=days)
+        rows.append((train["ds"].max(), score(out.forecasts, train, test)))
+    cover = [s["coverage_80"] for _, s in rows]
+    print(f"    planlib: MASE {np.mean([s['mase'] for _, s in rows]):.3f}, cov80 {np.mean(cover):.1%} "
+          f"(range {min(cover):.1%}-{max(cover):.1%}), year bias {np.mean([s['year_bias'] for _, s in rows]):+.1%}")
+    print("    by last month of history (cov80, year bias): "
+          + "; ".join(f"{end:%Y-%m} {s['coverage_80']:.0%} {s['year_bias']:+.1%}" for end, s in rows))
+
+
+def growth_sources(seeds, last_month: str = "2026-10-01"):
+    """(f) Where the simulated company's growth in each held-out year of (d) came from.
+
+    The simulation draws deals around an expected level (``sample.expected_sales``): the demand of
+    each region and product, shared over the customers' wallets and scaled by the factor of the
+    rep who owns each wallet (skill, new-hire ramp, slump before leaving). So a year's growth is the
+    demand's growth, plus what the sales force changed, plus deal noise (actual against expected).
+    A forecast that knew the roster and the hiring plan could see the second part; nothing sees the third.
+    """
+    print("\n(f) growth of the simulated company's held-out years over the 12 months before each: "
+          "demand, + sales force (ramp, leavers, who owns the key accounts), + deal noise = actual")
+    print(f"    {'seed':>9s} {'year':>6s} {'demand':>7s} {'+ force':>8s} {'+ noise':>8s} {'= actual':>9s}")
+    end = pd.Timestamp(last_month)
+    noise = []
+    for seed in seeds:
+        sim = sample._simulate(seed)
+        expected = sample.expected_sales(sim["customers"], sim["owner"], sim["factor"], sim["targets"]).sum(axis=(0, 1))
+        demand = sim["targets"].sum(axis=(0, 1))[:len(expected)]
+        month = sample._month_index(pd.DatetimeIndex(sim["deals"]["date"]))
+        actual = np.bincount(month, weights=sim["deals"]["amount"].to_numpy(), minlength=len(expected))[:len(expected)]
+        for back, label in ((0, "last"), (1, "prior")):
+            stop = int(sample._month_index(pd.DatetimeIndex([end - pd.DateOffset(years=back)]))[0]) + 1
+            def growth(x):
+                return x[stop - 12:stop].sum() / x[stop - 24:stop - 12].sum() - 1
+            g_demand, g_expected, g_actual = growth(demand), growth(expected), growth(actual)
+            noise.append(g_actual - g_expected)
+            print(f"    {seed:>9d} {label:>6s} {g_demand:+7.1%} {g_expected - g_demand:+8.1%} "
+                  f"{g_actual - g_expected:+8.1%} {g_actual:+9.1%}")
+    print(f"    deal noise in a year's growth: standard deviation {np.std(noise, ddof=1):.1%} over the "
+          f"{len(noise)} company-years")
+
+
 def speed_case(n_series, n_jobs):
     """One timed run in this (fresh) process; prints JSON with seconds and peak memory."""
     panel = generated_panel(n_series, 48, seed=11)
@@ -274,7 +332,7 @@ def fit_times(n_series=20):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller panels; skip 1,000 series on 1 core")
-    parser.add_argument("--accuracy-only", action="store_true", help="(a) and (d) only: no fit times or speed runs")
+    parser.add_argument("--accuracy-only", action="store_true", help="(a), (d), (e), (f) only: no fit times or speed runs")
     parser.add_argument("--speed-case", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.speed_case:
@@ -290,6 +348,9 @@ def main():
         accuracy("the sample company (company, regions, products, region x product; MinT)", panel, hierarchy, 2, days)
     accuracy("a generated panel", generated_panel(100 if args.quick else 200, 60), None, 2, days)
     robustness([sample.DEFAULT_SEED, 1, 2] if args.quick else [sample.DEFAULT_SEED, 1, 2, 3, 4, 5], 2, days)
+    if panel is not None:
+        rolling(panel, 2, days, 4 if args.quick else 13)
+    growth_sources([sample.DEFAULT_SEED, 1, 2] if args.quick else [sample.DEFAULT_SEED, 1, 2, 3, 4, 5])
     if not args.accuracy_only:
         fit_times()
         speed([100] if args.quick else [100, 1000], args.quick)

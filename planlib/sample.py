@@ -232,9 +232,13 @@ def _targets(rng: np.random.Generator, month_weight: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- deals
-def _deals(rng: np.random.Generator, reps: pd.DataFrame, cust: pd.DataFrame, owner: np.ndarray,
-           factor: np.ndarray, targets: np.ndarray, days: pd.DatetimeIndex, day_weight: np.ndarray) -> pd.DataFrame:
-    """Draw every deal of the simulation (2022-01 .. 2027-12), credit notes included, in date order."""
+def expected_sales(cust: pd.DataFrame, owner: np.ndarray, factor: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Return the expected sales of each customer, product and month, E[c, p, m], before deal noise.
+
+    A region's demand (``targets``) is shared over its customers' wallets, and each customer buys
+    its share times the factor of the rep who owns it that month (skill, ramp, slump): the sales
+    force moves sales only through who owns which wallet.
+    """
     months = np.arange(N_MONTHS)
     c_region = cust.region_idx.to_numpy()
     acquired, churn, weight = cust.acquired.to_numpy(), cust.churn.to_numpy(), cust.weight.to_numpy()
@@ -246,7 +250,14 @@ def _deals(rng: np.random.Generator, reps: pd.DataFrame, cust: pd.DataFrame, own
     region_wallet = np.stack([wallet[c_region == g].sum(axis=0) for g in range(len(REGIONS))])
     rep_now = owner[:, :N_MONTHS]
     skill_now = np.where(rep_now >= 0, factor[np.maximum(rep_now, 0), months], 0.0)
-    expected = targets[c_region][:, :, :N_MONTHS] * wallet / region_wallet[c_region] * skill_now[:, None, :]
+    return targets[c_region][:, :, :N_MONTHS] * wallet / region_wallet[c_region] * skill_now[:, None, :]
+
+
+def _deals(rng: np.random.Generator, reps: pd.DataFrame, cust: pd.DataFrame, owner: np.ndarray,
+           factor: np.ndarray, targets: np.ndarray, days: pd.DatetimeIndex, day_weight: np.ndarray) -> pd.DataFrame:
+    """Draw every deal of the simulation (2022-01 .. 2027-12), credit notes included, in date order."""
+    c_region, weight = cust.region_idx.to_numpy(), cust.weight.to_numpy()
+    expected = expected_sales(cust, owner, factor, targets)
     # Big customers place bigger orders as well as more of them.
     size = np.clip((weight / np.median(weight)) ** 0.35, 0.4, 6.0)
     deal_size = np.array([DEAL_SIZE[p] for p in PRODUCTS])[None, :] * size[:, None]
@@ -486,7 +497,7 @@ def _simulate(seed: int) -> dict[str, object]:
     targets = _targets(rng[4], month_weight / month_weight.mean())
     deals = _deals(rng[5], reps, cust, owner, factor, targets, days, day_weight)
     return {"reps": reps, "customers": cust, "owner": owner, "targets": targets, "deals": deals,
-            "skill": skill, "rng": rng}
+            "skill": skill, "factor": factor, "rng": rng}
 
 
 def generate(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:

@@ -283,3 +283,37 @@ def test_cli_writes_actuals_file(tmp_path, actuals, capsys):
     assert len(written) == len(actuals)
     assert written.amount.sum() == pytest.approx(actuals.amount.sum(), abs=0.01)
     assert written.customer_id.str.fullmatch(r"C\d{5}").all()
+
+
+# --------------------------------------------------------------------------- the expected sales behind the deals
+@pytest.fixture(scope="module")
+def simulation():
+    return sample._simulate(sample.DEFAULT_SEED)
+
+
+def test_expected_sales_share_each_regions_demand_over_its_wallets(simulation):
+    """With every rep at factor 1, a region's customers together expect exactly the region's demand."""
+    cust, owner, targets = simulation["customers"], simulation["owner"], simulation["targets"]
+    flat = np.ones_like(simulation["factor"])
+    expected = sample.expected_sales(cust, owner, flat, targets)
+    region = cust.region_idx.to_numpy()
+    for g in range(len(sample.REGIONS)):
+        np.testing.assert_allclose(expected[region == g].sum(axis=0), targets[g, :, :sample.N_MONTHS], rtol=1e-9)
+    # A rep at factor 0 sells nothing: every customer he owns that month expects zero.
+    zero = flat.copy()
+    zero[0] = 0.0
+    mine = owner[:, :sample.N_MONTHS] == 0
+    assert mine.any()
+    assert np.all(sample.expected_sales(cust, owner, zero, targets).sum(axis=1)[mine] == 0)
+
+
+def test_deals_are_drawn_around_the_expected_sales(simulation):
+    """Deal counts are Poisson around expected / deal size and amounts average the deal size, so
+    each region's sales over the six years land within a few percent of what was expected."""
+    expected = sample.expected_sales(simulation["customers"], simulation["owner"], simulation["factor"],
+                                     simulation["targets"])
+    deals = simulation["deals"]
+    sold = deals[deals.amount > 0].groupby("region").amount.sum()
+    region = simulation["customers"].region_idx.to_numpy()
+    for g, name in enumerate(sample.REGIONS):
+        assert sold[name] / expected[region == g].sum() == pytest.approx(1.0, abs=0.03)
