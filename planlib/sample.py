@@ -233,11 +233,27 @@ def _targets(rng: np.random.Generator, month_weight: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- deals
 def expected_sales(cust: pd.DataFrame, owner: np.ndarray, factor: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Return the expected sales of each customer, product and month, E[c, p, m], before deal noise.
+    """Return the expected sales of each customer, product and month before deal noise.
 
-    A region's demand (``targets``) is shared over its customers' wallets, and each customer buys
-    its share times the factor of the rep who owns it that month (skill, ramp, slump): the sales
-    force moves sales only through who owns which wallet.
+    A region's demand is shared over its customers' wallets, and each customer buys its share
+    times the factor of the rep who owns it that month (skill, ramp, slump): the sales force
+    moves sales only through who owns which wallet.
+
+    Parameters
+    ----------
+    cust : pandas.DataFrame
+        The simulation's customers (region_idx, acquired, churn, weight, mix_0..mix_2).
+    owner : numpy.ndarray
+        (customers, N_MONTHS + 1): the rep index owning each customer each month, -1 before it is won.
+    factor : numpy.ndarray
+        (reps, N_MONTHS + 1): each rep's skill times ramp and slump.
+    targets : numpy.ndarray
+        (regions, products, N_MONTHS + 1): each region's and product's demand.
+
+    Returns
+    -------
+    numpy.ndarray
+        (customers, products, N_MONTHS) expected sales in CNY.
     """
     months = np.arange(N_MONTHS)
     c_region = cust.region_idx.to_numpy()
@@ -498,6 +514,30 @@ def _simulate(seed: int) -> dict[str, object]:
     deals = _deals(rng[5], reps, cust, owner, factor, targets, days, day_weight)
     return {"reps": reps, "customers": cust, "owner": owner, "targets": targets, "deals": deals,
             "skill": skill, "factor": factor, "rng": rng}
+
+
+def company_months(seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """Return the simulated company's monthly totals: its demand, what it was expected to sell, what it sold.
+
+    Parameters
+    ----------
+    seed : int, default 20270101
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per month of the simulation (2022-01 .. 2027-12): ``month`` (first day), ``demand``
+        (the regions' and products' demand), ``expected`` (``expected_sales`` summed: demand as the
+        sales force of that month sells it) and ``actual`` (the deals drawn, credit notes included).
+    """
+    sim = _simulate(seed)
+    expected = expected_sales(sim["customers"], sim["owner"], sim["factor"], sim["targets"]).sum(axis=(0, 1))
+    deals = sim["deals"]
+    actual = np.bincount(_month_index(pd.DatetimeIndex(deals["date"])), weights=deals["amount"].to_numpy(),
+                         minlength=N_MONTHS)
+    return pd.DataFrame({"month": pd.date_range(START, periods=N_MONTHS, freq="MS"),
+                         "demand": sim["targets"].sum(axis=(0, 1))[:N_MONTHS], "expected": expected,
+                         "actual": actual[:N_MONTHS]})
 
 
 def generate(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:

@@ -305,6 +305,32 @@ def test_expected_sales_share_each_regions_demand_over_its_wallets(simulation):
     mine = owner[:, :sample.N_MONTHS] == 0
     assert mine.any()
     assert np.all(sample.expected_sales(cust, owner, zero, targets).sum(axis=1)[mine] == 0)
+    # Doubling one rep's factor in one month doubles exactly his customers in that month.
+    rep, month = 5, 40
+    bumped = flat.copy()
+    bumped[rep, month] = 2.0
+    ratio = sample.expected_sales(cust, owner, bumped, targets).sum(axis=1) / expected.sum(axis=1).clip(1e-300)
+    his = (owner[:, month] == rep) & (expected[:, :, month].sum(axis=1) > 0)
+    assert his.sum() > 10
+    np.testing.assert_allclose(ratio[his, month], 2.0)
+    others = expected.sum(axis=1) > 0
+    others[his, month] = False
+    np.testing.assert_allclose(ratio[others], 1.0)
+
+
+def test_a_new_logo_buys_sixty_percent_of_its_wallet_in_its_first_six_months(simulation):
+    """Against a customer of the same region who is there throughout, a new logo's expected sales
+    are 0.6 x the wallets' ratio in months 0-5 after it is won and the full ratio from month 6."""
+    cust, owner, targets = simulation["customers"], simulation["owner"], simulation["targets"]
+    expected = sample.expected_sales(cust, owner, np.ones_like(simulation["factor"]), targets)
+    mix = cust[["mix_0", "mix_1", "mix_2"]].to_numpy()
+    new = cust[(cust.acquired > 12) & (cust.churn > cust.acquired + 12)].iloc[0]
+    old = cust[(cust.acquired == 0) & (cust.churn > new.acquired + 12) & (cust.region_idx == new.region_idx)].iloc[0]
+    wallets = new.weight * mix[new.name, 0] / (old.weight * mix[old.name, 0])
+    a = int(new.acquired)
+    seen = expected[new.name, 0, a:a + 12] / expected[old.name, 0, a:a + 12]
+    np.testing.assert_allclose(seen, [0.6 * wallets] * 6 + [wallets] * 6)
+    assert np.all(expected[new.name, :, :a] == 0)
 
 
 def test_deals_are_drawn_around_the_expected_sales(simulation):
@@ -317,3 +343,14 @@ def test_deals_are_drawn_around_the_expected_sales(simulation):
     region = simulation["customers"].region_idx.to_numpy()
     for g, name in enumerate(sample.REGIONS):
         assert sold[name] / expected[region == g].sum() == pytest.approx(1.0, abs=0.03)
+
+
+def test_company_months_add_up_the_sales_file_and_sit_near_expected(sales):
+    months = sample.company_months()
+    assert len(months) == sample.N_MONTHS and months.month.iloc[0] == pd.Timestamp("2022-01-01")
+    known = months[months.month <= sample.HISTORY_END]
+    by_month = sales.groupby(sales.date.dt.to_period("M").dt.to_timestamp()).amount.sum()
+    np.testing.assert_allclose(known.actual.to_numpy(), by_month.reindex(known.month).to_numpy(), rtol=1e-12)
+    # Deal noise is a few percent a year, never a different company.
+    yearly = known.groupby(known.month.dt.year)[["expected", "actual"]].sum()
+    assert np.all(np.abs(yearly.actual / yearly.expected - 1) < 0.05)
