@@ -120,7 +120,9 @@ def score(pred: pd.DataFrame, train, test, col="yhat", lo="lo_80", hi="hi_80") -
     # The plan stands on year totals: how far each series' held-out year total was forecast above (+)
     # or below (-) what happened, by the same measure as planlib's backtest bias, averaged over series.
     bias = float(np.mean([_bias(g["y"].to_numpy(), g[col].to_numpy()) for _, g in m.groupby("unique_id")]))
-    return {"mase": float(mase), "smape": smape, "coverage_80": cover, "year_bias": bias}
+    # How wide the 80% intervals were: the median half-width as a share of the forecast.
+    width = float(np.median((m[hi] - m[lo]) / 2 / m[col].where(m[col] > 0))) if lo in m else float("nan")
+    return {"mase": float(mase), "smape": smape, "coverage_80": cover, "year_bias": bias, "width_80": width}
 
 
 def peers(train, h):
@@ -216,9 +218,11 @@ def robustness(seeds, n_jobs, days):
         print(f"    {label:30s} {mase:6.3f} {1 - mase / naive:9.1%} {np.mean(cover):6.1%} "
               f"{min(cover):6.1%}-{max(cover):.1%} {by_year[0]:14.3f} / {by_year[1]:.3f} "
               f"{cover_by_year[0]:10.1%} / {cover_by_year[1]:.1%} {bias_by_year[0]:+14.1%} / {bias_by_year[1]:+.1%}")
-    per_year = [(seed, back, s["mase"], s["coverage_80"]) for seed, back, s in results["planlib (default)"]]
-    print("    planlib per company-year (seed, year held out, MASE, cov80): "
-          + "; ".join(f"{seed} {'last' if b == 0 else 'prior'} {m:.3f} {c:.0%}" for seed, b, m, c in per_year))
+    per_year = [(seed, back, s["mase"], s["coverage_80"], s["width_80"])
+                for seed, back, s in results["planlib (default)"]]
+    print("    planlib per company-year (seed, year held out, MASE, cov80, median 80% half-width / forecast): "
+          + "; ".join(f"{seed} {'last' if b == 0 else 'prior'} {m:.3f} {c:.1%} {w:.1%}"
+                      for seed, b, m, c, w in per_year))
     # The control for the years before: is 34 months of history itself the trouble, or those years?
     short = []
     for seed in (7, 8, 9, 10):
