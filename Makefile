@@ -47,12 +47,12 @@ bench: $(STAMP)
 ACTUALS := reports/actuals/sample_2026-11_2027-03.csv
 review: $(STAMP)
 	ls -d reports/FY2027/v[0-9][0-9][0-9] >/dev/null 2>&1 || $(BIN)/planlib plan --config $(CONFIG)
-	$(BIN)/python -m planlib.sample --start 2026-11-01 --actuals 2027-03-31 $(ACTUALS)
+	$(BIN)/python -m planlib.data.sample --start 2026-11-01 --actuals 2027-03-31 $(ACTUALS)
 	$(BIN)/planlib review --config $(CONFIG) --plan latest --as-of 2027-03-31 --actuals $(ACTUALS)
 
 ## sample: regenerate the embedded sample company (deterministic)
 sample: $(STAMP)
-	$(BIN)/python -m planlib.sample data/sample
+	$(BIN)/python -m planlib.data.sample data/sample
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

@@ -14,8 +14,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from planlib import allocate as al
-from planlib.calendar import piece_weights, pieces, plan_days
+from planlib.planning import allocate as al
+from planlib.core.calendar import piece_weights, pieces, plan_days
 
 
 def company(n_regions: int, teams_per_region: int, reps_per_team: int, n_products: int, seed: int):

@@ -33,10 +33,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planlib import _models, sample  # noqa: E402
-from planlib.calendar import period_working_days  # noqa: E402
-from planlib.forecast import DEFAULT_MODELS, _bias, forecast  # noqa: E402
-from planlib.reconcile import hierarchy_from_panel  # noqa: E402
+from planlib.forecast import models as _models
+from planlib.data import sample  # noqa: E402
+from planlib.core.calendar import period_working_days  # noqa: E402
+from planlib.forecast.engine import DEFAULT_MODELS, _bias, forecast  # noqa: E402
+from planlib.forecast.reconcile import hierarchy_from_panel  # noqa: E402
 
 HOLDOUT = 12
 LEVELS = {"company": [], "region": ["region"], "product": ["product"], "region_product": ["region", "product"]}

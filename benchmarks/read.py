@@ -78,8 +78,8 @@ def main(argv=None) -> int:
         size = (Path(folder) / "sales.csv").stat().st_size
 
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from planlib.config import parse_config
-        from planlib.data import load_inputs, monthly_panel
+        from planlib.core.config import parse_config
+        from planlib.data.load import load_inputs, monthly_panel
 
         config = parse_config({
             "fiscal": {"year": 2027}, "as_of": "2026-11-26",

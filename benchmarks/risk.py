@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from planlib.risk import driver_exposure, quantify_register, run_monte_carlo, validate_register  # noqa: E402
-from planlib.simulate import ShockModel  # noqa: E402
+from planlib.risk.simulate import ShockModel  # noqa: E402
 
 REGIONS = ["East", "South", "North", "West"]
 PRODUCTS = ["Instruments", "Consumables", "Services"]

@@ -3,8 +3,8 @@
 The notebooks in notebooks/ only call this package; ``planlib plan`` runs them
 into a plan bundle. Start with :class:`planlib.Plan`.
 """
-from .config import PlanConfig, load_config
-from .errors import (
+from planlib.core.config import PlanConfig, load_config
+from planlib.core.errors import (
     AllocationError,
     BundleExistsError,
     ConfigError,
@@ -14,7 +14,7 @@ from .errors import (
     ParameterError,
     PlanlibError,
 )
-from .plan import Plan, stage
+from planlib.core.graph import Plan, stage
 
 __version__ = "0.1.0"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from planlib.config import load_config
-from planlib.runner import run_plan
+from planlib.core.config import load_config
+from planlib.report.runner import run_plan
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE_REP = "</script><script>alert(1)</script>"

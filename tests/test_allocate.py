@@ -1,4 +1,4 @@
-"""Tests of planlib.allocate: the allocation engine, the targets table and its checks, the names it re-exports."""
+"""Tests of planlib.planning.allocate: the allocation engine, the targets table and its checks, the names it re-exports."""
 
 import numpy as np
 import pandas as pd
@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planlib import allocate as al
-from planlib import rounding, weights
-from planlib.errors import AllocationError
+from planlib.planning import allocate as al
+from planlib.planning import rounding, weights
+from planlib.core.errors import AllocationError
 
 
 def test_names_callers_import_from_allocate_are_the_rounding_and_weights_ones():

@@ -2,11 +2,11 @@
 import pandas as pd
 import pytest
 
-from planlib.budget import allocate_exact, build_budget, line_weights
-from planlib.capacity import CapacityResult, RampEstimate, capacity_against_target, capacity_by_month, plan_months
-from planlib.config import Budget, BudgetLine, Incentives, parse_config
-from planlib.errors import ConfigError
-from planlib.hiring import plan_hiring
+from planlib.resources.budget import allocate_exact, build_budget, line_weights
+from planlib.resources.capacity import CapacityResult, RampEstimate, capacity_against_target, capacity_by_month, plan_months
+from planlib.core.config import Budget, BudgetLine, Incentives, parse_config
+from planlib.core.errors import ConfigError
+from planlib.resources.hiring import plan_hiring
 
 MONTHS = plan_months(2027)
 AS_OF = pd.Timestamp("2026-12-10")

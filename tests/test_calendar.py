@@ -1,11 +1,11 @@
-"""Tests of planlib.calendar: fiscal spans, working days with make-up days, pieces and their weights."""
+"""Tests of planlib.core.calendar: fiscal spans, working days with make-up days, pieces and their weights."""
 import datetime as dt
 
 import pandas as pd
 import pytest
 
-from planlib import calendar
-from planlib.errors import ConfigError
+from planlib.core import calendar
+from planlib.core.errors import ConfigError
 
 
 def test_fiscal_year_span_monthly_and_shifted_start():

@@ -3,11 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.capacity import (RampEstimate, attrition_rate, build_capacity, capacity_against_target,
+from planlib.resources.capacity import (RampEstimate, attrition_rate, build_capacity, capacity_against_target,
                               capacity_by_month, estimate_ramp, plan_months, productivity_by_region, ramp_curve,
                               region_month_targets, rep_month_targets, seasonal_index)
-from planlib.config import Capacity, parse_config
-from planlib.errors import ConfigError, DataError
+from planlib.core.config import Capacity, parse_config
+from planlib.core.errors import ConfigError, DataError
 
 MONTHS = plan_months(2027)
 FLAT = pd.DataFrame({"region": "East", "calendar_month": range(1, 13), "season": 1.0})

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib import DataError, charts
-from planlib.charts import forecast as fc_charts
-from planlib.charts import market as mk_charts
+from planlib import DataError
+from planlib.report import charts
+from planlib.report.charts import forecast as fc_charts
+from planlib.report.charts import market as mk_charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = ["</script><script>alert(1)</script>", "<img src=x onerror=alert(1)>", "张三 & 李四"]
@@ -329,7 +330,7 @@ def test_backtest_chart_puts_the_chosen_model_beside_seasonal_naive():
 
 def test_waterfall_labels_small_amounts_like_d3():
     # amounts under 10 display units take the ",.2~f" format, which Python's format() does not know
-    import planlib.charts as charts
+    import planlib.report.charts as charts
     frame = pd.DataFrame({"step": ["a", "b"], "amount": [1.5, -2.25]})
     chart = charts.waterfall(frame, "step", "amount", title="small steps")
     labels = list(chart.to_dict()["datasets"].values())[0]

@@ -1,4 +1,4 @@
-"""Tests of the ``planlib`` command (planlib.cli): arguments in, library calls, exit status and messages."""
+"""Tests of the ``planlib`` command (planlib.report.cli): arguments in, library calls, exit status and messages."""
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tiny_project import SECOND_NOTEBOOK, file_hashes, make_project, restrict_to_data_stages
 
-from planlib.cli import build_parser, main
+from planlib.report.cli import build_parser, main
 
 
 def test_plan_writes_bundles_quietly_or_with_progress(tmp_path, capfd, monkeypatch):

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planlib.config import find_config, load_config, parse_config
-from planlib.errors import ConfigError
+from planlib.core.config import find_config, load_config, parse_config
+from planlib.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = {

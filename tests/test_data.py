@@ -1,4 +1,4 @@
-"""Tests of planlib.data: readers, encodings, parsing, cleaning with rejects, strict mode, the panel."""
+"""Tests of planlib.data.load: readers, encodings, parsing, cleaning with rejects, strict mode, the panel."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.config import parse_config
-from planlib.errors import ConfigError, DataError
-from planlib.data import customer_table, input_fingerprints, load_inputs, monthly_panel
+from planlib.core.config import parse_config
+from planlib.core.errors import ConfigError, DataError
+from planlib.data.load import customer_table, input_fingerprints, load_inputs, monthly_panel
 
 ROSTER = """rep_id,name,team,region,role,hire_date,exit_date,fte
 R001,张伟,East-1,East,rep,2020-01-06,,1
@@ -568,7 +568,7 @@ def test_customer_table_marks_new_and_existing_by_year():
 
 # --------------------------------------------------------------------------- stages
 def test_stages_cache_and_a_changed_file_invalidates_inputs(tmp_path):
-    from planlib.plan import Plan
+    from planlib.core.graph import Plan
 
     write(tmp_path, "sales.csv", HEADER + "D1,2026-01-05,10,R001,C1,A,East\nD2,2026-10-05,5,R002,C1,B,South\n")
     config = config_for(tmp_path)

@@ -1,4 +1,4 @@
-"""Tests of planlib.forecast: known answers, robustness on messy series, intervals, parallel runs."""
+"""Tests of planlib.forecast.engine: known answers, robustness on messy series, intervals, parallel runs."""
 from __future__ import annotations
 
 import warnings
@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib import _models
-from planlib.errors import ForecastError
-from planlib.forecast import (
+from planlib.forecast import models as _models
+from planlib.core.errors import ForecastError
+from planlib.forecast.engine import (
     _bias,
     _isotonic,
     accuracy_table,
@@ -415,7 +415,7 @@ def test_horizon_smoothing_keeps_widths_non_decreasing_without_a_running_maximum
 
 # --------------------------------------------------------------------------- working days
 def cn_days(start="2022-01-01", end="2027-12-01"):
-    from planlib.calendar import period_working_days
+    from planlib.core.calendar import period_working_days
 
     return period_working_days(start, end, "MS", "CN")
 
@@ -487,8 +487,8 @@ def test_working_days_must_cover_history_and_horizon():
 def test_plan_forecast_takes_the_company_calendar_unless_switched_off():
     from pathlib import Path
 
-    from planlib.config import load_config
-    from planlib.forecast import forecast_with_config
+    from planlib.core.config import load_config
+    from planlib.forecast.engine import forecast_with_config
 
     template = Path(__file__).resolve().parents[1] / "templates" / "plan.yaml"
     days = cn_days()
@@ -525,7 +525,7 @@ def test_series_starting_later_and_quarterly_series_are_forecast_per_working_day
     plain = forecast(panel, 12, models=("snaive",), n_jobs=1).backtest
     assert plain["mase"].min() > 0.01
 
-    from planlib.calendar import period_working_days
+    from planlib.core.calendar import period_working_days
 
     quarters = period_working_days("2022-01-01", "2027-12-31", "QS", "CN")
     q_season = np.array([0.8, 1.0, 1.1, 1.3])
@@ -564,7 +564,7 @@ def test_working_days_input_is_checked_and_explained():
 
 
 def test_intervals_learn_from_the_errors_of_choosing_not_of_the_winner():
-    from planlib.forecast import _choose, _honest_errors
+    from planlib.forecast.engine import _choose, _honest_errors
 
     # Holt-Winters wins the backtest only because of a perfect first origin (MASE 0, 1, 1 against
     # Theta's 1.5, 0.8, 0.8). Judged on origins 1 and 2 alone Theta would have been chosen, so the

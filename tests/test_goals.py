@@ -1,4 +1,4 @@
-"""Tests of planlib.goals: the annual target and its verdict, SMART goal cards, rep fairness."""
+"""Tests of planlib.planning.goals: the annual target and its verdict, SMART goal cards, rep fairness."""
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -9,15 +9,15 @@ import pytest
 from pydantic import ValidationError
 from scipy import stats
 
-from planlib import allocate as al
-from planlib import goals as gl
-from planlib.config import Goals, SmartGoal
-from planlib.errors import ConfigError, ForecastError
+from planlib.planning import allocate as al
+from planlib.planning import goals as gl
+from planlib.core.config import Goals, SmartGoal
+from planlib.core.errors import ConfigError, ForecastError
 
 
 @dataclass
 class FakeForecast:
-    """Stands in for planlib.forecast.ForecastResult: yhat by month and Normal totals."""
+    """Stands in for planlib.forecast.engine.ForecastResult: yhat by month and Normal totals."""
 
     forecasts: pd.DataFrame
     sd: float = 10.0
@@ -248,9 +248,9 @@ def test_goal_card_view_marks_each_letter():
 
 
 def test_goal_charts_build_and_name_missing_columns():
-    from planlib.charts import goals as goal_charts
-    from planlib.charts import to_svg
-    from planlib.errors import DataError
+    from planlib.report.charts import goals as goal_charts
+    from planlib.report.charts import to_svg
+    from planlib.core.errors import DataError
 
     curve = gl.attainment_curve(stats.norm(100, 10), 105.0)
     chart = goal_charts.target_distribution(curve, 105.0, title="A 31% chance", unit=1)
@@ -269,7 +269,7 @@ def test_what_if_for_starts_from_the_config():
     class FakePlan:
         config: object
 
-    from planlib.config import Allocation
+    from planlib.core.config import Allocation
 
     class Config:
         goals = Goals(mode="growth", growth=0.07)

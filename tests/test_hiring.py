@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.capacity import CapacityResult, RampEstimate, plan_months
-from planlib.hiring import hire_contribution, hiring_plan, plan_hiring
+from planlib.resources.capacity import CapacityResult, RampEstimate, plan_months
+from planlib.resources.hiring import hire_contribution, hiring_plan, plan_hiring
 
 MONTHS = plan_months(2027)
 FLAT = pd.Series(1.0, index=range(1, 13))

@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.config import Bonus, Commission, Incentives, parse_config
-from planlib.errors import ConfigError, DataError
-from planlib.incentives import (bonus_payouts, build_incentive_plan, cap_attainment, commission_payouts,
+from planlib.core.config import Bonus, Commission, Incentives, parse_config
+from planlib.core.errors import ConfigError, DataError
+from planlib.resources.incentives import (bonus_payouts, build_incentive_plan, cap_attainment, commission_payouts,
                                 describe_plan, expected_payout_at, incentive_cost, payout_curve, payout_example,
                                 payout_examples, payout_factor, period_attainment, period_of_months, tier_table)
 

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.charts.plan import initiative_timeline, plan_bridge, quarter_split
-from planlib.config import Initiative, parse_config
-from planlib.errors import ConfigError, DataError
-from planlib.initiatives import (active_share, bridge, check_initiatives, effect_summary, hire_credit,
+from planlib.report.charts.plan import initiative_timeline, plan_bridge, quarter_split
+from planlib.core.config import Initiative, parse_config
+from planlib.core.errors import ConfigError, DataError
+from planlib.planning.initiatives import (active_share, bridge, check_initiatives, effect_summary, hire_credit,
                                  initiatives_table,
                                  monthly_effects, period_view, plan_year_baseline, rep_month_view, scope_of,
                                  strategy_summary)
-from planlib.plan import Plan
+from planlib.core.graph import Plan
 
 MINIMAL = {
     "fiscal": {"year": 2027},

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib import market
+from planlib.planning import market
 
 
 def panel(rows):

@@ -1,11 +1,11 @@
-"""Tests of planlib.notebook_params: parsing a parameters cell and checking values against it."""
+"""Tests of planlib.report.params: parsing a parameters cell and checking values against it."""
 from __future__ import annotations
 
 import nbformat
 import pytest
 
-from planlib.errors import ParameterError
-from planlib.notebook_params import (
+from planlib.core.errors import ParameterError
+from planlib.report.params import (
     check_parameters,
     declared_parameters,
     describe,

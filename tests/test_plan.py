@@ -2,8 +2,8 @@
 import pytest
 
 import planlib
-from planlib import plan as plan_module
-from planlib.config import parse_config
+from planlib.core import graph as plan_module
+from planlib.core.config import parse_config
 
 RAW = {"fiscal": {"year": 2027}, "as_of": "2026-11-26",
        "data": {"sales": {"path": "s.csv"}, "reps": {"path": "r.csv"}}}

@@ -1,11 +1,11 @@
-"""Tests of planlib.plan_year: the forecast split over reps by capacity, with rep and product totals kept."""
+"""Tests of planlib.risk.plan_year: the forecast split over reps by capacity, with rep and product totals kept."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.plan_year import _fit_products, build_plan_year
+from planlib.risk.plan_year import _fit_products, build_plan_year
 
 MONTHS = pd.date_range("2027-01-01", periods=2, freq="MS")
 SALES = pd.DataFrame({"date": pd.to_datetime(["2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01"]),

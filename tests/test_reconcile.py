@@ -1,13 +1,13 @@
-"""Tests of planlib.reconcile and of reconciled forecasts: they add up, and their intervals are consistent."""
+"""Tests of planlib.forecast.reconcile and of reconciled forecasts: they add up, and their intervals are consistent."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.errors import ForecastError
-from planlib.forecast import forecast
-from planlib.reconcile import (
+from planlib.core.errors import ForecastError
+from planlib.forecast.engine import forecast
+from planlib.forecast.reconcile import (
     hierarchy_from_panel,
     projection,
     reconcile,
@@ -165,8 +165,8 @@ def test_a_hierarchy_naming_unknown_series_is_an_error(panel):
 
 
 def test_the_forecast_stage_runs_to_the_end_of_the_plan_year_and_adds_up(panel):
-    from planlib.config import parse_config
-    from planlib.plan import Plan
+    from planlib.core.config import parse_config
+    from planlib.core.graph import Plan
 
     cfg = parse_config({
         "fiscal": {"year": 2026, "start_month": 4},

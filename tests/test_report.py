@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from planlib import ConfigError, charts, report, text
+from planlib import ConfigError
+from planlib.report import charts, writers as report
+from planlib.core import text
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 

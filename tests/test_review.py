@@ -1,4 +1,4 @@
-"""Tests of planlib.review and ``planlib review``: hand-computed figures on a small plan, then the sample
+"""Tests of planlib.review.quarter and ``planlib review``: hand-computed figures on a small plan, then the sample
 company's Q1 review end to end, cross-checked against the raw deals, with the plan of record unchanged."""
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from sample_bundle import HOSTILE_REP, sample_bundle  # noqa: F401  (the session
 from scipy import stats
 from tiny_project import file_hashes, make_project
 
-from planlib.cli import main
-from planlib.errors import BundleExistsError, ConfigError, DataError
-from planlib.review import (
+from planlib.report.cli import main
+from planlib.core.errors import BundleExistsError, ConfigError, DataError
+from planlib.review.quarter import (
     actual_vs_plan,
     allocation_options,
     annual_targets,
@@ -28,7 +28,7 @@ from planlib.review import (
     variance_bridge,
     year_end_outlook,
 )
-from planlib.review_runner import read_plan_bundle, run_review
+from planlib.report.review_runner import read_plan_bundle, run_review
 
 MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
 EAST, WEST = 100, 50  # monthly targets of the two regions (and of their one rep and team each)
@@ -206,7 +206,7 @@ def test_targets_that_became_unreasonable_or_too_easy():
 @pytest.fixture(scope="session")
 def sample_review(sample_bundle):  # noqa: F811
     """FY2027 Q1 actuals of the sample company and one review of the sample plan (built once)."""
-    from planlib.sample import _write_csv, generate_actuals
+    from planlib.data.sample import _write_csv, generate_actuals
 
     root = sample_bundle.root
     actuals = root / "data" / "actuals_2027Q1.csv"

@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from planlib.config import Risk
-from planlib.errors import ConfigError, DataError
+from planlib.core.config import Risk
+from planlib.core.errors import ConfigError, DataError
 from planlib.risk import (assumption_moves, build_plan_year, concentration, concentration_flags, driver_exposure,
                           headlines,
                           heat_map, mitigation_table, parse_impact, pipeline_coverage, quantify_register,
                           run_monte_carlo, scenarios, sensitivity, validate_register)
-from planlib.simulate import ShockModel
+from planlib.risk.simulate import ShockModel
 
 DRIVERS = {"region": {"East", "West"}, "product": {"Instruments", "Services"}, "customer": {"C00042"},
            "team": {"East-1"}, "rep": {"R1", "R2", "R3"}}
@@ -257,18 +257,18 @@ def test_headlines_quote_the_tables():
 
 def test_risk_keeps_every_name_and_each_module_registers_its_stages():
     import planlib.risk as risk
-    from planlib.plan import STAGE_MODULES, stages
+    from planlib.core.graph import STAGE_MODULES, stages
 
     missing = [name for name in risk.__all__ if not hasattr(risk, name)]
     assert missing == []
     owners = {name: st.module for name, st in stages().items()}
     assert {name: owners[name] for name in ("risk_model", "risk_register", "monte_carlo", "scenarios",
                                             "sensitivity", "concentration")} == {
-        "risk_model": "planlib.plan_year", "risk_register": "planlib.risk_register",
-        "monte_carlo": "planlib.montecarlo", "scenarios": "planlib.scenarios", "sensitivity": "planlib.scenarios",
-        "concentration": "planlib.concentration"}
-    assert {"planlib.plan_year", "planlib.risk_register", "planlib.montecarlo", "planlib.scenarios",
-            "planlib.concentration"} <= set(STAGE_MODULES)
+        "risk_model": "planlib.risk.plan_year", "risk_register": "planlib.risk.register",
+        "monte_carlo": "planlib.risk.montecarlo", "scenarios": "planlib.risk.scenarios", "sensitivity": "planlib.risk.scenarios",
+        "concentration": "planlib.risk.concentration"}
+    assert {"planlib.risk.plan_year", "planlib.risk.register", "planlib.risk.montecarlo", "planlib.risk.scenarios",
+            "planlib.risk.concentration"} <= set(STAGE_MODULES)
 
 
 def test_what_if_for_is_a_named_function_of_the_three_moves():

@@ -1,12 +1,12 @@
-"""Tests of planlib.rounding: largest remainder, raking and exact two-way rounding (with property tests)."""
+"""Tests of planlib.planning.rounding: largest remainder, raking and exact two-way rounding (with property tests)."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planlib import rounding as rd
-from planlib.errors import AllocationError
+from planlib.planning import rounding as rd
+from planlib.core.errors import AllocationError
 
 
 # --------------------------------------------------------------------------- largest remainder

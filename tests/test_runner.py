@@ -1,4 +1,4 @@
-"""Tests of planlib.runner on a tiny project (a few seconds per run) and one full run on the sample.
+"""Tests of planlib.report.runner on a tiny project (a few seconds per run) and one full run on the sample.
 
 The full run is the session fixture ``sample_bundle`` (tests/sample_bundle.py): the sample
 company with hostile names, built once and shared with test_browser.py and test_escaping.py.
@@ -34,11 +34,11 @@ from tiny_project import (
     sales_amount,
 )
 
-from planlib.config import load_config
-from planlib.errors import BundleExistsError, ConfigError, NotebookFailed, ParameterError
-from planlib.plan import stages
-from planlib.bundle import fiscal_year_months
-from planlib.runner import _publish, next_version, normalise_notebook, run_plan
+from planlib.core.config import load_config
+from planlib.core.errors import BundleExistsError, ConfigError, NotebookFailed, ParameterError
+from planlib.core.graph import stages
+from planlib.report.bundle import fiscal_year_months
+from planlib.report.runner import _publish, next_version, normalise_notebook, run_plan
 
 CDN_MARKERS = ("cdn", "https://cdn", "require.js", "<script src=")
 
@@ -338,7 +338,7 @@ def test_sample_bundle_end_to_end(sample_bundle):
 
 
 def test_notebook_stages_are_the_plan_attributes_the_code_reads(tmp_path):
-    from planlib.runner import notebook_stages
+    from planlib.report.runner import notebook_stages
 
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("plan.forecast in prose does not count"),

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib import ConfigError, sample
+from planlib import ConfigError
+from planlib.data import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"

@@ -1,4 +1,4 @@
-"""Tests of planlib.scorecard: a scorecard computed by hand for two reps, the rule, the bands and validation."""
+"""Tests of planlib.review.scorecard: a scorecard computed by hand for two reps, the rule, the bands and validation."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from tiny_project import make_project
 
-from planlib.config import Scorecard, parse_config
-from planlib.errors import ConfigError, DataError
-from planlib.plan import Plan
-from planlib.scorecard import (
+from planlib.core.config import Scorecard, parse_config
+from planlib.core.errors import ConfigError, DataError
+from planlib.core.graph import Plan
+from planlib.review.scorecard import (
     band_of,
     definition,
     measure,

@@ -1,12 +1,12 @@
-"""Tests of planlib.simulate: moments against closed forms, estimation from residuals, seeds."""
+"""Tests of planlib.risk.simulate: moments against closed forms, estimation from residuals, seeds."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.errors import DataError
-from planlib.simulate import (ShockModel, apply_risk_events, draw_risk_events, estimate_rep_noise,
+from planlib.core.errors import DataError
+from planlib.risk.simulate import (ShockModel, apply_risk_events, draw_risk_events, estimate_rep_noise,
                               estimate_shock_model, simulate_rep_outcomes, summarize_attainment)
 
 MONTHS = pd.date_range("2027-01-01", periods=4, freq="MS")

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from planlib import text
+from planlib.core import text
 
 
 def rendered(markdown: str) -> str:

@@ -1,15 +1,15 @@
-"""Tests of planlib.weights: rep availability and the ramp of new reps, run rates, the blend of methods, the inputs."""
+"""Tests of planlib.planning.weights: rep availability and the ramp of new reps, run rates, the blend of methods, the inputs."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from planlib import allocate as al
-from planlib import weights as wt
-from planlib.calendar import plan_days
-from planlib.capacity import build_capacity, plan_months
-from planlib.config import Allocation, Capacity
-from planlib.errors import AllocationError, DataError
+from planlib.planning import allocate as al
+from planlib.planning import weights as wt
+from planlib.core.calendar import plan_days
+from planlib.resources.capacity import build_capacity, plan_months
+from planlib.core.config import Allocation, Capacity
+from planlib.core.errors import AllocationError, DataError
 
 
 # --------------------------------------------------------------------------- weights from data

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from sample_bundle import HOSTILE_REP, sample_bundle  # noqa: F401  (the session fixture of the one full run)
 
-from planlib.config import parse_config
-from planlib.plan import Plan
-from planlib.report import write_csv, write_excel
-from planlib.bundle import bundle_sheets, index_order, leads_index, write_tables
+from planlib.core.config import parse_config
+from planlib.core.graph import Plan
+from planlib.report.writers import write_csv, write_excel
+from planlib.report.bundle import bundle_sheets, index_order, leads_index, write_tables
 
 FORMULA_REP = '=HYPERLINK("http://x","y")'
 MONEY_K = "#,##0,"  # thousands: the sample's display unit is 1000
@@ -161,11 +161,11 @@ def _stub_plan(tmp_path: Path) -> Plan:
 
 
 def test_a_rep_named_as_a_formula_stays_text_in_excel_and_csv(tmp_path, monkeypatch):
-    import planlib.bundle
+    import planlib.report.bundle
 
     plan = _stub_plan(tmp_path)
     # only the rep x month view: the stubbed plan has no other stage
-    monkeypatch.setattr(planlib.bundle, "_SHEETS", [s for s in planlib.bundle._SHEETS
+    monkeypatch.setattr(planlib.report.bundle, "_SHEETS", [s for s in planlib.report.bundle._SHEETS
                                                     if s[0] == "Rep targets by month"])
     sheets = bundle_sheets(plan)
     assert list(sheets) == ["Rep targets by month"]

@@ -105,10 +105,10 @@ def restrict_to_data_stages(monkeypatch) -> None:
     forecast of the tiny data, which keeps each run to seconds; the one full run of the suite
     (tests/sample_bundle.py) builds them from every stage.
     """
-    import planlib.bundle
-    import planlib.runner
-    from planlib.plan import stages
+    import planlib.report.bundle
+    import planlib.report.runner
+    from planlib.core.graph import stages
 
-    for module in (planlib.runner, planlib.bundle):
+    for module in (planlib.report.runner, planlib.report.bundle):
         monkeypatch.setattr(module, "stages",
                             lambda: {k: v for k, v in stages().items() if k in ("inputs", "history")})

@@ -1,0 +1,324 @@
+"""The plan calendar: fiscal years, quarters, months (or 4-4-5 periods), ISO weeks and working days.
+
+Working days come from the ``holidays`` library for the config's country, including the
+make-up working days (调休) it knows; a day table cut into pieces (one ISO week within one
+month) is what targets are split over, so weeks and months both add up exactly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import holidays
+import numpy as np
+import pandas as pd
+
+from planlib.core.errors import ConfigError
+
+PATTERNS = {"4-4-5": (4, 4, 5), "4-5-4": (4, 5, 4), "5-4-4": (5, 4, 4)}
+
+
+def fiscal_year_span(year: int, start_month: int = 1, calendar: str = "monthly") -> tuple[dt.date, dt.date]:
+    """Return the first and last day of fiscal year ``year`` (named by the calendar year it ends in).
+
+    Parameters
+    ----------
+    year : int
+        The fiscal year, e.g. 2027; with ``start_month`` 4 it runs 2026-04-01 .. 2027-03-31.
+    start_month : int, default 1
+        The month the fiscal year starts in.
+    calendar : {"monthly", "4-4-5", "4-5-4", "5-4-4"}, default "monthly"
+        A week-based calendar starts on the Monday of the ISO-style week holding the 1st of
+        ``start_month`` (that Monday if the 1st is Monday-Thursday, else the next Monday),
+        so it has 52 or 53 whole weeks.
+
+    Returns
+    -------
+    tuple of datetime.date
+        (first day, last day), both inclusive.
+
+    Raises
+    ------
+    ConfigError
+        If ``start_month`` or ``calendar`` is not a valid choice.
+    """
+    if not 1 <= start_month <= 12:
+        raise ConfigError([("fiscal.start_month", f"must be 1..12, found {start_month!r}")])
+    if calendar not in ("monthly", *PATTERNS):
+        raise ConfigError([("fiscal.calendar", f"must be monthly, 4-4-5, 4-5-4 or 5-4-4, found {calendar!r}")])
+    first_year = year - 1 if start_month > 1 else year
+    start = dt.date(first_year, start_month, 1)
+    end = dt.date(first_year + 1, start_month, 1) - dt.timedelta(days=1)
+    if calendar == "monthly":
+        return start, end
+    return _week_start(start), _week_start(end + dt.timedelta(days=1)) - dt.timedelta(days=1)
+
+
+def _week_start(day: dt.date) -> dt.date:
+    # ISO rule for week 1: the week that holds the day counts if the day falls Monday..Thursday.
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday if day.weekday() <= 3 else monday + dt.timedelta(days=7)
+
+
+def working_days(start: dt.date, end: dt.date, country: str = "CN", subdivision: str | None = None) -> pd.DataFrame:
+    """Return one row per day from ``start`` to ``end`` with its working-day status.
+
+    Parameters
+    ----------
+    start, end : datetime.date
+        First and last day (inclusive).
+    country : str, default "CN"
+        ISO country code understood by the ``holidays`` library.
+    subdivision : str, optional
+        A state or province code, where the library has one.
+
+    Returns
+    -------
+    DataFrame
+        date (Timestamp), weekday (0 = Monday), holiday (name, "" if none), makeup_workday
+        (a weekend day worked in exchange for a holiday, where the library knows it) and
+        working (bool).
+
+    Raises
+    ------
+    ConfigError
+        If the ``holidays`` library does not know ``country`` or ``subdivision``.
+    """
+    years = list(range(start.year, end.year + 1))
+    calendar = _holiday_calendar(country, subdivision, years)
+    dates = pd.date_range(start, end, freq="D")
+    weekday = dates.day_of_week.to_numpy()
+    names = np.array([calendar.get(d.date(), "") for d in dates], dtype=object)
+    makeup = np.array([d.date() in calendar.weekend_workdays for d in dates], dtype=bool)
+    weekend = np.isin(weekday, sorted(calendar.weekend))
+    working = np.where(weekend, makeup, names == "")
+    return pd.DataFrame({"date": dates, "weekday": weekday, "holiday": names,
+                         "makeup_workday": makeup & weekend, "working": working})
+
+
+def period_working_days(start, end, freq: str = "MS", country: str = "CN",
+                        subdivision: str | None = None) -> pd.Series:
+    """Return the working days of each period from the one holding ``start`` to the one holding ``end``.
+
+    Parameters
+    ----------
+    start, end : date-like
+        Any day of the first and of the last period.
+    freq : str, default "MS"
+        A period-start frequency: "MS" months, "QS" quarters (or "QS-APR" and the like).
+    country, subdivision : str
+        As for :func:`working_days`.
+
+    Returns
+    -------
+    Series
+        Working days (int) indexed by period start, named "working_days".
+
+    Raises
+    ------
+    ConfigError
+        If ``freq`` is neither monthly nor quarterly, or the holidays library does not know the country.
+    """
+    first = pd.Timestamp(start).to_period(_period_freq(freq)).start_time
+    last = pd.Timestamp(end).to_period(_period_freq(freq)).end_time
+    days = working_days(first.date(), last.date(), country, subdivision)
+    counts = days.set_index("date")["working"].astype(int).resample(freq).sum()
+    return counts.rename("working_days").rename_axis("ds")
+
+
+def fiscal_month_working_days(years, start_month: int = 1, country: str = "CN",
+                              subdivision: str | None = None) -> pd.DataFrame:
+    """Return the working days of each calendar month of the fiscal years, to set years side by side.
+
+    Parameters
+    ----------
+    years : iterable of int
+        Fiscal years (named by the calendar year they end in).
+    start_month : int, default 1
+        The month the fiscal year starts in.
+    country, subdivision : str
+        As for :func:`working_days`.
+
+    Returns
+    -------
+    DataFrame
+        year ("FY2027"), month ("Feb"), month_start (Timestamp), working_days (int), in fiscal order.
+    """
+    frames = []
+    for year in years:
+        first, last = fiscal_year_span(int(year), start_month)
+        counts = period_working_days(first, last, "MS", country, subdivision)
+        frames.append(pd.DataFrame({"year": f"FY{int(year)}", "month": counts.index.strftime("%b"),
+                                    "month_start": counts.index, "working_days": counts.to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _period_freq(freq: str) -> str:
+    base = pd.tseries.frequencies.to_offset(freq)
+    if isinstance(base, pd.offsets.MonthBegin):
+        return "M"
+    if isinstance(base, pd.offsets.QuarterBegin):
+        month = base.startingMonth  # a quarter starting in April ends in March: Q-MAR
+        return f"Q-{pd.Timestamp(2001, (month - 2) % 12 + 1, 1):%b}".upper()
+    raise ConfigError([("forecast.working_days", f"working days by period need a monthly or quarterly frequency, "
+                                                 f"found {freq!r}")])
+
+
+def _holiday_calendar(country: str, subdivision: str | None, years: list[int]):
+    if country not in holidays.list_supported_countries():
+        raise ConfigError([("company.country", f"the holidays library does not know country {country!r}; "
+                            "use an ISO code such as CN, US, DE")])
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision, years=years)
+    except ValueError as exc:
+        raise ConfigError([("company.subdivision", f"{exc} (found {subdivision!r})")]) from None
+
+
+def holiday_coverage(country: str, years: list[int], subdivision: str | None = None) -> pd.DataFrame:
+    """Return what the holidays library knows for each year: holidays and make-up working days.
+
+    For China the make-up working days (调休) are published by the State Council each
+    November for the next year; a year without them in the library is marked so the
+    planner knows its working days are an estimate.
+
+    Returns
+    -------
+    DataFrame
+        year, holidays (count of days off on weekdays), makeup_workdays (count), working_days,
+        makeup_known (bool: the library lists make-up days for that year, or the country has none).
+    """
+    rows = []
+    for year in years:
+        days = working_days(dt.date(year, 1, 1), dt.date(year, 12, 31), country, subdivision)
+        off = int(((days["holiday"] != "") & ~days["weekday"].isin([5, 6])).sum())
+        makeup = int(days["makeup_workday"].sum())
+        rows.append({"year": year, "holidays": off, "makeup_workdays": makeup,
+                     "working_days": int(days["working"].sum())})
+    table = pd.DataFrame(rows)
+    # A country that trades weekend days for holidays shows it in some year; a year with none is unknown.
+    uses_makeup = bool(table["makeup_workdays"].gt(0).any()) or _country_uses_makeup(country, subdivision)
+    table["makeup_known"] = (table["makeup_workdays"] > 0) | (not uses_makeup)
+    return table
+
+
+def _country_uses_makeup(country: str, subdivision: str | None) -> bool:
+    cal = _holiday_calendar(country, subdivision, list(range(2020, 2026)))
+    return any(2020 <= d.year <= 2025 for d in cal.weekend_workdays)
+
+
+def plan_days(year: int, start_month: int = 1, calendar: str = "monthly", country: str = "CN",
+              subdivision: str | None = None) -> pd.DataFrame:
+    """Return the plan year's days with their fiscal labels and the piece each belongs to.
+
+    A piece is one ISO week within one month (or within one fiscal period of a 4-4-5
+    calendar, where periods are whole weeks): the smallest slice that rolls up to weeks,
+    months, quarters and the year alike.
+
+    Parameters
+    ----------
+    year, start_month, calendar
+        As in :func:`fiscal_year_span`.
+    country, subdivision
+        As in :func:`working_days`.
+
+    Returns
+    -------
+    DataFrame
+        date, weekday, working, holiday, makeup_workday, calendar_month ("2027-01"), month_of_year
+        (1-12), month_working_days (working days of the whole calendar month),
+        month (the fiscal month label: "2027-01" in a monthly calendar, "FY2027-P01" in a 4-4-5 one),
+        quarter ("2027Q1", fiscal), year ("FY2027"), week (ISO, "2027-W01"), piece (0, 1, ... in
+        date order).
+    """
+    start, end = fiscal_year_span(year, start_month, calendar)
+    whole = working_days(start.replace(day=1), (pd.Timestamp(end) + pd.offsets.MonthEnd(0)).date(),
+                         country, subdivision)
+    per_month = whole.groupby(whole["date"].dt.strftime("%Y-%m"))["working"].sum()
+    days = whole[(whole["date"] >= pd.Timestamp(start)) & (whole["date"] <= pd.Timestamp(end))].reset_index(drop=True)
+    dates = days["date"]
+    days["calendar_month"] = dates.dt.strftime("%Y-%m")
+    days["month_of_year"] = dates.dt.month.astype(int)
+    days["month_working_days"] = days["calendar_month"].map(per_month).astype(int)
+    if calendar == "monthly":
+        months_in = (dates.dt.year - start.year) * 12 + dates.dt.month - start.month
+        days["month"] = days["calendar_month"]
+    else:
+        week_index = ((dates - pd.Timestamp(start)).dt.days // 7).to_numpy()
+        ends = np.cumsum(np.tile(PATTERNS[calendar], 4))  # the 53rd week falls into period 12
+        months_in = pd.Series(np.minimum(np.searchsorted(ends, week_index, side="right"), 11), index=days.index)
+        days["month"] = [f"FY{year}-P{m + 1:02d}" for m in months_in]
+    days["quarter"] = [f"{year}Q{m // 3 + 1}" for m in months_in]
+    days["year"] = f"FY{year}"
+    iso = dates.dt.isocalendar()
+    days["week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+    key = days["month"] + "|" + days["week"]
+    days["piece"] = (key != key.shift()).cumsum() - 1
+    return days
+
+
+def pieces(days: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per piece of :func:`plan_days` with its labels and working days.
+
+    Returns
+    -------
+    DataFrame
+        piece, start, end (Timestamps), days, working_days, month, quarter, year, week.
+    """
+    grouped = days.groupby("piece", sort=True)
+    table = grouped.agg(start=("date", "min"), end=("date", "max"), days=("date", "size"),
+                        working_days=("working", "sum"), month=("month", "first"),
+                        quarter=("quarter", "first"), year=("year", "first"), week=("week", "first"))
+    table["working_days"] = table["working_days"].astype(int)
+    return table.reset_index()
+
+
+def piece_weights(days: pd.DataFrame, month_weights: pd.Series) -> np.ndarray:
+    """Spread calendar-month weights over working days and sum them into pieces.
+
+    Parameters
+    ----------
+    days : DataFrame
+        From :func:`plan_days`.
+    month_weights : Series
+        Weight of each calendar month, indexed by month of year (1-12). A month's weight
+        is shared equally by its working days, so a week that straddles two months takes
+        from each in proportion to its working days there.
+
+    Returns
+    -------
+    ndarray
+        One weight per piece, summing to 1.
+
+    Raises
+    ------
+    ConfigError
+        If a month of the plan year has no weight or the weights are negative or all zero.
+    """
+    missing = sorted(set(days["month_of_year"]) - set(month_weights.index))
+    if missing:
+        raise ConfigError([("allocation.time", f"no weight for month(s) {missing} of the plan year")])
+    if (month_weights < 0).any() or float(month_weights.sum()) <= 0:
+        raise ConfigError([("allocation.time", f"month weights must be >= 0 and not all zero, found "
+                            f"{month_weights.round(4).to_dict()}")])
+    # Working days of the whole calendar month (from plan_days), so a part-month at a 4-4-5
+    # year's edge gets only its part of that month's weight.
+    per_month = days["month_working_days"].to_numpy(float)
+    weight = month_weights.reindex(days["month_of_year"]).to_numpy(float)
+    daily = np.where(days["working"].to_numpy() & (per_month > 0), weight / np.maximum(per_month, 1), 0.0)
+    by_piece = np.bincount(days["piece"].to_numpy(), weights=daily)
+    total = by_piece.sum()
+    if total <= 0:
+        raise ConfigError([("allocation.time", "the plan year has no working day with a positive month weight")])
+    return by_piece / total
+
+
+def plan_months(year: int, start_month: int = 1) -> pd.DatetimeIndex:
+    """Return the 12 month starts of fiscal ``year`` (named by the calendar year it ends in)."""
+    first_year = year if start_month == 1 else year - 1
+    return pd.date_range(pd.Timestamp(first_year, start_month, 1), periods=12, freq="MS")
+
+
+def month_index(ts) -> np.ndarray | int:
+    """Return months since year 0 (year x 12 + month - 1), so month differences are integer subtraction."""
+    idx = pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(ts)))
+    out = idx.year.to_numpy() * 12 + idx.month.to_numpy() - 1
+    return out if np.ndim(ts) else int(out[0])

@@ -1,0 +1,378 @@
+"""What a plan bundle holds besides the executed notebooks: targets.csv, rejects.csv, the plan.xlsx
+sheets (a registry later stages extend with ``@bundle_sheet``), the index page's headline and order,
+and manifest.json. Used by ``planlib.runner`` for plans and ``planlib.review_runner`` for reviews.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+import pandas as pd
+
+from planlib.core.calendar import fiscal_year_span
+from planlib.core.config import PlanConfig
+from planlib.core.graph import Plan, stages
+from planlib.report.writers import Sheet, bundle_files_hash, write_csv, write_excel, write_index, write_manifest
+
+
+def _relative(path: Path, start: Path) -> str:
+    """``path`` relative to ``start`` (posix), so executed notebooks hold no absolute path of this machine."""
+    try:
+        return Path(os.path.relpath(path, start)).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def leads_index(nb: nbformat.NotebookNode) -> bool:
+    """Return whether a notebook asks to head the index page (metadata ``planlib: {lead: true}``)."""
+    return bool(nb.metadata.get("planlib", {}).get("lead", False))
+
+
+def index_order(pages: list[dict]) -> list[dict]:
+    """Return the pages in the order of the index page: those that lead (the executive summary) first,
+    then the rest, each group in the order the notebooks ran (which the config's list decides)."""
+    return sorted(pages, key=lambda page: not page.get("lead", False))
+
+
+# --------------------------------------------------------------------------- the other files
+def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
+    """Write targets.csv, rejects.csv, plan.xlsx, index.html and manifest.json into ``folder``."""
+    cfg = plan.config
+    if "targets" in stages():
+        write_csv(plan.targets, folder / "targets.csv")
+    write_csv(plan.inputs.rejects, folder / "rejects.csv")
+    created = dt.datetime.combine(cfg.as_of, dt.time())  # a fixed document date keeps the workbook's bytes
+    write_excel(folder / "plan.xlsx", bundle_sheets(plan), unit=cfg.company.display_unit,
+                unit_label=cfg.company.display_unit_label, created=created)
+    write_index(folder, cfg.report.title, [{"title": p["title"], "file": p["html"]} for p in index_order(pages)],
+                headline(plan), notes=["The workbook plan.xlsx holds the tables of this plan; rejects.csv lists "
+                                       "every input row that was not used, with its file, line and reason."])
+    write_manifest(folder / "manifest.json", manifest(plan, folder, pages, package_versions()))
+
+
+def package_versions() -> dict[str, str]:
+    """Return the versions of the packages that shape a bundle, and Python's major.minor."""
+    names = ("planlib", "pandas", "numpy", "statsmodels", "altair", "papermill", "vl-convert-python")
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    versions["python"] = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return versions
+
+
+# --------------------------------------------------------------------------- plan.xlsx sheets
+SheetBuilder = Callable[[Plan], Sheet]
+_SHEETS: list[tuple[str, tuple[str, ...], SheetBuilder]] = []
+
+
+def bundle_sheet(name: str, *, needs: tuple[str, ...]):
+    """Register ``func(plan) -> report.Sheet`` as a sheet of plan.xlsx, built when the stages ``needs`` exist.
+
+    Sheets appear in the order registered; a topic module adds its view by decorating a function.
+    """
+    if len(name) > 31:
+        raise ValueError(f"an Excel sheet name has at most 31 characters; {name!r} has {len(name)}")
+
+    def register(func: SheetBuilder) -> SheetBuilder:
+        _SHEETS[:] = [s for s in _SHEETS if s[0] != name] + [(name, tuple(needs), func)]
+        return func
+
+    return register
+
+
+def bundle_sheets(plan: Plan) -> dict[str, Sheet]:
+    """Return the sheets of plan.xlsx (name -> :class:`planlib.report.Sheet`) whose stages the plan has."""
+    available = stages()  # imports the topic modules, which register their sheets
+    return {name: func(plan) for name, needs, func in _SHEETS if all(n in available for n in needs)}
+
+
+# The views a sales manager opens first come first; the long tables for machines follow.
+@bundle_sheet("Rep targets by month", needs=("targets", "inputs"))
+def _rep_month_sheet(plan: Plan) -> Sheet:
+    from planlib.planning.initiatives import rep_month_view
+
+    view = rep_month_view(plan.targets, plan.inputs.tables["reps"])
+    return Sheet(view, money=[c for c in view.columns if c not in ("rep_id", "name", "team", "region")])
+
+
+@bundle_sheet("Region targets by quarter", needs=("targets",))
+def _region_quarter_sheet(plan: Plan) -> Sheet:
+    from planlib.planning.initiatives import period_view
+
+    view = period_view(plan.targets, "region", "quarter")
+    return Sheet(view, money=[c for c in view.columns if c != "region"])
+
+
+@bundle_sheet("Product targets by quarter", needs=("targets",))
+def _product_quarter_sheet(plan: Plan) -> Sheet:
+    from planlib.planning.initiatives import period_view
+
+    view = period_view(plan.targets, "product", "quarter")
+    return Sheet(view, money=[c for c in view.columns if c != "product"])
+
+
+@bundle_sheet("Goal cards", needs=("goal_cards",))
+def _goal_cards_sheet(plan: Plan) -> Sheet:
+    # A goal's target and baseline are money, counts or fractions by metric: shown as given, not in the unit.
+    return Sheet(plan.goal_cards, percent=["probability"],
+                 formats={"target": "#,##0.###", "baseline": "#,##0.###"})
+
+
+@bundle_sheet("Initiatives", needs=("initiatives",))
+def _initiatives_sheet(plan: Plan) -> Sheet:
+    return Sheet(plan.initiatives.summary, money=["plan_year_effect"], formats={"months_active": "0.0"})
+
+
+@bundle_sheet("Bridge to target", needs=("bridge",))
+def _bridge_sheet(plan: Plan) -> Sheet:
+    bridge = plan.bridge
+    target = pd.DataFrame([{"step": f"FY{plan.config.fiscal.year} target", "kind": "target", "strategy": None,
+                            "amount": bridge.target, "running_total": bridge.target}])
+    return Sheet(pd.concat([bridge.steps, target], ignore_index=True), money=["amount", "running_total"])
+
+
+@bundle_sheet("Hiring plan", needs=("hiring_plan",))
+def _hiring_sheet(plan: Plan) -> Sheet:
+    hires = plan.hiring_plan.hires.copy()
+    for col in ("start_month", "start_by"):
+        hires[col] = pd.to_datetime(hires[col]).dt.strftime("%Y-%m")
+    return Sheet(hires, money=["contribution"])
+
+
+@bundle_sheet("Capacity and hires", needs=("hiring_plan",))
+def _capacity_sheet(plan: Plan) -> Sheet:
+    summary = plan.hiring_plan.summary
+    return Sheet(summary, money=[c for c in summary.columns if c not in ("region", "hires")])
+
+
+@bundle_sheet("Budget", needs=("budget",))
+def _budget_sheet(plan: Plan) -> Sheet:
+    table = plan.budget.table
+    return Sheet(table, money=[c for c in table.columns if c != "line"])
+
+
+@bundle_sheet("Incentive tiers", needs=("incentive_plan",))
+def _incentive_tiers_sheet(plan: Plan) -> Sheet:
+    tiers = plan.incentive_plan.tiers.copy()
+    # The last tier has no upper end: a blank cell reads "and above", where inf would be an Excel error.
+    tiers["attainment_to"] = tiers["attainment_to"].mask(tiers["attainment_to"] == float("inf"))
+    return Sheet(tiers, percent=["attainment_from", "attainment_to", "payout_from", "payout_to"],
+                 formats={"rate": "0.00"})
+
+
+@bundle_sheet("Bonuses", needs=("incentive_plan",))
+def _bonuses_sheet(plan: Plan) -> Sheet:
+    settings = plan.incentive_plan.settings
+    rows = [{"bonus": b.name, "kind": b.kind, "period": b.period, "amount": b.amount, "winners": b.winners,
+             "min_attainment": b.min_attainment} for b in settings.bonuses]
+    roles = [{"bonus": f"target incentive: {role}", "kind": "commission", "period": settings.commission.period,
+              "amount": amount, "winners": None, "min_attainment": settings.commission.threshold}
+             for role, amount in settings.target_incentive.items()]
+    columns = ["bonus", "kind", "period", "amount", "winners", "min_attainment"]
+    # Bonuses are a few thousand each: shown in full currency units, not in the display unit.
+    amount = f"amount ({plan.config.company.currency})"
+    table = pd.DataFrame(roles + rows, columns=columns).rename(columns={"amount": amount})
+    return Sheet(table, percent=["min_attainment"], formats={amount: "#,##0", "winners": "0"})
+
+
+@bundle_sheet("Scorecard", needs=("scorecard_definition",))
+def _scorecard_sheet(plan: Plan) -> Sheet:
+    return Sheet(plan.scorecard_definition.kpis, percent=["weight"])
+
+
+@bundle_sheet("Targets", needs=("targets",))
+def _targets_sheet(plan: Plan) -> Sheet:
+    return Sheet(plan.targets, money=["target"])
+
+
+@bundle_sheet("Forecast", needs=("forecast",))
+def _forecast_sheet(plan: Plan) -> Sheet:
+    forecasts = plan.forecast.forecasts
+    keep = forecasts[(forecasts["unique_id"] == "company") | forecasts["unique_id"].str.startswith("region/")]
+    table = keep.rename(columns={"unique_id": "series", "yhat": "forecast"}).copy()
+    table["ds"] = pd.to_datetime(table["ds"]).dt.strftime("%Y-%m")
+    table = table.rename(columns={"ds": "month"}).reset_index(drop=True)
+    bounds = [c for c in table.columns if c.startswith(("lo_", "hi_"))]
+    return Sheet(table, money=["forecast", *bounds])
+
+
+@bundle_sheet("History by region", needs=("history",))
+def _history_sheet(plan: Plan) -> Sheet:
+    history = plan.history
+    company = history[history["level"] == "company"].set_index("ds")["y"]
+    regions = history[history["level"] == "region"].pivot(index="ds", columns="region", values="y")
+    table = regions.reindex(company.index).assign(Total=company)
+    table.index = pd.DatetimeIndex(table.index).strftime("%Y-%m")
+    table.index.name = "month"
+    table.columns.name = None
+    table.columns = [str(c) for c in table.columns]
+    return Sheet(table.reset_index(), money=list(table.columns))
+
+
+@bundle_sheet("Inputs", needs=("inputs",))
+def _inputs_sheet(plan: Plan) -> Sheet:
+    return Sheet(pd.DataFrame(input_counts(plan)))
+
+
+@bundle_sheet("Rejected rows", needs=("inputs",))
+def _rejects_sheet(plan: Plan) -> Sheet:
+    return Sheet(plan.inputs.rejects)
+
+
+# --------------------------------------------------------------------------- headline and manifest
+def fiscal_year_months(year: int, start_month: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return the first and last month (month starts) of fiscal year ``year`` (named by the year it ends in)."""
+    first, last = fiscal_year_span(year, start_month)  # monthly: history is a monthly panel
+    return pd.Timestamp(first), pd.Timestamp(last).replace(day=1)
+
+
+def headline(plan: Plan) -> dict[str, str]:
+    """Return the headline figures of the index page, label -> formatted value.
+
+    Last full fiscal year's revenue and its growth over the year before, the plan year's
+    forecast revenue (closed months as booked, the rest forecast) and target where the
+    plan has them, and the rows read, used and rejected.
+    """
+    from planlib.core.text import money
+
+    cfg = plan.config
+    unit, label = cfg.company.display_unit, cfg.company.display_unit_label
+    history = plan.history
+    company = history[history["level"] == "company"].set_index("ds")["y"].sort_index()
+    last_closed = pd.Timestamp(cfg.last_closed_month)
+    figures: dict[str, str] = {}
+
+    def booked(year: int) -> float | None:
+        first, last = fiscal_year_months(year, cfg.fiscal.start_month)
+        if len(company) == 0 or first < company.index.min() or last > last_closed:
+            return None
+        return float(company.loc[first:last].sum())
+
+    start = cfg.fiscal.start_month
+    year = last_closed.year + (1 if start > 1 and last_closed.month >= start else 0)
+    if fiscal_year_months(year, start)[1] != last_closed:  # the year of the last closed month is not over
+        year -= 1
+    revenue, before = booked(year), booked(year - 1)
+    if revenue is not None:
+        figures[f"FY{year} revenue"] = money(revenue, unit, label)
+        if before:
+            figures[f"FY{year} growth over FY{year - 1}"] = f"{revenue / before - 1:+.1%}"
+    if "forecast" in stages():
+        forecast = plan_year_forecast(plan, company)
+        if forecast is not None:
+            figures[f"FY{cfg.fiscal.year} forecast revenue"] = money(forecast, unit, label)
+    if "targets" in stages():
+        target = company_annual_target(plan.targets)
+        if target is not None:
+            figures[f"FY{cfg.fiscal.year} target"] = money(target, unit, label)
+    counts = input_counts(plan)
+    for key, text in (("rows_in", "Input rows read"), ("rows_used", "Input rows used"),
+                      ("rows_rejected", "Input rows rejected")):
+        figures[text] = f"{sum(c[key] for c in counts):,}"
+    return figures
+
+
+def plan_year_forecast(plan: Plan, company: pd.Series) -> float | None:
+    """Return the plan year's revenue: booked months as booked, later months as forecast (None if uncovered)."""
+    cfg = plan.config
+    first, last = fiscal_year_months(cfg.fiscal.year, cfg.fiscal.start_month)
+    months = pd.date_range(first, last, freq="MS")
+    forecasts = plan.forecast.forecasts
+    yhat = forecasts[forecasts["unique_id"] == "company"].set_index("ds")["yhat"]
+    yhat.index = pd.DatetimeIndex(yhat.index)
+    last_closed = pd.Timestamp(cfg.last_closed_month)
+    total = 0.0
+    for month in months:
+        source = company if month <= last_closed else yhat
+        if month not in source.index:
+            return None
+        total += float(source.loc[month])
+    return total
+
+
+def company_annual_target(targets: pd.DataFrame) -> float | None:
+    """Return the company's annual target from the long targets table (None if it has no such row)."""
+    rows = targets[(targets["level"] == "company") & (targets["period_type"].isin(["year", "annual"]))]
+    if "product" in rows:
+        rows = rows[rows["product"].isna() | rows["product"].isin(["", "all", "All", "total", "Total"])]
+    return float(rows["target"].sum()) if len(rows) else None
+
+
+def _portable(value: Any, base: Path) -> Any:
+    """Make paths relative to ``base`` and hide passwords in database URLs, recursively."""
+    if isinstance(value, Path):
+        return _relative((base / value).resolve() if not value.is_absolute() else value, base)
+    if isinstance(value, dict):
+        return {k: (_hide_password(v) if k == "url" and isinstance(v, str) else _portable(v, base))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_portable(v, base) for v in value]
+    return value
+
+
+def _hide_password(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can read: keep only the scheme
+        return url.split("://", 1)[0] + "://***" if "://" in url else url
+
+
+def portable_config(cfg: PlanConfig) -> dict:
+    """Return the resolved config as JSON-able data, paths relative to the config's folder."""
+    from pydantic_core import to_jsonable_python
+
+    return to_jsonable_python(_portable(cfg.model_dump(mode="python"), cfg.base_dir))
+
+
+def input_counts(plan: Plan, counts: pd.DataFrame | None = None) -> list[dict]:
+    """Return one record per input table: table, file (relative to the config), sha256, rows in/used/rejected.
+
+    ``counts`` defaults to the plan's inputs; a review passes its own, where the table ``actuals`` is the
+    file ``review.actuals``.
+    """
+    cfg = plan.config
+    records = []
+    for row in (plan.inputs.counts if counts is None else counts).to_dict("records"):
+        # The counts name the file; the config says where it is (or which database it came from).
+        source = getattr(cfg.data, str(row["table"]), None)
+        if row["table"] == "actuals" and cfg.review.actuals is not None:
+            file = _relative(cfg.resolve(cfg.review.actuals), cfg.base_dir)
+        elif source is not None and source.path is not None:
+            file = _relative(cfg.resolve(source.path), cfg.base_dir)
+        elif source is not None and source.sql is not None:
+            file = _hide_password(source.sql.url)
+        else:
+            file = str(row["file"])
+        records.append({"table": str(row["table"]), "file": file, "sha256": str(row["sha256"]),
+                        "rows_in": int(row["rows_in"]), "rows_used": int(row["rows_used"]),
+                        "rows_rejected": int(row["rows_rejected"])})
+    return records
+
+
+def manifest(plan: Plan, folder: Path, pages: list[dict], packages: dict[str, str]) -> dict:
+    """Return the bundle's manifest: inputs, config, package versions, notebooks and file hashes.
+
+    Holds no time, absolute path or random id, so the same inputs give the same manifest.
+    """
+    cfg = plan.config
+    return {
+        "title": cfg.report.title,
+        "fiscal_year": cfg.fiscal.year,
+        "as_of": cfg.as_of.isoformat(),
+        "inputs": input_counts(plan),
+        "config": portable_config(cfg),
+        "packages": packages,
+        "notebooks": [{"notebook": p["notebook"], "html": p["html"], "parameters": dict(p["parameters"])}
+                      for p in pages],
+        "files": bundle_files_hash(folder),
+    }

@@ -1,0 +1,95 @@
+"""The ``planlib`` command: gathers arguments and calls the library.
+
+    planlib plan --config templates/plan.yaml [--version v003] [--quiet] [-p NAME VALUE]
+    planlib review --plan reports/FY2027/v001 --as-of 2027-03-31 [--actuals new_deals.csv] [--config ...]
+    planlib params notebooks/01_market_analysis.ipynb
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from planlib.core.errors import PlanlibError
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from planlib.report.params import parse_cli_value
+    from planlib.report.runner import run_plan
+
+    parameters = {name: parse_cli_value(value) for name, value in args.parameter}
+    run_plan(args.config, version=args.version, parameters=parameters,
+             progress=None if args.quiet else print)
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from planlib.report.params import parse_cli_value
+    from planlib.report.review_runner import run_review
+
+    parameters = {name: parse_cli_value(value) for name, value in args.parameter}
+    run_review(args.config, args.plan, args.as_of, actuals=args.actuals, parameters=parameters,
+               progress=None if args.quiet else print)
+    return 0
+
+
+def _params(args: argparse.Namespace) -> int:
+    from planlib.report.params import describe
+
+    print(describe(args.notebook))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``planlib`` command, one subcommand per task."""
+    parser = argparse.ArgumentParser(prog="planlib", description="Sales planning workbook.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plan = commands.add_parser(
+        "plan", help="run the notebooks into a new plan bundle <output_dir>/FY<year>/<version>/",
+        description="Run the config's notebooks with papermill into a new, never overwritten plan bundle.")
+    plan.add_argument("--config", default="templates/plan.yaml",
+                      help="the plan config (default: templates/plan.yaml, found from here or a parent folder)")
+    plan.add_argument("--version", help="the bundle's version folder, e.g. v003 (default: the next free one)")
+    plan.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    plan.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                      help="a parameter for every notebook (true/false, a number or text); "
+                           "each notebook must declare it")
+    plan.set_defaults(func=_plan)
+
+    review = commands.add_parser(
+        "review", help="review a plan of record against actuals into a new folder beside it",
+        description="Run the quarterly review notebook(s) of review.notebooks into <plan>-review-<quarter>/, "
+                    "beside the plan of record, which is read and never changed.")
+    review.add_argument("--plan", required=True, help="the plan of record's bundle, e.g. reports/FY2027/v001; "
+                                                      "latest: the newest of the config's fiscal year")
+    review.add_argument("--as-of", required=True, dest="as_of",
+                        help="the review date, ISO (2027-03-31): months ending on or before it are closed")
+    review.add_argument("--actuals", help="a CSV/Excel/Parquet file of the deals after the plan's history, in the "
+                                          "layout of data.sales (default: the config's sales source holds them)")
+    review.add_argument("--config", default="templates/plan.yaml",
+                        help="the config whose data sources and review settings are used (default: "
+                             "templates/plan.yaml); the plan's own settings come from the bundle")
+    review.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    review.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="a parameter for the review notebook(s); each must declare it")
+    review.set_defaults(func=_review)
+
+    params = commands.add_parser("params", help="list the parameters a notebook declares",
+                                 description="List a notebook's parameters with their types, defaults and docs.")
+    params.add_argument("notebook", help="path of the .ipynb file")
+    params.set_defaults(func=_params)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``planlib`` command; return the exit status (0 ok, 1 a planlib error, 2 bad arguments)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PlanlibError as exc:
+        print(f"planlib {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

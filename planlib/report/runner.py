@@ -1,0 +1,364 @@
+"""The plan runner: papermill runs the notebooks into a new, versioned plan bundle.
+
+``run_plan`` checks each notebook's parameters, executes the notebooks in a staging
+folder, normalises them so a rerun gives the same bytes, adds the tables, workbook,
+index page and manifest, and renames the folder to ``<output_dir>/FY<year>/vNNN``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import nbformat
+
+from planlib.report.bundle import _relative, leads_index, write_tables
+from planlib.core.config import PlanConfig, find_config, load_config
+from planlib.core.errors import BundleExistsError, ConfigError, NotebookFailed, ParameterError
+from planlib.report.params import check_parameters, declared_parameters, parameters_cell
+from planlib.core.graph import Plan, stages
+from planlib.report.writers import export_notebook_html
+
+VERSION_RE = re.compile(r"^v(\d{3,})$")
+RUNNER_PARAMETERS = ("config", "cache_dir")  # set by the runner only; the config is chosen with --config
+INJECTED_CELL_ID = "injected-parameters"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+Progress = Callable[[str], Any]
+
+
+def run_plan(config_path: str | Path, *, version: str | None = None,
+             parameters: Mapping[str, Any] | None = None, progress: Progress | None = print) -> Path:
+    """Run the config's notebooks into a new plan bundle and return the bundle's folder.
+
+    Parameters
+    ----------
+    config_path : str or Path
+        The plan config (found from the working folder or its parents).
+    version : str, optional
+        The bundle's folder name, ``v`` and three or more digits (``v003``); default: the next free one.
+    parameters : mapping, optional
+        Extra notebook parameters, given to every notebook (each must declare them).
+        ``config`` and ``cache_dir`` are set by the runner.
+    progress : callable, default print
+        Called with one line per step ("notebook 1 of 3: 01_market_analysis.ipynb"); None is silent.
+
+    Returns
+    -------
+    Path
+        ``<report.output_dir>/FY<fiscal.year>/<version>``, holding each executed notebook
+        (.ipynb and .html), index.html, plan.xlsx, rejects.csv, targets.csv (once the plan
+        has targets) and manifest.json.
+
+    Raises
+    ------
+    ConfigError
+        The config is invalid, a listed notebook is missing, or ``version`` is malformed.
+    ParameterError
+        A notebook does not declare a parameter given to it, or a value has the wrong type.
+    BundleExistsError
+        ``version`` names a bundle that exists: a plan of record is never overwritten.
+    NotebookFailed
+        A cell raised; no bundle is published and the failed notebook is kept under
+        ``FY<year>/failed/`` for reading.
+    """
+    say = progress or (lambda line: None)
+    config_file = find_config(config_path)
+    cfg = load_config(config_file)
+    output_dir = cfg.resolve(cfg.report.output_dir)
+    fy_dir = output_dir / f"FY{cfg.fiscal.year}"
+    cache_dir = output_dir / ".cache"
+    chosen = _check_version(fy_dir, version)
+    nb_dir, notebooks = notebook_paths(cfg)
+
+    runner_values = {"config": _relative(config_file, nb_dir), "cache_dir": _relative(cache_dir, nb_dir),
+                     "interactive": False}
+    runs = checked_runs(notebooks, runner_values, parameters, RUNNER_PARAMETERS, "choose the config with --config")
+
+    staging = _staging_folder(fy_dir, chosen)
+    try:
+        plan = Plan.from_config(config_file, cache_dir=cache_dir)
+        warm_stages(plan, notebook_stages(notebooks), say)
+        pages = execute_all(runs, staging, kernel=cfg.report.kernel, cwd=nb_dir, failed_dir=fy_dir / "failed",
+                            progress=say, workers=cfg.report.workers)
+        say("tables, workbook, index and manifest")
+        write_tables(plan, staging, pages)
+        final = _publish(staging, fy_dir, chosen, auto=version is None)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    say(f"plan bundle: {final}")
+    return final
+
+
+def checked_runs(notebooks: list[Path], runner_values: Mapping[str, Any], parameters: Mapping[str, Any] | None,
+                 owned: tuple[str, ...], how: str) -> list[tuple[Path, dict[str, Any]]]:
+    """Check every notebook's parameters before the first one runs; return (notebook, parameters) pairs.
+
+    Raises
+    ------
+    ParameterError
+        A parameter the runner sets (``owned``) is given, a notebook does not declare one, or a type is wrong.
+    """
+    given = dict(parameters or {})
+    taken = [n for n in owned if n in given]
+    if taken:
+        raise ParameterError(f"{', '.join(taken)} cannot be given as parameters: the runner sets them ({how})")
+    return [(path, check_parameters({**runner_values, **given}, declared_parameters(path), path.name))
+            for path in notebooks]
+
+
+def _staging_folder(parent: Path, name: str) -> Path:
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.staging-", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; a published bundle is for readers
+    return staging
+
+
+def execute_all(runs: list[tuple[Path, dict[str, Any]]], staging: Path, *, kernel: str, cwd: Path,
+                failed_dir: Path, progress: Progress, workers: int = 1) -> list[dict]:
+    """Execute each notebook into ``staging`` with its HTML page; return the pages for the index and manifest.
+
+    With ``workers`` > 1 that many notebooks run at once (each in its own kernel); run the stages
+    they share first (:func:`warm_stages`) so no two kernels compute the same stage. The pages
+    come back in run order whatever order the notebooks finish in; if several fail, the error
+    names the first in run order.
+
+    Returns
+    -------
+    list of dict
+        title, html, notebook, parameters, lead (see :func:`leads_index`), in run order.
+    """
+    lock = threading.Lock()
+
+    def say(message):  # print writes the text and the newline apart: two threads would run lines together
+        with lock:
+            progress(message)
+
+    def run_one(item):
+        i, (path, params) = item
+        say(f"notebook {i} of {len(runs)}: {path.name}")
+        nb = execute_notebook(path, staging / path.name, params, kernel=kernel, cwd=cwd, failed_dir=failed_dir,
+                              progress=say)
+        title = notebook_title(nb, path.stem)
+        export_notebook_html(nb, staging / f"{path.stem}.html", title)
+        return {"title": title, "html": f"{path.stem}.html", "notebook": path.name,
+                "parameters": params, "lead": leads_index(nb)}
+
+    items = list(enumerate(runs, 1))
+    if workers <= 1 or len(runs) <= 1:
+        return [run_one(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(runs))) as pool:
+        futures = [pool.submit(run_one, item) for item in items]
+        return [future.result() for future in futures]
+
+
+def notebook_stages(paths: list[Path]) -> list[str]:
+    """Return the plan stages the notebooks read (``plan.<stage>`` in their code), sorted by name."""
+    used: set[str] = set()
+    for path in paths:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                used.update(re.findall(r"\bplan\.([A-Za-z_]\w*)", cell.source))
+    return sorted(used & set(stages()))
+
+
+def warm_stages(plan: Plan, names: list[str], progress: Progress) -> None:
+    """Compute (or load) ``names`` once in this process, so notebooks running side by side only read them."""
+    if names:
+        progress(f"stages: {', '.join(names)}")
+    for name in names:
+        plan.get(name)
+
+
+# --------------------------------------------------------------------------- versions and folders
+def next_version(fy_dir: Path) -> str:
+    """Return the next free version name in ``fy_dir`` (``v001`` when there is none)."""
+    taken = []
+    if fy_dir.is_dir():
+        taken = [int(m.group(1)) for p in fy_dir.iterdir() if (m := VERSION_RE.match(p.name))]
+    return f"v{max(taken, default=0) + 1:03d}"
+
+
+def _check_version(fy_dir: Path, version: str | None) -> str:
+    if version is None:
+        return next_version(fy_dir)
+    if not VERSION_RE.match(version):
+        raise ConfigError([("--version", f"expected v and three or more digits, e.g. v003; got {version!r}")])
+    if (fy_dir / version).exists():
+        raise BundleExistsError(f"{fy_dir / version} exists; a plan of record is never overwritten "
+                                f"(leave out --version to write {next_version(fy_dir)})")
+    return version
+
+
+def _publish(staging: Path, fy_dir: Path, version: str, *, auto: bool, what: str = "a plan of record") -> Path:
+    """Rename the staging folder to ``fy_dir/version``; with an automatic version, take the next
+    free one if another run published this one meanwhile."""
+    while True:
+        final = fy_dir / version
+        if not final.exists():
+            try:
+                staging.rename(final)  # fails on a non-empty target: a published bundle is never replaced
+                return final
+            except OSError:
+                if not final.exists():
+                    raise
+        if not auto:
+            raise BundleExistsError(f"{final} exists; {what} is never overwritten")
+        version = next_version(fy_dir)
+
+
+def notebook_paths(cfg: PlanConfig, names: list[str] | None = None,
+                   key: str = "report.notebooks") -> tuple[Path, list[Path]]:
+    """Return the notebooks folder and the notebooks that ``report.notebooks`` (or ``names``) lists, in order.
+
+    With no ``report.notebooks_dir`` the folder is the first ``notebooks/`` found in the
+    config's folder or its parents that holds the listed notebooks.
+
+    Raises
+    ------
+    ConfigError
+        A listed notebook does not exist.
+    """
+    names = cfg.report.notebooks if names is None else names
+    if cfg.report.notebooks_dir is not None:
+        nb_dir = cfg.resolve(cfg.report.notebooks_dir)
+    else:
+        candidates = [d / "notebooks" for d in (cfg.base_dir, *cfg.base_dir.parents)]
+        nb_dir = next((d for d in candidates if all((d / n).is_file() for n in names)),
+                      next((d for d in candidates if d.is_dir()), candidates[0]))
+    missing = [n for n in names if not (nb_dir / n).is_file()]
+    if missing:
+        raise ConfigError([(key, f"not found in {nb_dir}: {', '.join(missing)}")])
+    if not names:
+        raise ConfigError([(key, "lists no notebook to run")])
+    return nb_dir, [nb_dir / n for n in names]
+
+
+# --------------------------------------------------------------------------- execution
+def _kernel_manager_class():
+    """A kernel manager whose ``python3`` is this interpreter, with CurveZMQ transport when available."""
+    import zmq
+    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from traitlets import default
+
+    class ThisPythonSpecs(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name):
+            if kernel_name == "python3":
+                return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+            return super().get_kernel_spec(kernel_name)
+
+    class ThisPythonKernelManager(KernelManager):
+        @default("kernel_spec_manager")
+        def _specs(self):
+            return ThisPythonSpecs(parent=self)
+
+        @default("transport_encryption")
+        def _encryption(self):
+            # Encrypted kernel sockets also silence ipykernel's "running over TCP without encryption".
+            return "auto" if zmq.has("curve") else "disabled"
+
+    return ThisPythonKernelManager
+
+
+def execute_notebook(path: Path, out_path: Path, params: Mapping[str, Any], *, kernel: str, cwd: Path,
+                     failed_dir: Path, progress: Progress = print) -> nbformat.NotebookNode:
+    """Execute one notebook with papermill into ``out_path`` and return it normalised.
+
+    Raises
+    ------
+    NotebookFailed
+        Naming the notebook, the index of the failing cell in the source notebook and the error;
+        the executed notebook (and its HTML) are kept in ``failed_dir``.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    params_index, _ = parameters_cell(nbformat.read(str(path), as_version=4), path.name)
+    try:
+        pm.execute_notebook(str(path), str(out_path), parameters=dict(params), kernel_name=kernel,
+                            language="python", progress_bar=False, log_output=False,
+                            # the kernel starts in ``cwd``; papermill's own cwd= would chdir this whole
+                            # process, which notebooks running side by side in threads cannot share
+                            resources={"metadata": {"path": str(cwd)}},
+                            record_timing=False, kernel_manager_class=_kernel_manager_class())
+    except PapermillExecutionError as exc:
+        # papermill counts its injected cell; the author counts cells of the notebook as written.
+        index = exc.cell_index - 1 if exc.cell_index > params_index else exc.cell_index
+        kept = _keep_failed(path, out_path, failed_dir)
+        progress(f"notebook {path.name} failed in cell {index}; kept at {kept}")
+        raise NotebookFailed(path.name, index, exc.ename, exc.evalue, str(kept)) from None
+    except Exception as exc:  # a dead kernel or a timeout: no cell output names the error
+        kept = _keep_failed(path, out_path, failed_dir)
+        raise NotebookFailed(path.name, None, type(exc).__name__, str(exc), str(kept)) from exc
+    nb = nbformat.read(str(out_path), as_version=4)
+    normalise_notebook(nb, path.name)
+    nbformat.write(nb, str(out_path))
+    return nb
+
+
+def _keep_failed(path: Path, out_path: Path, failed_dir: Path) -> Path:
+    failed_dir.mkdir(parents=True, exist_ok=True)
+    kept = failed_dir / path.name
+    if not out_path.exists():
+        return failed_dir
+    nb = nbformat.read(str(out_path), as_version=4)
+    normalise_notebook(nb, path.name)
+    nbformat.write(nb, str(kept))
+    try:
+        export_notebook_html(nb, failed_dir / f"{path.stem}.html", f"FAILED: {notebook_title(nb, path.stem)}")
+    except Exception:  # the .ipynb is what matters; an HTML page of a broken run is a convenience
+        pass
+    return kept
+
+
+def normalise_notebook(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Remove what differs between two runs of the same notebook on the same inputs (in place).
+
+    Drops papermill's start/end times and durations (notebook and cells), nbclient's
+    execution timestamps and widget state; gives the injected-parameters cell and
+    papermill's error banners fixed ids; records paths as file names.
+    """
+    pm_meta = nb.metadata.get("papermill", {})
+    for key in ("start_time", "end_time", "duration"):
+        pm_meta.pop(key, None)
+    if pm_meta:
+        pm_meta["input_path"] = name
+        pm_meta["output_path"] = name
+    nb.metadata.pop("widgets", None)
+    banners = 0
+    for cell in nb.cells:
+        meta = cell.metadata
+        for key in ("start_time", "end_time", "duration"):
+            meta.get("papermill", {}).pop(key, None)
+        meta.pop("execution", None)
+        tags = meta.get("tags", [])
+        if "injected-parameters" in tags:
+            cell.id = INJECTED_CELL_ID
+        elif "papermill-error-cell-tag" in tags:
+            banners += 1
+            cell.id = f"papermill-error-{banners}"
+        for output in cell.get("outputs", []):
+            # Widget views hold random model ids and draw nothing offline; their text/plain stays.
+            if WIDGET_MIME in output.get("data", {}):
+                del output["data"][WIDGET_MIME]
+    return nb
+
+
+def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
+    """Return the text of the notebook's first Markdown heading, else ``fallback``."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return fallback

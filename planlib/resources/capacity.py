@@ -1,0 +1,185 @@
+"""Capacity: what the sales team can sell in the plan year, against target, and the hires that close the gap.
+
+Productivity of a fully ramped rep by region, the ramp of new reps and attrition are
+estimated from the history and the roster (or given in the config); capacity is the
+expected sales of the roster month by month; the hiring plan schedules the fewest hires.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planlib.core.calendar import month_index as _month_index, plan_months
+from planlib.core.errors import DataError
+from planlib.core.graph import stage
+from planlib.planning.productivity import (RampEstimate, attrition_rate, capacity_by_month, estimate_capacity,
+                                           estimate_ramp, productivity_by_region, ramp_curve, rep_run_rates,
+                                           seasonal_index)
+
+__all__ = [
+    "CapacityResult",
+    "RampEstimate",
+    "build_capacity",
+    "capacity_against_target",
+    "attrition_rate",
+    "capacity_by_month",
+    "estimate_ramp",
+    "plan_months",
+    "productivity_by_region",
+    "ramp_curve",
+    "region_month_targets",
+    "rep_run_rates",
+    "rep_month_targets",
+    "seasonal_index",
+]
+
+_TOTAL_PRODUCT = {"", "all", "total", "*", "All", "Total"}
+
+
+def _month_targets(targets: pd.DataFrame, level: str) -> pd.DataFrame:
+    need = {"level", "entity", "period_type", "period", "target"}
+    missing = need - set(targets.columns)
+    if missing:
+        raise DataError(f"targets lack column(s) {sorted(missing)}; expected level, entity, product, "
+                        "period_type, period, target")
+    rows = targets[(targets["level"] == level) & (targets["period_type"] == "month")]
+    if "product" in rows.columns:
+        total = rows["product"].isna() | rows["product"].astype(str).isin(_TOTAL_PRODUCT)
+        rows = rows[total] if total.any() else rows  # totals given: use them; else add products up
+    entity = rows["entity"].astype(str).str.replace(f"^{level}/", "", regex=True)
+    out = pd.DataFrame({"entity": entity.to_numpy(), "month": pd.to_datetime(rows["period"].astype(str) + "-01"),
+                        "target": rows["target"].astype(float).to_numpy()})
+    return out.groupby(["entity", "month"], as_index=False)["target"].sum()
+
+
+def region_month_targets(targets: pd.DataFrame) -> pd.DataFrame:
+    """Return monthly region targets from the long targets table.
+
+    Parameters
+    ----------
+    targets : DataFrame
+        level, entity, product, period_type, period ("2027-01"), target. Rows of level
+        "region" and period_type "month" are used; product totals if present, else the
+        products added up.
+
+    Returns
+    -------
+    DataFrame
+        region, month (Timestamp, month start), target.
+
+    Raises
+    ------
+    DataError
+        If a column of the contract is missing.
+    """
+    return _month_targets(targets, "region").rename(columns={"entity": "region"})
+
+
+def rep_month_targets(targets: pd.DataFrame) -> pd.DataFrame:
+    """Return monthly rep targets (rep_id, month, target) from the long targets table (level "rep")."""
+    return _month_targets(targets, "rep").rename(columns={"entity": "rep_id"})
+
+
+@dataclass
+class CapacityResult:
+    """The capacity stage: what was estimated and what the team can sell against target.
+
+    Attributes
+    ----------
+    productivity : DataFrame  region, productivity, reps, source
+    ramp : RampEstimate
+    attrition : dict  exits, average_headcount, annual_rate, monthly_rate, source
+    season : DataFrame  region, calendar_month, season
+    by_rep : DataFrame  see :func:`capacity_by_month`
+    by_region : DataFrame  region, month, target, capacity, gap, fte, expected_exits
+    summary : DataFrame  region, target, capacity, gap, coverage (one row per region and "Total")
+    months : DatetimeIndex  the plan months
+    as_of : Timestamp
+    notes : list of str
+    """
+
+    productivity: pd.DataFrame
+    ramp: RampEstimate
+    attrition: dict
+    season: pd.DataFrame
+    by_rep: pd.DataFrame
+    by_region: pd.DataFrame
+    summary: pd.DataFrame
+    months: pd.DatetimeIndex
+    as_of: pd.Timestamp
+    notes: list[str] = field(default_factory=list)
+
+
+def capacity_against_target(by_rep: pd.DataFrame, region_targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return capacity against target by region and month, and a yearly summary with a Total row.
+
+    Returns
+    -------
+    (by_region, summary)
+        by_region: region, month, target, capacity, gap (target - capacity; positive = short),
+        fte (expected FTE on the roster), expected_exits. summary: region, target, capacity,
+        gap, coverage (capacity / target).
+    """
+    by_rep = by_rep.assign(fte_expected=by_rep["fte"] * by_rep["survival"] * (by_rep["active_share"] > 0))
+    cap = by_rep.groupby(["region", "month"], as_index=False).agg(
+        capacity=("capacity", "sum"), fte=("fte_expected", "sum"), expected_exits=("expected_exits", "sum"))
+    merged = region_targets.merge(cap, on=["region", "month"], how="outer").fillna(
+        {"target": 0.0, "capacity": 0.0, "fte": 0.0, "expected_exits": 0.0})
+    merged["gap"] = merged["target"] - merged["capacity"]
+    by_region = merged[["region", "month", "target", "capacity", "gap", "fte", "expected_exits"]].sort_values(
+        ["region", "month"], ignore_index=True)
+    summary = by_region.groupby("region", as_index=False)[["target", "capacity"]].sum()
+    summary = pd.concat([summary, pd.DataFrame([{"region": "Total", "target": summary["target"].sum(),
+                                                 "capacity": summary["capacity"].sum()}])], ignore_index=True)
+    summary["gap"] = summary["target"] - summary["capacity"]
+    summary["coverage"] = summary["capacity"] / summary["target"].where(summary["target"] > 0)
+    return by_region, summary
+
+
+def build_capacity(history: pd.DataFrame, roster: pd.DataFrame, targets: pd.DataFrame, settings, *,
+                   months: pd.DatetimeIndex, as_of) -> CapacityResult:
+    """Estimate productivity, ramp and attrition and return capacity against target.
+
+    Parameters
+    ----------
+    history : DataFrame
+        The monthly panel (unique_id, ds, y, level, region, rep_id, ...); rows of level "rep"
+        (and "region", for seasonality) are used.
+    roster : DataFrame
+        rep_id, name, team, region, role, hire_date, exit_date, fte.
+    targets : DataFrame
+        The long targets table (level "region", period_type "month").
+    settings : planlib.config.Capacity
+    months : DatetimeIndex
+        The plan months.
+    as_of : date
+        The day the plan is made.
+
+    Returns
+    -------
+    CapacityResult
+
+    Raises
+    ------
+    DataError
+        If the history has no rep rows or no roster rep carries quota.
+    """
+    model = estimate_capacity(history, roster, settings, months=months, as_of=as_of)
+    by_region, summary = capacity_against_target(model.by_rep, region_month_targets(targets))
+    return CapacityResult(model.productivity, model.ramp, model.attrition, model.season, model.by_rep,
+                          by_region, summary, months, pd.Timestamp(as_of), model.notes)
+
+# --------------------------------------------------------------------------- stages
+def _months_of(config) -> pd.DatetimeIndex:
+    return plan_months(config.fiscal.year, config.fiscal.start_month)
+
+
+@stage("capacity", needs=("history", "inputs", "targets"), config=("capacity", "fiscal", "as_of"))
+def _capacity_stage(plan) -> CapacityResult:
+    cfg = plan.config
+    return build_capacity(plan.history, plan.inputs.tables["reps"], plan.targets, cfg.capacity,
+                          months=_months_of(cfg), as_of=cfg.as_of)
+
+
