@@ -92,7 +92,7 @@ def sample_panel():
         import planlib
 
         plan = planlib.Plan.from_config(ROOT / "templates" / "plan.yaml", cache_dir=None)
-        hist = plan.history
+        hist = plan["history"]
     except Exception as exc:  # the benchmark reports what is missing instead of stopping
         return None, f"{type(exc).__name__}: {exc}"
     panel = hist[hist["level"].isin(["company", "region", "product", "region_product"])]

@@ -573,11 +573,11 @@ def test_stages_cache_and_a_changed_file_invalidates_inputs(tmp_path):
     write(tmp_path, "sales.csv", HEADER + "D1,2026-01-05,10,R001,C1,A,East\nD2,2026-10-05,5,R002,C1,B,South\n")
     config = config_for(tmp_path)
     plan = Plan(config, cache_dir=tmp_path / "cache")
-    history = plan.history
+    history = plan["history"]
     assert history[history["unique_id"] == "company"]["y"].sum() == 15.0
     key = plan.key("inputs")
     assert Plan(config, cache_dir=tmp_path / "cache").key("inputs") == key
     write(tmp_path, "sales.csv", HEADER + "D1,2026-01-05,10,R001,C1,A,East\nD2,2026-10-05,7,R002,C1,B,South\n")
     fresh = Plan(config, cache_dir=tmp_path / "cache")
     assert fresh.key("inputs") != key and fresh.key("history") != plan.key("history")
-    assert fresh.history[fresh.history["unique_id"] == "company"]["y"].sum() == 17.0
+    assert fresh["history"][fresh["history"]["unique_id"] == "company"]["y"].sum() == 17.0

@@ -246,16 +246,16 @@ def test_the_stages_bridge_the_plan_from_its_forecast():
     plan = _fake_plan(initiative(expected_effect="10%", product="Services"),
                       initiative(name="Distributors", strategy="channel", start="2027-07-01", end="2028-06-30",
                                  expected_effect=730_000))
-    summary = plan.initiatives.summary
+    summary = plan["initiatives"].summary
     # 10% of 200,000 a month for 12 months; half of 730,000 (184 of 366 days fall in 2027).
     assert summary["plan_year_effect"].tolist() == [240_000, round(730_000 * 184 / 366)]
-    assert plan.initiatives.notes == ["Distributors: runs 2027-07-01 to 2028-06-30; only its days in the plan year "
+    assert plan["initiatives"].notes == ["Distributors: runs 2027-07-01 to 2028-06-30; only its days in the plan year "
                                       "after the last closed month count"]
-    steps = plan.bridge.steps
+    steps = plan["bridge"].steps
     # Today's team sells 11.8M against a 12M baseline: 200,000 of the 400,000 the hires add is in the baseline.
     assert steps["amount"].tolist() == [12_000_000, 240_000, 366_995, 200_000, 1_193_005]
     assert steps["amount"].sum() == 14_000_000
-    assert plan.bridge.hires.set_index("region").loc["East", ["in_baseline", "credited"]].tolist() == [
+    assert plan["bridge"].hires.set_index("region").loc["East", ["in_baseline", "credited"]].tolist() == [
         200_000, 200_000]
 
 
@@ -263,7 +263,7 @@ def test_the_stage_stops_on_an_initiative_the_plan_does_not_know():
     plan = _fake_plan(initiative(goal="Grow Services"), initiative(name="South push", region="South"))
     with pytest.raises(ConfigError, match=r"initiatives\[1\]\.region: 'South' is not a region of the data "
                                           r"\(East, West\)"):
-        plan.initiatives
+        plan["initiatives"]
 
 
 # --------------------------------------------------------------------------- targets laid out

@@ -177,7 +177,7 @@ def test_the_forecast_stage_runs_to_the_end_of_the_plan_year_and_adds_up(panel):
     plan = Plan(cfg, cache_dir=None)
     # history ends 2025-12 (the last month closed before 2025-12-10 is 2025-11): later rows are left out
     plan._results["history"] = panel.assign(team=None, rep_id=None)
-    result = plan.forecast
+    result = plan["forecast"]
     fc = result.forecasts
     # FY2026 starting in April: 2025-04..2026-03, so the forecast runs 2025-12..2026-03
     assert fc["ds"].min() == pd.Timestamp("2025-12-01") and fc["ds"].max() == pd.Timestamp("2026-03-01")

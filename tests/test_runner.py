@@ -337,14 +337,15 @@ def test_sample_bundle_end_to_end(sample_bundle):
                 assert marker not in text.lower(), (path.name, marker)
 
 
-def test_notebook_stages_are_the_plan_attributes_the_code_reads(tmp_path):
+def test_notebook_stages_are_the_stages_the_code_reads(tmp_path):
     from planlib.report.runner import notebook_stages
 
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("plan.forecast in prose does not count"),
-        nbformat.v4.new_code_cell("x = plan.targets\ny = plan.config.fiscal\nz = other.market\nw = plan.history"),
+        nbformat.v4.new_markdown_cell('plan["forecast"] in prose does not count'),
+        nbformat.v4.new_code_cell("x = plan['targets']\ny = plan.config.fiscal\nz = other['market']\n"
+                                  'w = plan.get("history")\nv = plan["no_such_stage"]\nu = plan [ "budget" ]'),
     ])
     path = tmp_path / "n.ipynb"
     nbformat.write(nb, path)
-    # stages only, by name: config is an attribute, not a stage; other.market is not the plan
-    assert notebook_stages([path]) == ["history", "targets"]
+    # stages only, by name: config is an attribute, not a stage; other['market'] is not the plan
+    assert notebook_stages([path]) == ["budget", "history", "targets"]

@@ -177,14 +177,14 @@ def test_scorecard_definition_stage_checks_the_plan_data(tmp_path):
     config = make_project(tmp_path)
     # No scorecard section and no kpis table: the default measures of the deals, weights scaled to add to 1.
     plan = Plan.from_config(config, cache_dir=tmp_path / "cache")
-    defined = plan.scorecard_definition.kpis
+    defined = plan["scorecard_definition"].kpis
     assert defined["kpi"].tolist() == ["Revenue attainment", "New customers", "Retention"]
     assert defined["weight"].tolist() == pytest.approx([0.5 / 0.8, 0.15 / 0.8, 0.15 / 0.8])
     asked = {"scorecard.kpis": [dict(KPIS[0], weight=0.7), dict(KPIS[3], weight=0.3)]}
     plan = Plan.from_config(config, cache_dir=tmp_path / "cache", overrides=asked)
     with pytest.raises(ConfigError, match=r"scorecard\.kpis\[1\]\.source: 'Satisfaction' is measured from the "
                                           r"kpis table, but the config has no data\.kpis source"):
-        plan.scorecard_definition
+        plan["scorecard_definition"]
 
 
 def test_default_measures_follow_the_kpis_table():

@@ -64,12 +64,12 @@ def notebook(*code: str, title: str = "Tiny analysis") -> nbformat.NotebookNode:
 
 CHART_NOTEBOOK = notebook(
     OPEN_PLAN,
-    "from planlib import charts, text\nimport altair as alt\n"
-    "company = plan.history[plan.history['level'] == 'company']\n"
+    "from planlib.report import charts\nfrom planlib.core import text\nimport altair as alt\n"
+    "company = plan['history'][plan['history']['level'] == 'company']\n"
     "text.md('History holds {n} months.', n=len(company))",
     "alt.Chart(company).mark_line().encode(x='ds:T', y='y:Q').properties(title='Company sales')",
 )
-SECOND_NOTEBOOK = notebook(OPEN_PLAN, "plan.history.loc[plan.history['level'] == 'company', 'y'].sum()",
+SECOND_NOTEBOOK = notebook(OPEN_PLAN, "plan['history'].loc[plan['history']['level'] == 'company', 'y'].sum()",
                            title="Second look")
 
 

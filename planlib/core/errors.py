@@ -1,13 +1,17 @@
 """One exception tree for planlib.
 
     PlanlibError
-    ├── ConfigError          the config file: unknown keys, wrong types, bad values
-    ├── DataError            input tables: every bad row, with file, line, column, value, expectation
-    ├── ForecastError        a series that cannot be forecast (NaN/inf, no data)
-    ├── AllocationError      a split that cannot add up (negative weights, empty hierarchy)
-    ├── ParameterError       notebook parameters that the notebook does not declare or of the wrong type
-    ├── BundleExistsError    a plan of record would be overwritten
-    └── NotebookFailed       a notebook failed under the runner (names the notebook and the cell)
+    ├── ConfigError          (ValueError) the config file: unknown keys, wrong types, bad values
+    ├── DataError            (ValueError) input tables: every bad row, with file, line, column, value, expectation
+    ├── ForecastError        (ValueError) a series that cannot be forecast (NaN/inf, no data)
+    ├── AllocationError      (ValueError) a split that cannot add up (negative weights, empty hierarchy)
+    ├── ParameterError       (ValueError) notebook parameters that the notebook does not declare or of the wrong type
+    ├── BundleExistsError    (FileExistsError) a plan of record would be overwritten
+    ├── NotebookFailed       (RuntimeError) a notebook failed under the runner (names the notebook and the cell)
+    └── StageInputError      (RuntimeError) a stage read a config section or stage it does not declare
+
+Each also derives from the built-in exception a caller would catch for that kind of fault, so
+``except ValueError`` around a call that validates input catches planlib's validation errors too.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ class PlanlibError(Exception):
     """Base class of every error planlib raises on purpose."""
 
 
-class ConfigError(PlanlibError):
+class ConfigError(PlanlibError, ValueError):
     """The config has problems; ``problems`` lists each as (key path, message)."""
 
     def __init__(self, problems: list[tuple[str, str]], source: str | None = None):
@@ -49,7 +53,7 @@ class RowProblem:
         return f"{where}: found {self.value!r}, expected {self.expected}"
 
 
-class DataError(PlanlibError):
+class DataError(PlanlibError, ValueError):
     """Input data breaks its contract; ``problems`` lists every bad row at once."""
 
     def __init__(self, message: str, problems: list[RowProblem] | None = None, limit: int = 50):
@@ -62,23 +66,23 @@ class DataError(PlanlibError):
         super().__init__("\n".join(lines))
 
 
-class ForecastError(PlanlibError):
+class ForecastError(PlanlibError, ValueError):
     """A series cannot be forecast as given (names the series and the dates)."""
 
 
-class AllocationError(PlanlibError):
+class AllocationError(PlanlibError, ValueError):
     """A target cannot be split as asked."""
 
 
-class ParameterError(PlanlibError):
+class ParameterError(PlanlibError, ValueError):
     """Notebook parameters that the notebook does not declare, or of the wrong type."""
 
 
-class BundleExistsError(PlanlibError):
+class BundleExistsError(PlanlibError, FileExistsError):
     """A plan bundle already exists at that path; a plan of record is never overwritten."""
 
 
-class NotebookFailed(PlanlibError):
+class NotebookFailed(PlanlibError, RuntimeError):
     """A notebook failed under the runner."""
 
     def __init__(self, notebook: str, cell_index: int | None, ename: str, evalue: str, kept_at: str):
@@ -92,3 +96,7 @@ class NotebookFailed(PlanlibError):
             f"notebook {notebook} failed in {cell}: {ename}: {evalue}\n"
             f"The failed notebook is kept for reading at {kept_at}; no bundle was published."
         )
+
+
+class StageInputError(PlanlibError, RuntimeError):
+    """A stage read a config section or an upstream stage that it does not declare (names both)."""

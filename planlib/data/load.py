@@ -482,7 +482,7 @@ def _duplicates(frame, ok, live, rej, raw, positions, key, repairs):
 
 # --------------------------------------------------------------------------- fingerprints and stages
 def input_fingerprints(config) -> dict[str, str]:
-    """Return table -> sha256 of what its source holds now, plus the reader code's own digest.
+    """Return table -> sha256 of what its source holds now.
 
     A changed input file (or query result) changes the ``inputs`` stage key, so
     the cached stage is not reused.
@@ -492,25 +492,17 @@ def input_fingerprints(config) -> dict[str, str]:
         source = getattr(config.data, name)
         if source is not None:
             out[name] = _readers.source_fingerprint(source, name, config.resolve)
-    out["_code"] = _code_digest(_readers, _parsers)
     return out
 
 
-def _code_digest(*modules) -> str:
-    """sha256 of helper modules' source: the Plan hashes only the stage's own module."""
-    code = hashlib.sha256()
-    for mod in modules:
-        code.update(Path(mod.__file__).read_bytes())
-    return code.hexdigest()
+def _files_read(config) -> str:
+    return json.dumps(input_fingerprints(config), sort_keys=True)
 
 
-@stage("inputs", config=("data", "as_of"))
+@stage("inputs", config=("data", "as_of"), fingerprint=_files_read)
 def inputs_stage(plan) -> Inputs:
     """Load every input table of the plan (see ``load_inputs``)."""
     return load_inputs(plan.config)
-
-
-inputs_stage.extra_key = lambda plan: json.dumps(input_fingerprints(plan.config), sort_keys=True)
 
 
 @stage("history", needs=("inputs",), config=("as_of", "fiscal"))
@@ -518,6 +510,3 @@ def history_stage(plan) -> pd.DataFrame:
     """Build the monthly panel up to the last closed month (see ``monthly_panel``)."""
     inputs = plan.get("inputs")
     return monthly_panel(inputs.tables["sales"], inputs.tables["reps"], plan.config.last_closed_month)
-
-
-history_stage.extra_key = lambda plan: _code_digest(_panel)

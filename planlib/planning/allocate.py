@@ -459,13 +459,13 @@ def build_allocation(plan, total_units: int | None = None, methods: dict[str, fl
     """
     cfg = plan.config
     allocation = cfg.allocation if methods is None else cfg.allocation.model_copy(update={"methods": methods})
-    tables = plan.inputs.tables
+    tables = plan["inputs"].tables
     inputs = allocation_inputs(
-        roster=tables["reps"], history=plan.history, forecasts=plan.forecast.forecasts, days=plan_year_days(cfg),
+        roster=tables["reps"], history=plan["history"], forecasts=plan["forecast"].forecasts, days=plan_year_days(cfg),
         fiscal_months=fiscal_months(cfg), last_month=pd.Timestamp(cfg.last_closed_month),
         start_month=cfg.fiscal.start_month, allocation=allocation, sales=tables.get("sales"),
         market=tables.get("market"), capacity=cfg.capacity)
-    units = plan.annual_target.target_units if total_units is None else int(total_units)
+    units = plan["annual_target"].target_units if total_units is None else int(total_units)
     return allocate(units, inputs, unit=allocation.rounding_unit, uplift=allocation.uplift)
 
 
@@ -477,4 +477,4 @@ def _allocation_stage(plan) -> AllocationResult:
 
 @stage("targets", needs=("allocation",))
 def _targets_stage(plan) -> pd.DataFrame:
-    return targets_table(plan.allocation)
+    return targets_table(plan["allocation"])

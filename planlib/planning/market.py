@@ -282,8 +282,8 @@ def analyse(history: pd.DataFrame, sales: pd.DataFrame, market: pd.DataFrame | N
 
 @stage("market", needs=("history", "inputs"), config=("as_of",))
 def _market_stage(plan) -> MarketAnalysis:
-    tables = plan.inputs.tables
-    return analyse(plan.history, tables["sales"], tables.get("market"), tables.get("competitors"))
+    tables = plan["inputs"].tables
+    return analyse(plan["history"], tables["sales"], tables.get("market"), tables.get("competitors"))
 
 
 def headlines(analysis: MarketAnalysis) -> dict:

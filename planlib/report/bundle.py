@@ -44,8 +44,8 @@ def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
     """Write targets.csv, rejects.csv, plan.xlsx, index.html and manifest.json into ``folder``."""
     cfg = plan.config
     if "targets" in stages():
-        write_csv(plan.targets, folder / "targets.csv")
-    write_csv(plan.inputs.rejects, folder / "rejects.csv")
+        write_csv(plan["targets"], folder / "targets.csv")
+    write_csv(plan["inputs"].rejects, folder / "rejects.csv")
     created = dt.datetime.combine(cfg.as_of, dt.time())  # a fixed document date keeps the workbook's bytes
     write_excel(folder / "plan.xlsx", bundle_sheets(plan), unit=cfg.company.display_unit,
                 unit_label=cfg.company.display_unit_label, created=created)
@@ -99,7 +99,7 @@ def bundle_sheets(plan: Plan) -> dict[str, Sheet]:
 def _rep_month_sheet(plan: Plan) -> Sheet:
     from planlib.planning.initiatives import rep_month_view
 
-    view = rep_month_view(plan.targets, plan.inputs.tables["reps"])
+    view = rep_month_view(plan["targets"], plan["inputs"].tables["reps"])
     return Sheet(view, money=[c for c in view.columns if c not in ("rep_id", "name", "team", "region")])
 
 
@@ -107,7 +107,7 @@ def _rep_month_sheet(plan: Plan) -> Sheet:
 def _region_quarter_sheet(plan: Plan) -> Sheet:
     from planlib.planning.initiatives import period_view
 
-    view = period_view(plan.targets, "region", "quarter")
+    view = period_view(plan["targets"], "region", "quarter")
     return Sheet(view, money=[c for c in view.columns if c != "region"])
 
 
@@ -115,25 +115,25 @@ def _region_quarter_sheet(plan: Plan) -> Sheet:
 def _product_quarter_sheet(plan: Plan) -> Sheet:
     from planlib.planning.initiatives import period_view
 
-    view = period_view(plan.targets, "product", "quarter")
+    view = period_view(plan["targets"], "product", "quarter")
     return Sheet(view, money=[c for c in view.columns if c != "product"])
 
 
 @bundle_sheet("Goal cards", needs=("goal_cards",))
 def _goal_cards_sheet(plan: Plan) -> Sheet:
     # A goal's target and baseline are money, counts or fractions by metric: shown as given, not in the unit.
-    return Sheet(plan.goal_cards, percent=["probability"],
+    return Sheet(plan["goal_cards"], percent=["probability"],
                  formats={"target": "#,##0.###", "baseline": "#,##0.###"})
 
 
 @bundle_sheet("Initiatives", needs=("initiatives",))
 def _initiatives_sheet(plan: Plan) -> Sheet:
-    return Sheet(plan.initiatives.summary, money=["plan_year_effect"], formats={"months_active": "0.0"})
+    return Sheet(plan["initiatives"].summary, money=["plan_year_effect"], formats={"months_active": "0.0"})
 
 
 @bundle_sheet("Bridge to target", needs=("bridge",))
 def _bridge_sheet(plan: Plan) -> Sheet:
-    bridge = plan.bridge
+    bridge = plan["bridge"]
     target = pd.DataFrame([{"step": f"FY{plan.config.fiscal.year} target", "kind": "target", "strategy": None,
                             "amount": bridge.target, "running_total": bridge.target}])
     return Sheet(pd.concat([bridge.steps, target], ignore_index=True), money=["amount", "running_total"])
@@ -141,7 +141,7 @@ def _bridge_sheet(plan: Plan) -> Sheet:
 
 @bundle_sheet("Hiring plan", needs=("hiring_plan",))
 def _hiring_sheet(plan: Plan) -> Sheet:
-    hires = plan.hiring_plan.hires.copy()
+    hires = plan["hiring_plan"].hires.copy()
     for col in ("start_month", "start_by"):
         hires[col] = pd.to_datetime(hires[col]).dt.strftime("%Y-%m")
     return Sheet(hires, money=["contribution"])
@@ -149,19 +149,19 @@ def _hiring_sheet(plan: Plan) -> Sheet:
 
 @bundle_sheet("Capacity and hires", needs=("hiring_plan",))
 def _capacity_sheet(plan: Plan) -> Sheet:
-    summary = plan.hiring_plan.summary
+    summary = plan["hiring_plan"].summary
     return Sheet(summary, money=[c for c in summary.columns if c not in ("region", "hires")])
 
 
 @bundle_sheet("Budget", needs=("budget",))
 def _budget_sheet(plan: Plan) -> Sheet:
-    table = plan.budget.table
+    table = plan["budget"].table
     return Sheet(table, money=[c for c in table.columns if c != "line"])
 
 
 @bundle_sheet("Incentive tiers", needs=("incentive_plan",))
 def _incentive_tiers_sheet(plan: Plan) -> Sheet:
-    tiers = plan.incentive_plan.tiers.copy()
+    tiers = plan["incentive_plan"].tiers.copy()
     # The last tier has no upper end: a blank cell reads "and above", where inf would be an Excel error.
     tiers["attainment_to"] = tiers["attainment_to"].mask(tiers["attainment_to"] == float("inf"))
     return Sheet(tiers, percent=["attainment_from", "attainment_to", "payout_from", "payout_to"],
@@ -170,7 +170,7 @@ def _incentive_tiers_sheet(plan: Plan) -> Sheet:
 
 @bundle_sheet("Bonuses", needs=("incentive_plan",))
 def _bonuses_sheet(plan: Plan) -> Sheet:
-    settings = plan.incentive_plan.settings
+    settings = plan["incentive_plan"].settings
     rows = [{"bonus": b.name, "kind": b.kind, "period": b.period, "amount": b.amount, "winners": b.winners,
              "min_attainment": b.min_attainment} for b in settings.bonuses]
     roles = [{"bonus": f"target incentive: {role}", "kind": "commission", "period": settings.commission.period,
@@ -185,17 +185,17 @@ def _bonuses_sheet(plan: Plan) -> Sheet:
 
 @bundle_sheet("Scorecard", needs=("scorecard_definition",))
 def _scorecard_sheet(plan: Plan) -> Sheet:
-    return Sheet(plan.scorecard_definition.kpis, percent=["weight"])
+    return Sheet(plan["scorecard_definition"].kpis, percent=["weight"])
 
 
 @bundle_sheet("Targets", needs=("targets",))
 def _targets_sheet(plan: Plan) -> Sheet:
-    return Sheet(plan.targets, money=["target"])
+    return Sheet(plan["targets"], money=["target"])
 
 
 @bundle_sheet("Forecast", needs=("forecast",))
 def _forecast_sheet(plan: Plan) -> Sheet:
-    forecasts = plan.forecast.forecasts
+    forecasts = plan["forecast"].forecasts
     keep = forecasts[(forecasts["unique_id"] == "company") | forecasts["unique_id"].str.startswith("region/")]
     table = keep.rename(columns={"unique_id": "series", "yhat": "forecast"}).copy()
     table["ds"] = pd.to_datetime(table["ds"]).dt.strftime("%Y-%m")
@@ -206,7 +206,7 @@ def _forecast_sheet(plan: Plan) -> Sheet:
 
 @bundle_sheet("History by region", needs=("history",))
 def _history_sheet(plan: Plan) -> Sheet:
-    history = plan.history
+    history = plan["history"]
     company = history[history["level"] == "company"].set_index("ds")["y"]
     regions = history[history["level"] == "region"].pivot(index="ds", columns="region", values="y")
     table = regions.reindex(company.index).assign(Total=company)
@@ -224,7 +224,7 @@ def _inputs_sheet(plan: Plan) -> Sheet:
 
 @bundle_sheet("Rejected rows", needs=("inputs",))
 def _rejects_sheet(plan: Plan) -> Sheet:
-    return Sheet(plan.inputs.rejects)
+    return Sheet(plan["inputs"].rejects)
 
 
 # --------------------------------------------------------------------------- headline and manifest
@@ -245,7 +245,7 @@ def headline(plan: Plan) -> dict[str, str]:
 
     cfg = plan.config
     unit, label = cfg.company.display_unit, cfg.company.display_unit_label
-    history = plan.history
+    history = plan["history"]
     company = history[history["level"] == "company"].set_index("ds")["y"].sort_index()
     last_closed = pd.Timestamp(cfg.last_closed_month)
     figures: dict[str, str] = {}
@@ -270,7 +270,7 @@ def headline(plan: Plan) -> dict[str, str]:
         if forecast is not None:
             figures[f"FY{cfg.fiscal.year} forecast revenue"] = money(forecast, unit, label)
     if "targets" in stages():
-        target = company_annual_target(plan.targets)
+        target = company_annual_target(plan["targets"])
         if target is not None:
             figures[f"FY{cfg.fiscal.year} target"] = money(target, unit, label)
     counts = input_counts(plan)
@@ -285,7 +285,7 @@ def plan_year_forecast(plan: Plan, company: pd.Series) -> float | None:
     cfg = plan.config
     first, last = fiscal_year_months(cfg.fiscal.year, cfg.fiscal.start_month)
     months = pd.date_range(first, last, freq="MS")
-    forecasts = plan.forecast.forecasts
+    forecasts = plan["forecast"].forecasts
     yhat = forecasts[forecasts["unique_id"] == "company"].set_index("ds")["yhat"]
     yhat.index = pd.DatetimeIndex(yhat.index)
     last_closed = pd.Timestamp(cfg.last_closed_month)
@@ -342,7 +342,7 @@ def input_counts(plan: Plan, counts: pd.DataFrame | None = None) -> list[dict]:
     """
     cfg = plan.config
     records = []
-    for row in (plan.inputs.counts if counts is None else counts).to_dict("records"):
+    for row in (plan["inputs"].counts if counts is None else counts).to_dict("records"):
         # The counts name the file; the config says where it is (or which database it came from).
         source = getattr(cfg.data, str(row["table"]), None)
         if row["table"] == "actuals" and cfg.review.actuals is not None:

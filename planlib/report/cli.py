@@ -3,6 +3,7 @@
     planlib plan --config templates/plan.yaml [--version v003] [--quiet] [-p NAME VALUE]
     planlib review --plan reports/FY2027/v001 --as-of 2027-03-31 [--actuals new_deals.csv] [--config ...]
     planlib params notebooks/01_market_analysis.ipynb
+    planlib stages
 """
 from __future__ import annotations
 
@@ -37,6 +38,27 @@ def _params(args: argparse.Namespace) -> int:
 
     print(describe(args.notebook))
     return 0
+
+
+def _stages(args: argparse.Namespace) -> int:
+    from planlib.core.graph import describe_stages
+
+    print(format_stages(describe_stages()))
+    return 0
+
+
+def format_stages(rows: list[dict[str, str]]) -> str:
+    """Return the stage graph as text: each stage in the order they run, what it reads, what reads it."""
+    lines = ["The plan's stages, in the order they are computed. Each reads only what it declares;",
+             "its cache key is made of exactly that (plus planlib's code and the numeric packages' versions).", ""]
+    for row in rows:
+        lines.append(f"{row['stage']}  ({row['module']})")
+        lines.append(f"    config:  {row['config']}")
+        lines.append(f"    needs:   {row['needs']}")
+        if row["outside the config"] != "-":
+            lines.append(f"    reads:   its input {row['outside the config']} (their sha256 is in the key)")
+        lines.append(f"    read by: {row['read by']}")
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="List a notebook's parameters with their types, defaults and docs.")
     params.add_argument("notebook", help="path of the .ipynb file")
     params.set_defaults(func=_params)
+
+    graph = commands.add_parser("stages", help="print the plan's stage graph: what each stage reads, what reads it",
+                                description="Print every stage of a plan with the config sections and upstream "
+                                            "stages it declares (its whole cache key) and the stages that read it.")
+    graph.set_defaults(func=_stages)
     return parser
 
 

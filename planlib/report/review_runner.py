@@ -137,10 +137,10 @@ def run_review(config_path: str | Path, plan_dir: str | Path, as_of: str, *, act
 
 def write_review_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
     """Write review.xlsx, scorecards.csv, rejects.csv, index.html and manifest.json of a review into ``folder``."""
-    result = plan.review
+    result = plan["review"]
     cfg = plan.config
-    record_cfg = plan.review_record.config
-    write_csv(plan.review_inputs.rejects, folder / "rejects.csv")
+    record_cfg = plan["review_record"].config
+    write_csv(plan["review_inputs"].rejects, folder / "rejects.csv")
     write_csv(result.scorecards.sheet, folder / "scorecards.csv")
     created = dt.datetime.combine(result.window.as_of, dt.time())
     write_excel(folder / "review.xlsx", review_sheets(result), unit=record_cfg.company.display_unit,
@@ -156,8 +156,8 @@ def write_review_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
         "title": title,
         "fiscal_year": record_cfg.fiscal.year,
         "as_of": result.window.as_of.isoformat(),
-        "plan_of_record": {"bundle": result.plan_name, "manifest_sha256": plan.review_record.fingerprint},
-        "inputs": input_counts(plan, plan.review_inputs.counts),
+        "plan_of_record": {"bundle": result.plan_name, "manifest_sha256": plan["review_record"].fingerprint},
+        "inputs": input_counts(plan, plan["review_inputs"].counts),
         "config": portable_config(cfg),
         "packages": packages,
         "notebooks": [{"notebook": p["notebook"], "html": p["html"], "parameters": dict(p["parameters"])}

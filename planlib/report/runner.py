@@ -161,12 +161,12 @@ def execute_all(runs: list[tuple[Path, dict[str, Any]]], staging: Path, *, kerne
 
 
 def notebook_stages(paths: list[Path]) -> list[str]:
-    """Return the plan stages the notebooks read (``plan.<stage>`` in their code), sorted by name."""
+    """Return the plan stages the notebooks read (``plan["stage"]`` or ``plan.get("stage")``), sorted by name."""
     used: set[str] = set()
     for path in paths:
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code":
-                used.update(re.findall(r"\bplan\.([A-Za-z_]\w*)", cell.source))
+                used.update(re.findall(r"""\bplan\s*(?:\.get\s*\(|\[)\s*["']([A-Za-z_]\w*)["']""", cell.source))
     return sorted(used & set(stages()))
 
 

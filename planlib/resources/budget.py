@@ -266,10 +266,10 @@ def build_budget(capacity: CapacityResult, hiring: HiringPlanResult, targets: pd
 
 @stage("budget", needs=("capacity", "hiring_plan", "targets", "forecast"), config=("budget", "incentives", "capacity"))
 def _budget_stage(plan) -> BudgetResult:
-    capacity = plan.capacity
-    fc = plan.forecast.forecasts
+    capacity = plan["capacity"]
+    fc = plan["forecast"].forecasts
     region = fc[fc["unique_id"].str.startswith("region/") & fc["ds"].isin(capacity.months)]
     expected = region.groupby(region["unique_id"].str.slice(len("region/")))["yhat"].sum()
-    return build_budget(capacity, plan.hiring_plan, plan.targets, plan.config.budget, plan.config.incentives,
+    return build_budget(capacity, plan["hiring_plan"], plan["targets"], plan.config.budget, plan.config.incentives,
                         expected_revenue=expected if len(expected) else None,
                         hire_role=plan.config.capacity.quota_roles[0])

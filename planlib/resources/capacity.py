@@ -179,7 +179,7 @@ def _months_of(config) -> pd.DatetimeIndex:
 @stage("capacity", needs=("history", "inputs", "targets"), config=("capacity", "fiscal", "as_of"))
 def _capacity_stage(plan) -> CapacityResult:
     cfg = plan.config
-    return build_capacity(plan.history, plan.inputs.tables["reps"], plan.targets, cfg.capacity,
+    return build_capacity(plan["history"], plan["inputs"].tables["reps"], plan["targets"], cfg.capacity,
                           months=_months_of(cfg), as_of=cfg.as_of)
 
 

@@ -212,6 +212,6 @@ def plan_hiring(capacity: CapacityResult, *, earliest_start=None, max_per_month:
 @stage("hiring_plan", needs=("capacity",), config=("capacity",))
 def _hiring_stage(plan) -> HiringPlanResult:
     settings = plan.config.capacity
-    return plan_hiring(plan.capacity, earliest_start=settings.hiring.earliest_start,
+    return plan_hiring(plan["capacity"], earliest_start=settings.hiring.earliest_start,
                        max_per_month=settings.hiring.max_per_month, max_per_region=settings.hiring.max_per_region,
                        growth=settings.productivity_growth)

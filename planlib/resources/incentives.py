@@ -547,11 +547,11 @@ def _incentive_plan_stage(plan) -> IncentivePlan:
 
 @stage("incentive_cost", needs=("monte_carlo", "inputs", "budget"), config=("incentives", "budget"))
 def _incentive_cost_stage(plan) -> IncentiveCost:
-    sims = plan.monte_carlo
-    roster = plan.inputs.tables["reps"].drop_duplicates("rep_id").set_index("rep_id")
+    sims = plan["monte_carlo"]
+    roster = plan["inputs"].tables["reps"].drop_duplicates("rep_id").set_index("rep_id")
     reps = roster.reindex(sims.rep_ids)[["team", "role", "fte"]].reset_index()
     reps["fte"] = reps["fte"].fillna(1.0)
-    budget = plan.budget
+    budget = plan["budget"]
     return incentive_cost(sims.rep_sales, sims.rep_targets, reps, plan.config.incentives,
                           fixed_cost=budget.fixed_cost, on_cost_rate=plan.config.budget.on_cost_rate)
 

@@ -38,7 +38,7 @@ from planlib.review.outlook import (
     year_end_outlook,
 )
 from planlib.core.errors import ConfigError, DataError
-from planlib.core.graph import stage
+from planlib.core.graph import CONFIG_SECTIONS, stage
 from planlib.data.bundle import PlanOfRecord
 from planlib.review.scorecard import Scorecards, scorecards
 
@@ -230,57 +230,47 @@ def _review_as_of(plan) -> dt.date:
     return plan.config.review.as_of or plan.config.as_of
 
 
-def _record_key(plan) -> str:
-    review = plan.config.review
-    if review.plan is None:
-        return "config:" + plan.key("targets")
+def _record_files(config) -> str:
+    """The published bundle's fingerprint (review.plan); without one, the record is this config's plan,
+    whose every section (declared) and targets (needed) are in the key already."""
+    if config.review.plan is None:
+        return ""
     from planlib.data.bundle import plan_bundle_fingerprint
 
-    return "bundle:" + plan_bundle_fingerprint(plan.config.resolve(review.plan))
+    return "bundle:" + plan_bundle_fingerprint(config.resolve(config.review.plan))
 
 
-@stage("review_record", config=("review",))
+# Without review.plan the plan of record is the plan this whole config makes: every section is read.
+@stage("review_record", needs=("targets",), config=CONFIG_SECTIONS, fingerprint=_record_files)
 def _record_stage(plan) -> PlanOfRecord:
     """The plan of record: a published bundle (review.plan), else the plan the config's stages make."""
     review = plan.config.review
     if review.plan is None:
-        return PlanOfRecord("the plan of this config", plan.config, plan.targets, plan.key("targets"))
+        return PlanOfRecord("the plan of this config", plan.config.whole(), plan["targets"], plan.key("targets"))
     from planlib.data.bundle import read_plan_bundle
 
     return read_plan_bundle(plan.config.resolve(review.plan), base_dir=plan.config.base_dir)
 
 
-_record_stage.extra_key = _record_key
-
-
-def _actuals_config(plan):
-    cfg = plan.config
-    return cfg.model_copy(update={"as_of": _review_as_of(plan)})
-
-
-def _actuals_key(plan) -> str:
+def _actuals_files(config) -> str:
     from planlib.data.load import input_fingerprints
 
-    cfg = _actuals_config(plan)
-    prints = input_fingerprints(cfg)
-    if cfg.review.actuals is not None:
-        file = cfg.resolve(cfg.review.actuals)
+    prints = input_fingerprints(config)
+    if config.review.actuals is not None:
+        file = config.resolve(config.review.actuals)
         prints["review.actuals"] = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "missing"
     return json.dumps(prints, sort_keys=True)
 
 
-@stage("review_inputs", config=("data", "review", "as_of"))
+@stage("review_inputs", config=("data", "review", "as_of"), fingerprint=_actuals_files)
 def _inputs_stage(plan):
     """The inputs through the review date: the config's tables, plus review.actuals appended to sales."""
-    cfg = _actuals_config(plan)
+    cfg = plan.config.model_copy(update={"as_of": _review_as_of(plan)})
     return load_review_inputs(cfg, cfg.review.actuals)
 
 
-_inputs_stage.extra_key = _actuals_key
-
-
 def _window_of(plan) -> ReviewWindow:
-    record = plan.review_record
+    record = plan["review_record"]
     cfg = record.config
     if cfg.fiscal.calendar != "monthly":
         raise ConfigError([("fiscal.calendar", f"the quarterly review compares calendar months; the plan of "
@@ -299,9 +289,9 @@ def review_history(plan) -> pd.DataFrame:
     """
     from planlib.data.load import monthly_panel
 
-    record = plan.review_record
+    record = plan["review_record"]
     window = _window_of(plan)
-    tables = plan.review_inputs.tables
+    tables = plan["review_inputs"].tables
     check_continuity(tables["sales"], record.config.last_closed_month, window)
     return monthly_panel(tables["sales"], tables["reps"], window.closed_through)
 
@@ -333,12 +323,13 @@ def check_continuity(sales: pd.DataFrame, history_end, window: ReviewWindow) -> 
                         f"give them in review.actuals (or --actuals) or in the sales source")
 
 
-@stage("reforecast", needs=("review_record", "review_inputs"), config=("review",))
+# Nothing new since the plan (no bundle, no actuals): the plan's own forecast is the re-forecast.
+@stage("reforecast", needs=("review_record", "review_inputs", "forecast"), config=("review", "as_of"))
 def _reforecast_stage(plan):
     """The re-forecast of the rest of the fiscal year on history plus actuals (None when the year is over)."""
     from planlib.forecast.engine import forecast_with_config
 
-    record = plan.review_record
+    record = plan["review_record"]
     window = _window_of(plan)
     if not len(window.open):
         return None
@@ -346,13 +337,10 @@ def _reforecast_stage(plan):
     same_data = (plan.config.review.plan is None and plan.config.review.actuals is None
                  and window.closed_through == pd.Timestamp(cfg.last_closed_month))
     if same_data:
-        return plan.forecast  # nothing new since the plan: its forecast is the re-forecast
+        return plan["forecast"]  # nothing new since the plan: its forecast is the re-forecast
     panel = reforecast_panel(review_history(plan))
     h = (window.months[-1].to_period("M") - window.closed_through.to_period("M")).n
     return forecast_with_config(panel, h, cfg)  # the plan's own settings, as its forecast stage uses them
-
-
-_reforecast_stage.extra_key = lambda plan: plan.key("forecast") if plan.config.review.plan is None else ""
 
 
 def percent(value: float, digits: int = 1) -> str:
@@ -400,9 +388,9 @@ def what_if(plan, reset_quantile: float = 0.5) -> pd.DataFrame:
     DataFrame
         As the first table of :func:`allocation_options`.
     """
-    record = plan.review_record
-    result = plan.review
-    options, _ = allocation_options(record.targets, result.comparison, plan.reforecast, result.window,
+    record = plan["review_record"]
+    result = plan["review"]
+    options, _ = allocation_options(record.targets, result.comparison, plan["reforecast"], result.window,
                                     rounding_unit=record.config.allocation.rounding_unit,
                                     reset_quantile=reset_quantile)
     return options
@@ -417,13 +405,13 @@ def what_if_for(plan):
     return reset_at
 
 
-@stage("review", needs=("review_record", "review_inputs", "reforecast"), config=("review",))
+@stage("review", needs=("review_record", "review_inputs", "reforecast"), config=("review", "as_of"))
 def _review_stage(plan) -> ReviewResult:
     """The quarterly review of the plan of record (see :func:`build_review`)."""
-    record = plan.review_record
+    record = plan["review_record"]
     window = _window_of(plan)
-    tables = plan.review_inputs.tables
+    tables = plan["review_inputs"].tables
     if window.open.size and window.closed.size:
         review_history(plan)  # the gap check, also when the re-forecast came from the cache
-    return build_review(record, tables["sales"], tables["reps"], tables.get("kpis"), plan.reforecast, window,
+    return build_review(record, tables["sales"], tables["reps"], tables.get("kpis"), plan["reforecast"], window,
                         plan.config.review)

@@ -146,8 +146,8 @@ def validate_scorecard(scorecard, tables: dict[str, pd.DataFrame]) -> None:
 @stage("scorecard_definition", needs=("inputs",), config=("scorecard",))
 def _definition_stage(plan) -> ScorecardDefinition:
     """The plan's scorecard, checked against its data."""
-    validate_scorecard(plan.config.scorecard, plan.inputs.tables)
-    return definition(plan.config.scorecard, plan.inputs.tables)
+    validate_scorecard(plan.config.scorecard, plan["inputs"].tables)
+    return definition(plan.config.scorecard, plan["inputs"].tables)
 
 
 # --------------------------------------------------------------------------- measuring

@@ -184,8 +184,8 @@ class ConcentrationResult:
 def _concentration_stage(plan) -> ConcentrationResult:
     from planlib.resources.capacity import region_month_targets
 
-    cfg, settings, model = plan.config, plan.config.risk, plan.risk_model
-    tables = plan.inputs.tables
+    cfg, settings, model = plan.config, plan.config.risk, plan["risk_model"]
+    tables = plan["inputs"].tables
     window = _trailing(tables["sales"], cfg.as_of, settings.concentration_months)
     region_of = tables["reps"].set_index("rep_id")["region"]
     if "region" not in window or window["region"].isna().any():
@@ -195,9 +195,9 @@ def _concentration_stage(plan) -> ConcentrationResult:
     if pipeline is None:
         pipeline = pd.DataFrame(columns=["opportunity_id", "rep_id", "stage", "amount", "expected_close",
                                          "probability"])
-    month_targets = region_month_targets(plan.targets)
+    month_targets = region_month_targets(plan["targets"])
     expected_by_region = model.plan_year.expected.groupby(model.plan_year.reps["region"]).sum()
-    hist = plan.history
+    hist = plan["history"]
     parts = []
     # the 3x rule is about the period ahead: the first quarter; the plan year is shown beside it
     for horizon, months in (("first quarter", model.plan_year.months[:3]), ("plan year", model.plan_year.months)):

@@ -156,7 +156,7 @@ def calibrate_shock_scale(expected: pd.DataFrame, *, region_of: pd.Series, shock
 
 @stage("monte_carlo", needs=("risk_model", "risk_register"), config=("risk", "seed"))
 def _monte_carlo_stage(plan) -> MonteCarloResult:
-    model, reg = plan.risk_model, plan.risk_register
+    model, reg = plan["risk_model"], plan["risk_register"]
     year = model.plan_year
     mix = year.product_mix if plan.config.risk.shock_level == "region_product" else None
     result = run_monte_carlo(year.expected, region_of=year.reps["region"], shocks=model.shocks, rep_sd=model.rep_sd,

@@ -229,29 +229,29 @@ def _risk_model_stage(plan) -> RiskModel:
     from planlib.resources.capacity import plan_months, rep_month_targets
 
     cfg, settings = plan.config, plan.config.risk
-    tables = plan.inputs.tables
+    tables = plan["inputs"].tables
     months = plan_months(cfg.fiscal.year, cfg.fiscal.start_month)
-    fc = plan.forecast.forecasts
+    fc = plan["forecast"].forecasts
     rp = fc[fc["unique_id"].str.startswith("region_product/") & fc["ds"].isin(months)].copy()
     parts = rp["unique_id"].str.split("/", n=2, expand=True)
     rp["region"], rp["product"] = parts[1], parts[2]
-    targets = rep_month_targets(plan.targets)
+    targets = rep_month_targets(plan["targets"])
     # capacity carries ramp, exits and attrition: the simulation expects of each rep what the capacity plan does
     year = build_plan_year(rp, tables["sales"], tables["reps"], months, as_of=cfg.as_of,
-                           capacity=plan.capacity.by_rep)
+                           capacity=plan["capacity"].by_rep)
     level = settings.shock_level
-    shocks = estimate_shock_model(plan.history, level)
-    rep_sd = estimate_rep_noise(plan.history).reindex(year.expected.index)
+    shocks = estimate_shock_model(plan["history"], level)
+    rep_sd = estimate_rep_noise(plan["history"]).reindex(year.expected.index)
     rep_sd = rep_sd.fillna(float(rep_sd.median()) if rep_sd.notna().any() else 0.3)
     mix = year.product_mix if level == "region_product" else None
-    forecast_total = plan.forecast.total_distribution("company", months[0], months[-1])
+    forecast_total = plan["forecast"].total_distribution("company", months[0], months[-1])
     scale = 1.0
     if settings.calibrate_to_forecast:
         scale = calibrate_shock_scale(year.expected, region_of=year.reps["region"], shocks=shocks, rep_sd=rep_sd,
                                       target_sd=float(forecast_total.std()), seed=cfg.seed, product_mix=mix)
     rep_targets = (targets.pivot_table(index="rep_id", columns="month", values="target", aggfunc="sum")
                    .reindex(index=year.expected.index, columns=months).fillna(0.0).to_numpy())
-    hist = plan.history
+    hist = plan["history"]
     company = hist[hist["level"] == "company"].sort_values("ds")
     trailing = float(company["y"].tail(12).sum())
     growth_base = float(year.expected.to_numpy().sum() / trailing - 1) if trailing > 0 else 0.0
@@ -263,5 +263,5 @@ def _risk_model_stage(plan) -> RiskModel:
     else:
         weighted = pd.DataFrame()
     weighted = weighted.reindex(index=year.expected.index, columns=months).fillna(0.0)
-    return RiskModel(year, shocks, rep_sd, scale, _company_annual_target(plan.targets, months), forecast_total,
+    return RiskModel(year, shocks, rep_sd, scale, _company_annual_target(plan["targets"], months), forecast_total,
                      rep_targets, growth_base, weighted, list(year.notes))

@@ -328,9 +328,9 @@ class RiskRegister:
 @stage("risk_register", needs=("inputs", "risk_model"), config=("risk",))
 def _risk_register_stage(plan) -> RiskRegister:
     settings = plan.config.risk
-    tables = plan.inputs.tables
+    tables = plan["inputs"].tables
     drivers = _drivers(tables)
-    rejects = plan.inputs.rejects
+    rejects = plan["inputs"].rejects
     rejected = rejects[rejects["table"] == "risks"]
     # a register with a row left out would understate the risk: rows rejected on reading are errors here
     problems = [RowProblem(str(r.file), None if pd.isna(r.line) else int(r.line), str(r.column), r.value,
@@ -338,7 +338,7 @@ def _risk_register_stage(plan) -> RiskRegister:
     parts = []
     table = tables.get("risks")
     if table is not None and len(table):
-        counts = plan.inputs.counts.set_index("table")
+        counts = plan["inputs"].counts.set_index("table")
         source = str(counts.loc["risks", "file"]) if "risks" in counts.index else "risks.csv"
         rows_in = int(counts.loc["risks", "rows_in"]) if "risks" in counts.index else len(table)
         # the table keeps file order without the rejected rows: its lines are the others (header = line 1)
@@ -360,7 +360,7 @@ def _risk_register_stage(plan) -> RiskRegister:
     if len(dupes):
         raise ConfigError([("risk.risks", f"risk {rid}: found a risk_id that is also in risks.csv, expected ids "
                             "unique across the file and the config") for rid in dupes])
-    model = plan.risk_model
+    model = plan["risk_model"]
     year = model.plan_year
     exposure = driver_exposure(register, reps=year.reps, product_mix=year.product_mix,
                                customer_mix=year.customer_share)

@@ -196,7 +196,7 @@ def _payout_function(plan, model: RiskModel):
     """Total incentive payout of one rep x month sales array, by planlib.incentives' own cost model."""
     from planlib.resources.incentives import incentive_cost
 
-    reps = plan.inputs.tables["reps"].set_index("rep_id").reindex(model.plan_year.expected.index).reset_index()
+    reps = plan["inputs"].tables["reps"].set_index("rep_id").reindex(model.plan_year.expected.index).reset_index()
     if model.rep_targets is None or not model.rep_targets.sum() > 0:
         return None
     return lambda sales: incentive_cost(sales, model.rep_targets, reps, plan.config.incentives).summary[
@@ -205,9 +205,9 @@ def _payout_function(plan, model: RiskModel):
 
 @stage("scenarios", needs=("inputs", "risk_model", "risk_register"), config=("risk", "incentives"))
 def _scenarios_stage(plan) -> pd.DataFrame:
-    settings, model = plan.config.risk, plan.risk_model
+    settings, model = plan.config.risk, plan["risk_model"]
     chosen = {name: (s.quantile, s.risks) for name, s in settings.scenarios.items()}
-    return scenarios(plan.risk_register.register, model.forecast_total, annual_target=model.annual_target,
+    return scenarios(plan["risk_register"].register, model.forecast_total, annual_target=model.annual_target,
                      settings=chosen, likely_threshold=settings.likely_threshold,
                      expected=model.plan_year.expected, payout=_payout_function(plan, model))
 
@@ -216,12 +216,12 @@ def _ramp_months(plan) -> float:
     """The ramp the tornado moves: the config's, else the one the capacity stage used (estimated or configured)."""
     if plan.config.risk.ramp_months is not None:
         return float(plan.config.risk.ramp_months)
-    return float(plan.capacity.ramp.ramp_months)
+    return float(plan["capacity"].ramp.ramp_months)
 
 
 def _draws(plan, n_sims: int):
     """Outcomes for expected sales of one and risk draws, shared by the tornado and the what-if."""
-    settings, model, reg = plan.config.risk, plan.risk_model, plan.risk_register
+    settings, model, reg = plan.config.risk, plan["risk_model"], plan["risk_register"]
     year = model.plan_year
     ones = pd.DataFrame(1.0, index=year.expected.index, columns=year.expected.columns)
     mix = year.product_mix if settings.shock_level == "region_product" else None
@@ -235,7 +235,7 @@ def _draws(plan, n_sims: int):
 
 @stage("sensitivity", needs=("risk_model", "risk_register", "capacity"), config=("risk", "seed", "capacity"))
 def _sensitivity_stage(plan) -> pd.DataFrame:
-    settings, model = plan.config.risk, plan.risk_model
+    settings, model = plan.config.risk, plan["risk_model"]
     year = model.plan_year
     factors, hits, events = _draws(plan, settings.sensitivity_sims)
     moves = assumption_moves(year.expected, settings.sensitivity, growth_base=model.growth_base,
@@ -262,7 +262,7 @@ def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.
     """
     from planlib.core.text import md, money
 
-    model = plan.risk_model
+    model = plan["risk_model"]
     company = plan.config.company
     factors, hits, events = _draws(plan, plan.config.risk.sensitivity_sims)
     expected = model.plan_year.expected * (1 + model.growth_base + growth) / (1 + model.growth_base) * (1 + price)
