@@ -134,6 +134,21 @@ def test_versions_count_up_and_are_never_overwritten(tmp_path, data_stages_only)
     assert sorted(p.name for p in (tmp_path / "reports" / "FY2027").iterdir()) == ["v001", "v002", "v007"]
 
 
+def test_a_corrupt_cache_file_is_recomputed_and_the_run_says_so(tmp_path, data_stages_only):
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    first = run_plan(config, progress=None)
+    cache = tmp_path / "reports" / ".cache"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700  # the cache is the user's own
+    (history,) = cache.glob("history-*")
+    (history / "value.json").write_text("{", encoding="utf-8")
+    lines, say = _quiet_lines()
+    second = run_plan(config, progress=say)
+    said = [line for line in lines if line.startswith("stage ")]
+    assert len(said) == 1 and said[0].startswith("stage history: cache unreadable, recomputed (") and \
+        str(history / "value.json") in said[0], lines
+    assert file_hashes(second) == file_hashes(first)
+
+
 def test_publish_takes_the_next_version_when_another_run_published_first(tmp_path):
     fy = tmp_path / "FY2027"
     (fy / "v001").mkdir(parents=True)

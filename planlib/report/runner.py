@@ -176,6 +176,8 @@ def warm_stages(plan: Plan, names: list[str], progress: Progress) -> None:
         progress(f"stages: {', '.join(names)}")
     for name in names:
         plan.get(name)
+    for event in plan.cache_events:  # an unreadable cache file was recomputed: say so
+        progress(event)
 
 
 # --------------------------------------------------------------------------- versions and folders
