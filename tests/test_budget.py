@@ -4,7 +4,8 @@ import pytest
 
 from planlib.resources.budget import allocate_exact, build_budget, line_weights
 from planlib.resources.capacity import CapacityResult, RampEstimate, capacity_against_target, capacity_by_month, plan_months
-from planlib.core.config import Budget, BudgetLine, Incentives, parse_config
+from planlib.core.config import parse_config
+from planlib.core.config_operating import Budget, BudgetLine, Incentives
 from planlib.core.errors import ConfigError
 from planlib.resources.hiring import plan_hiring
 

@@ -11,7 +11,7 @@ from scipy import stats
 
 from planlib.planning import allocate as al
 from planlib.planning import goals as gl
-from planlib.core.config import Goals, SmartGoal
+from planlib.core.config_targets import Goals, SmartGoal
 from planlib.core.errors import ConfigError, ForecastError
 
 

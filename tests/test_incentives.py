@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.core.config import Bonus, Commission, Incentives, parse_config
+from planlib.core.config import parse_config
+from planlib.core.config_operating import Bonus, Commission, Incentives
 from planlib.core.errors import ConfigError, DataError
 from planlib.resources.incentives import (bonus_payouts, build_incentive_plan, cap_attainment, commission_payouts,
                                 describe_plan, expected_payout_at, incentive_cost, payout_curve, payout_example,

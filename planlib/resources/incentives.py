@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planlib.core.config import Bonus, Commission, Incentives
+from planlib.core.config_operating import Bonus, Commission, Incentives
 from planlib.core.errors import ConfigError, DataError
 from planlib.core.graph import stage
 

@@ -47,7 +47,7 @@ def resolved(scorecard, tables: dict[str, pd.DataFrame] | None = None):
     -------
     planlib.config.Scorecard
     """
-    from planlib.core.config import DEFAULT_SCORECARD_KPIS, ScorecardKpi
+    from planlib.core.config_operating import DEFAULT_SCORECARD_KPIS, ScorecardKpi
 
     if scorecard.kpis is not None:
         return scorecard
