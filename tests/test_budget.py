@@ -3,7 +3,9 @@ import pandas as pd
 import pytest
 
 from planlib.resources.budget import allocate_exact, build_budget, line_weights
-from planlib.resources.capacity import CapacityResult, RampEstimate, capacity_against_target, capacity_by_month, plan_months
+from planlib.core.calendar import plan_months
+from planlib.planning.productivity import RampEstimate, capacity_by_month
+from planlib.resources.capacity import CapacityResult, capacity_against_target
 from planlib.core.config import parse_config
 from planlib.core.config_operating import Budget, BudgetLine, Incentives
 from planlib.core.errors import ConfigError

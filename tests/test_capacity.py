@@ -3,9 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.resources.capacity import (RampEstimate, attrition_rate, build_capacity, capacity_against_target,
-                              capacity_by_month, estimate_ramp, plan_months, productivity_by_region, ramp_curve,
-                              region_month_targets, rep_month_targets, seasonal_index)
+from planlib.core.calendar import plan_months
+from planlib.planning.productivity import (RampEstimate, attrition_rate, capacity_by_month, estimate_ramp,
+                                           productivity_by_region, ramp_curve, seasonal_index)
+from planlib.resources.capacity import build_capacity, capacity_against_target, region_month_targets, rep_month_targets
 from planlib.core.config import Capacity, parse_config
 from planlib.core.errors import ConfigError, DataError
 

@@ -3,7 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planlib.resources.capacity import CapacityResult, RampEstimate, plan_months
+from planlib.core.calendar import plan_months
+from planlib.planning.productivity import RampEstimate
+from planlib.resources.capacity import CapacityResult
 from planlib.resources.hiring import hire_contribution, hiring_plan, plan_hiring
 
 MONTHS = plan_months(2027)

@@ -7,7 +7,8 @@ import pytest
 from planlib.planning import allocate as al
 from planlib.planning import weights as wt
 from planlib.core.calendar import plan_days
-from planlib.resources.capacity import build_capacity, plan_months
+from planlib.core.calendar import plan_months
+from planlib.resources.capacity import build_capacity
 from planlib.core.config import Allocation, Capacity
 from planlib.core.errors import AllocationError, DataError
 

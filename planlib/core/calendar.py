@@ -14,6 +14,11 @@ import pandas as pd
 
 from planlib.core.errors import ConfigError
 
+__all__ = [
+    "PATTERNS", "fiscal_month_working_days", "fiscal_year_span", "holiday_coverage", "month_index",
+    "period_working_days", "piece_weights", "pieces", "plan_days", "plan_months", "working_days",
+]
+
 PATTERNS = {"4-4-5": (4, 4, 5), "4-5-4": (4, 5, 4), "5-4-4": (5, 4, 4)}
 
 

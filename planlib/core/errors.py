@@ -17,6 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = [
+    "AllocationError", "BundleExistsError", "ConfigError", "DataError", "ForecastError", "NotebookFailed",
+    "ParameterError", "PlanlibError", "RowProblem", "StageInputError",
+]
+
 
 class PlanlibError(Exception):
     """Base class of every error planlib raises on purpose."""

@@ -14,6 +14,8 @@ import string
 import pandas as pd
 from IPython.display import HTML, Markdown
 
+__all__ = ["FORMULA_PREFIXES", "escape", "fmt", "md", "money", "table"]
+
 # ``$`` too: nbconvert and JupyterLab read ``$...$`` as math, where escapes are not undone.
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~$"})
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")

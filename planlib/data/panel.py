@@ -10,6 +10,8 @@ import pandas as pd
 
 from planlib.core.errors import DataError
 
+__all__ = ["LEVELS", "PANEL_COLUMNS", "customer_table", "monthly_panel"]
+
 LEVELS = ("company", "region", "product", "region_product", "team", "rep")
 PANEL_COLUMNS = ["unique_id", "ds", "y", "level", "region", "team", "rep_id", "product"]
 

@@ -16,6 +16,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+__all__ = [
+    "DATE_FORMS", "Parsed", "parse_amount", "parse_date", "parse_id", "parse_int", "parse_number", "parse_rate",
+    "parse_text", "window_year",
+]
+
 DATE_FORMS = "YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日, DD.MM.YYYY, DD/MM/YYYY or MM/DD/YYYY"
 MIN_YEAR, MAX_YEAR = 1900, 2199
 

@@ -22,6 +22,11 @@ import pandas as pd
 
 from planlib.core.errors import DataError
 
+__all__ = [
+    "CSV_SUFFIXES", "EXCEL_SUFFIXES", "PARQUET_SUFFIXES", "RawTable", "cell_text", "decode", "file_sha256",
+    "read_csv_bytes", "read_source", "source_fingerprint", "source_label",
+]
+
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")

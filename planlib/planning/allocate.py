@@ -436,10 +436,9 @@ def plan_year_days(config) -> pd.DataFrame:
 
 def fiscal_months(config) -> pd.DatetimeIndex:
     """Return the 12 month starts of the config's fiscal plan year."""
-    from planlib.core.calendar import fiscal_year_span
+    from planlib.core.calendar import plan_months
 
-    start, _ = fiscal_year_span(config.fiscal.year, config.fiscal.start_month, "monthly")
-    return pd.date_range(pd.Timestamp(start), periods=12, freq="MS")
+    return plan_months(config.fiscal.year, config.fiscal.start_month)
 
 
 def build_allocation(plan, total_units: int | None = None, methods: dict[str, float] | None = None) -> AllocationResult:

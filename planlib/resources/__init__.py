@@ -3,3 +3,22 @@ incentive plan with what it costs.
 
 May import ``planning``, ``forecast``, ``data`` and ``core``.
 """
+
+from planlib.resources.budget import (BudgetResult, allocate_exact, build_budget, line_weights)
+from planlib.resources.capacity import (CapacityResult, build_capacity, capacity_against_target, region_month_targets,
+                                        rep_month_targets)
+from planlib.resources.hiring import (HiringPlanResult, hire_contribution, hiring_plan, plan_hiring)
+from planlib.resources.incentives import (IncentiveCost, IncentivePlan, bonus_payouts, cap_attainment,
+                                          commission_payouts, describe_plan, incentive_cost, payout_curve,
+                                          payout_example, payout_examples, payout_factor, period_attainment,
+                                          period_of_months, tier_table)
+from planlib.resources import budget, capacity, hiring, incentives
+
+__all__ = [
+    "BudgetResult", "CapacityResult", "HiringPlanResult", "IncentiveCost", "IncentivePlan", "allocate_exact",
+    "bonus_payouts", "budget", "build_budget", "build_capacity", "cap_attainment", "capacity",
+    "capacity_against_target", "commission_payouts", "describe_plan", "hire_contribution", "hiring", "hiring_plan",
+    "incentive_cost", "incentives", "line_weights", "payout_curve", "payout_example", "payout_examples",
+    "payout_factor", "period_attainment", "period_of_months", "plan_hiring", "region_month_targets",
+    "rep_month_targets", "tier_table",
+]

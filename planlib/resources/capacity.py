@@ -11,29 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planlib.core.calendar import month_index as _month_index, plan_months
 from planlib.core.errors import DataError
 from planlib.core.graph import stage
-from planlib.planning.productivity import (RampEstimate, attrition_rate, capacity_by_month, estimate_capacity,
-                                           estimate_ramp, productivity_by_region, ramp_curve, rep_run_rates,
-                                           seasonal_index)
+from planlib.planning.allocate import fiscal_months
+from planlib.planning.productivity import RampEstimate, estimate_capacity
 
-__all__ = [
-    "CapacityResult",
-    "RampEstimate",
-    "build_capacity",
-    "capacity_against_target",
-    "attrition_rate",
-    "capacity_by_month",
-    "estimate_ramp",
-    "plan_months",
-    "productivity_by_region",
-    "ramp_curve",
-    "region_month_targets",
-    "rep_run_rates",
-    "rep_month_targets",
-    "seasonal_index",
-]
+__all__ = ["CapacityResult", "build_capacity", "capacity_against_target", "region_month_targets", "rep_month_targets"]
 
 _TOTAL_PRODUCT = {"", "all", "total", "*", "All", "Total"}
 
@@ -173,7 +156,7 @@ def build_capacity(history: pd.DataFrame, roster: pd.DataFrame, targets: pd.Data
 
 # --------------------------------------------------------------------------- stages
 def _months_of(config) -> pd.DatetimeIndex:
-    return plan_months(config.fiscal.year, config.fiscal.start_month)
+    return fiscal_months(config)
 
 
 @stage("capacity", needs=("history", "inputs", "targets"), config=("capacity", "fiscal", "as_of"))

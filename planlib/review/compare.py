@@ -11,6 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "ReviewWindow", "actual_vs_plan", "exact_parts", "month_table", "price_volume_mix", "review_window", "say",
+    "variance_bridge",
+]
+
 
 def say(template: str, /, **values) -> str:
     """Fill a note's template; notes are plain text (escaped where they are shown, by text.table)."""

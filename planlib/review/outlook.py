@@ -13,6 +13,11 @@ from planlib.planning.allocate import largest_remainder
 from planlib.review.scorecard import Scorecards
 from planlib.core.text import money
 
+__all__ = [
+    "FORECAST_LEVELS", "allocation_options", "annual_targets", "feedback_notes", "reforecast_months",
+    "reforecast_panel", "targets_to_review", "team_products", "year_end_outlook",
+]
+
 FORECAST_LEVELS = ("company", "region", "product", "region_product")
 
 

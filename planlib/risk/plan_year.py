@@ -226,7 +226,8 @@ def _open_pipeline(pipeline: pd.DataFrame, settings) -> pd.DataFrame:
 @stage("risk_model", needs=("inputs", "history", "forecast", "targets", "capacity"),
        config=("risk", "fiscal", "as_of", "seed", "capacity"))
 def _risk_model_stage(plan) -> RiskModel:
-    from planlib.resources.capacity import plan_months, rep_month_targets
+    from planlib.core.calendar import plan_months
+    from planlib.resources.capacity import rep_month_targets
 
     cfg, settings = plan.config, plan.config.risk
     tables = plan["inputs"].tables

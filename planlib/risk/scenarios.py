@@ -115,7 +115,7 @@ def assumption_moves(expected: pd.DataFrame, steps: Mapping[str, float], *, grow
         elif name == "ramp_months":
             low, high = expected.copy(), expected.copy()
             if hire_date is not None:
-                from planlib.resources.capacity import ramp_curve
+                from planlib.planning.productivity import ramp_curve
 
                 hired = pd.to_datetime(hire_date.reindex(expected.index))
                 tenure = ((months.year.to_numpy()[None, :] - hired.dt.year.to_numpy()[:, None]) * 12
