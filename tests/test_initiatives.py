@@ -12,10 +12,9 @@ import pytest
 from planlib.report.charts.plan import initiative_timeline, plan_bridge, quarter_split
 from planlib.core.config import Initiative, parse_config
 from planlib.core.errors import ConfigError, DataError
-from planlib.planning.initiatives import (active_share, bridge, check_initiatives, effect_summary, hire_credit,
-                                 initiatives_table,
-                                 monthly_effects, period_view, plan_year_baseline, rep_month_view, scope_of,
-                                 strategy_summary)
+from planlib.planning.bridge import bridge, hire_credit, plan_year_baseline
+from planlib.planning.initiatives import (active_share, check_initiatives, effect_summary, initiatives_table,
+                                          monthly_effects, period_view, rep_month_view, scope_of, strategy_summary)
 from planlib.core.graph import Plan
 
 MINIMAL = {

@@ -1,6 +1,6 @@
 """The strategy and action plan: initiatives checked against the plan, what each brings in the plan year,
-the bridge from the baseline forecast to the annual target, and the plan's targets laid out for people
-(rep x month, region x quarter, product x quarter) for the executive summary and plan.xlsx.
+and the plan's targets laid out for people (rep x month, region x quarter, product x quarter) for the
+executive summary and plan.xlsx. The bridge from the baseline forecast to the target: ``planlib.planning.bridge``.
 """
 from __future__ import annotations
 
@@ -13,18 +13,13 @@ import pandas as pd
 from planlib.core.config import Initiative
 from planlib.core.errors import ConfigError, DataError
 from planlib.core.graph import stage
+from planlib.planning.bridge import RESERVED_STEPS, _whole, plan_year_baseline
 
 __all__ = [
-    "BASELINE_STEP", "Bridge", "HIRES_STEP", "InitiativePlan", "active_share", "bridge", "check_initiatives",
-    "effect_summary", "hire_credit", "initiatives_table", "monthly_effects", "period_view", "plan_year_baseline",
-    "key_figures", "rep_month_view", "scope_of", "strategy_summary",
+    "InitiativePlan", "active_share", "check_initiatives", "effect_summary", "initiatives_table", "monthly_effects",
+    "period_view", "key_figures", "rep_month_view", "scope_of", "strategy_summary",
 ]
 
-BASELINE_STEP = "Baseline forecast"
-HIRES_STEP = "New-hire capacity"
-GAP_STEP = "Still uncovered"
-BEYOND_STEP = "Covered beyond target"
-RESERVED_STEPS = (BASELINE_STEP, HIRES_STEP, GAP_STEP, BEYOND_STEP)
 ALL = "All"  # the product of a target row that covers every product
 
 
@@ -210,12 +205,6 @@ def monthly_effects(table: pd.DataFrame, baseline: pd.DataFrame, months: pd.Date
     return pd.concat(frames, ignore_index=True)[columns]
 
 
-def _whole(values) -> np.ndarray:
-    """Round half away from zero to whole currency units (np.round would round half to even)."""
-    x = np.asarray(values, dtype=float)
-    return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)
-
-
 def effect_summary(table: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:
     """Return one row per initiative with what it adds in the plan year.
 
@@ -252,157 +241,7 @@ def strategy_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([grouped, total], ignore_index=True).astype({"initiatives": int, "plan_year_effect": np.int64})
 
 
-# --------------------------------------------------------------------------- the baseline and the bridge
-def plan_year_baseline(history: pd.DataFrame, forecasts: pd.DataFrame, months: pd.DatetimeIndex,
-                       last_closed: pd.Timestamp) -> pd.DataFrame:
-    """Return each series' plan-year baseline by month: closed months as booked, open months as forecast.
-
-    Parameters
-    ----------
-    history : DataFrame
-        The plan's monthly panel (unique_id, ds, y).
-    forecasts : DataFrame
-        ``ForecastResult.forecasts`` (unique_id, ds, yhat).
-    months : DatetimeIndex
-        The plan months.
-    last_closed : Timestamp
-
-    Returns
-    -------
-    DataFrame
-        unique_id, ds, y, source ("actual" or "forecast"), for the series the forecast covers.
-    """
-    months = pd.DatetimeIndex(months)
-    last_closed = pd.Timestamp(last_closed)
-    closed, open_ = months[months <= last_closed], months[months > last_closed]
-    series = forecasts["unique_id"].unique()
-    booked = history.loc[history["unique_id"].isin(series) & history["ds"].isin(closed), ["unique_id", "ds", "y"]]
-    ahead = forecasts.loc[forecasts["ds"].isin(open_), ["unique_id", "ds", "yhat"]].rename(columns={"yhat": "y"})
-    out = pd.concat([booked.assign(source="actual"), ahead.assign(source="forecast")], ignore_index=True)
-    out["ds"] = pd.to_datetime(out["ds"])
-    return out.sort_values(["unique_id", "ds"], ignore_index=True)
-
-
-def hire_credit(hiring_summary: pd.DataFrame, baseline_by_region: pd.Series) -> pd.DataFrame:
-    """Return, by region, the new-hire capacity that adds to the baseline forecast.
-
-    The forecast follows the company's past growth, and that growth came with past hiring:
-    where the baseline is above what today's team can sell, part of the planned hires only
-    delivers what the baseline already expects. Only the rest is credited, so the bridge does
-    not count the same sales twice:
-    credited = max(0, capacity_without_hires + capacity_added - max(baseline, capacity_without_hires)).
-
-    Parameters
-    ----------
-    hiring_summary : DataFrame
-        region, capacity_without_hires, capacity_added (``HiringPlanResult.summary``; a "Total" row is ignored).
-    baseline_by_region : Series
-        The plan-year baseline forecast by region.
-
-    Returns
-    -------
-    DataFrame
-        region, baseline, capacity_without_hires, capacity_added, in_baseline (hire capacity the baseline
-        already expects), credited (capacity_added - in_baseline), and a last row "Total" (sums).
-
-    Raises
-    ------
-    DataError
-        If a region of the hiring plan has no baseline.
-    """
-    rows = hiring_summary[hiring_summary["region"] != "Total"]
-    missing = sorted(set(rows["region"]) - set(baseline_by_region.index))
-    if missing:
-        raise DataError(f"no baseline forecast for region(s) {missing} of the hiring plan")
-    base = baseline_by_region.reindex(rows["region"]).to_numpy(float)
-    today = rows["capacity_without_hires"].to_numpy(float)
-    added = rows["capacity_added"].to_numpy(float)
-    credited = np.maximum(0.0, today + added - np.maximum(base, today))
-    out = pd.DataFrame({"region": rows["region"].to_numpy(), "baseline": base, "capacity_without_hires": today,
-                        "capacity_added": added, "in_baseline": added - credited, "credited": credited})
-    total = out.drop(columns="region").sum().to_dict()
-    return pd.concat([out, pd.DataFrame([{"region": "Total", **total}])], ignore_index=True)
-
-
-@dataclass(frozen=True)
-class Bridge:
-    """The bridge from the baseline forecast to the annual target.
-
-    Attributes
-    ----------
-    steps : DataFrame
-        step, kind ("baseline", "initiative", "hires", "gap"), strategy (initiatives only), amount
-        (whole currency units), running_total. The amounts add up to the target exactly.
-    target : int
-        The annual target.
-    baseline, initiatives, new_hires, uncovered : int
-        The parts (``uncovered`` < 0: the plan covers more than the target).
-    hires : DataFrame or None
-        From :func:`hire_credit`: how the new-hire step was found (the stage sets it).
-    """
-
-    steps: pd.DataFrame
-    target: int
-    baseline: int
-    initiatives: int
-    new_hires: int
-    uncovered: int
-    hires: pd.DataFrame | None = None
-
-    @property
-    def covered_share(self) -> float:
-        """Return the share of the target that the baseline, the initiatives and the hires cover."""
-        return (self.target - self.uncovered) / self.target if self.target else float("nan")
-
-
-def bridge(baseline: float, effects: pd.DataFrame, new_hire_capacity: float, annual_target: float, *,
-           hires: pd.DataFrame | None = None) -> Bridge:
-    """Return the bridge: baseline forecast, + each initiative, + new-hire capacity, + the gap = the target.
-
-    Every part is rounded to whole currency units and the gap is what is left, so the steps add
-    up to the target to the last unit.
-
-    Parameters
-    ----------
-    baseline : float
-        The company's plan-year forecast (closed months as booked).
-    effects : DataFrame
-        initiative, strategy, plan_year_effect (from :func:`effect_summary`), in the order to show.
-    new_hire_capacity : float
-        What the planned hires add beyond the baseline in the plan year (see :func:`hire_credit`).
-    annual_target : float
-        The company's annual target (a whole number of currency units).
-    hires : DataFrame, optional
-        The table behind ``new_hire_capacity``, kept with the result.
-
-    Returns
-    -------
-    Bridge
-
-    Raises
-    ------
-    DataError
-        If the target is not a whole number of currency units.
-    """
-    target = float(annual_target)
-    if not target.is_integer():
-        raise DataError(f"the annual target {target!r} is not a whole number of currency units; "
-                        "round it before bridging to it")
-    base, added = int(_whole(baseline)), int(_whole(new_hire_capacity))
-    moves = _whole(effects["plan_year_effect"]) if len(effects) else np.zeros(0, dtype=np.int64)
-    uncovered = int(target) - base - int(moves.sum()) - added
-    steps = pd.DataFrame({
-        "step": [BASELINE_STEP, *effects["initiative"].astype(str), HIRES_STEP,
-                 GAP_STEP if uncovered >= 0 else BEYOND_STEP],
-        "kind": ["baseline", *["initiative"] * len(effects), "hires", "gap"],
-        "strategy": [None, *effects["strategy"], None, None],
-        "amount": np.array([base, *moves, added, uncovered], dtype=np.int64),
-    })
-    steps["running_total"] = steps["amount"].cumsum()
-    return Bridge(steps, int(target), base, int(moves.sum()), added, uncovered, hires)
-
-
-# --------------------------------------------------------------------------- stages
+# --------------------------------------------------------------------------- stage
 @dataclass
 class InitiativePlan:
     """The action plan of the config.
@@ -441,13 +280,13 @@ def _plan_year(cfg) -> tuple[pd.DatetimeIndex, pd.Timestamp, pd.Timestamp]:
 def _initiatives_stage(plan) -> InitiativePlan:
     cfg = plan.config
     months, first_day, last_day = _plan_year(cfg)
-    tables = plan.inputs.tables
+    tables = plan["inputs"].tables
     regions = set(tables["reps"]["region"].dropna()) | set(tables["sales"].get("region", pd.Series()).dropna())
     check_initiatives(cfg.initiatives, goal_names=[g.name for g in cfg.goals.smart], regions=regions,
                       products=set(tables["sales"]["product"].dropna()), plan_start=first_day, plan_end=last_day,
                       fiscal_year=f"FY{cfg.fiscal.year}")
     last_closed = pd.Timestamp(cfg.last_closed_month)
-    baseline = plan_year_baseline(plan.history, plan.forecast.forecasts, months, last_closed)
+    baseline = plan_year_baseline(plan["history"], plan["forecast"].forecasts, months, last_closed)
     table = initiatives_table(cfg.initiatives)
     monthly = monthly_effects(table, baseline, months, last_closed)
     summary = effect_summary(table, monthly)
@@ -455,18 +294,6 @@ def _initiatives_stage(plan) -> InitiativePlan:
              "after the last closed month count" for row in table.itertuples()
              if row.start < first_day or row.end > last_day or row.start <= last_closed]
     return InitiativePlan(table, monthly, summary, strategy_summary(summary), baseline, notes)
-
-
-@stage("bridge", needs=("initiatives", "annual_target", "hiring_plan"), config=())
-def _bridge_stage(plan) -> Bridge:
-    initiatives = plan.initiatives
-    baseline = initiatives.baseline
-    company = baseline.loc[baseline["unique_id"] == "company", "y"].sum()
-    regions = baseline[baseline["unique_id"].str.startswith("region/")]
-    by_region = regions.groupby(regions["unique_id"].str.removeprefix("region/"))["y"].sum()
-    hires = hire_credit(plan.hiring_plan.summary, by_region)
-    credited = float(hires.loc[hires["region"] == "Total", "credited"].iloc[0])
-    return bridge(float(company), initiatives.summary, credited, plan.annual_target.target, hires=hires)
 
 
 # --------------------------------------------------------------------------- targets laid out for people
@@ -561,12 +388,12 @@ def key_figures(plan) -> pd.DataFrame:
     cfg = plan.config
     unit, label = cfg.company.display_unit, cfg.company.display_unit_label or cfg.company.currency
     shown = lambda amount: money(amount, unit, label)  # noqa: E731
-    target, bridge_ = plan.annual_target, plan.bridge
-    hires = plan.hiring_plan.summary.set_index("region").loc["Total"]
-    cost = plan.budget.cost_of_sales.set_index("region").loc["Total"]
-    payout = plan.incentive_cost.summary
-    simulated = plan.monte_carlo.summary
-    register = plan.risk_register.register
+    target, bridge_ = plan["annual_target"], plan["bridge"]
+    hires = plan["hiring_plan"].summary.set_index("region").loc["Total"]
+    cost = plan["budget"].cost_of_sales.set_index("region").loc["Total"]
+    payout = plan["incentive_cost"].summary
+    simulated = plan["monte_carlo"].summary
+    register = plan["risk_register"].register
     live = register[register["simulated"]] if "simulated" in register else register
     gap_text = (f"{shown(bridge_.uncovered)} still uncovered" if bridge_.uncovered > 0 else
                 f"covered, {shown(-bridge_.uncovered)} beyond target")
@@ -577,7 +404,7 @@ def key_figures(plan) -> pd.DataFrame:
         ("P(attainment), with the risks", f"{simulated['p_target']:.0%}",
          f"{int(payout['n_sims']):,} simulated plan years with the risk register"),
         ("Baseline forecast", shown(bridge_.baseline), "closed months as booked, the rest forecast"),
-        ("Initiatives", shown(bridge_.initiatives), f"{len(plan.initiatives.summary)} initiatives, plan-year effect"),
+        ("Initiatives", shown(bridge_.initiatives), f"{len(plan['initiatives'].summary)} initiatives, plan-year effect"),
         ("New hires", f"{int(hires['hires'])}",
          f"{shown(hires['capacity_added'])} of capacity, {shown(bridge_.new_hires)} of it beyond the baseline"),
         ("Bridge to target", gap_text, "baseline + initiatives + new hires against the target"),
