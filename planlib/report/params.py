@@ -66,6 +66,11 @@ def _comments(source: str) -> dict[int, str]:
     return out
 
 
+# Not papermill.inspect_notebook: it agrees on the notebooks' names, types and help, but it gives each
+# default as source text ('"templates/plan.yaml"', not the value), infers no type from an untyped default
+# (`share = 0.25` -> "None", where the runner needs float), skips with only a log line what it cannot read
+# (`import os`; `s = 'a=b'`, a line with a second `=`) and accepts any type or expression
+# (`when: date = "2026-01-01"`, `n: int = len('x')`), all of which the runner must refuse, not inject.
 def parse_parameters(source: str, notebook: str = "notebook") -> dict[str, Parameter]:
     """Parse the declarations of a parameters cell.
 
