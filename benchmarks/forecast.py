@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 from planlib.forecast import models as _models
 from planlib.data import sample  # noqa: E402
 from planlib.core.calendar import period_working_days  # noqa: E402
-from planlib.forecast.engine import DEFAULT_MODELS, _bias, forecast  # noqa: E402
+from planlib.forecast.calibration import _bias  # noqa: E402
+from planlib.forecast.engine import DEFAULT_MODELS, forecast  # noqa: E402
 from planlib.forecast.reconcile import hierarchy_from_panel  # noqa: E402
 
 HOLDOUT = 12

@@ -1,4 +1,4 @@
-"""Tests of planlib.forecast.engine: known answers, robustness on messy series, intervals, parallel runs."""
+"""Tests of the forecast engine and its helpers: known answers, robustness on messy series, intervals, parallel runs."""
 from __future__ import annotations
 
 import warnings
@@ -9,16 +9,10 @@ import pytest
 
 from planlib.forecast import models as _models
 from planlib.core.errors import ForecastError
-from planlib.forecast.engine import (
-    _bias,
-    _isotonic,
-    accuracy_table,
-    fan_chart_table,
-    forecast,
-    plan_horizon,
-    season_length_of,
-    trust_assessment,
-)
+from planlib.forecast.calibration import _bias, _isotonic
+from planlib.forecast.diagnostics import accuracy_table, fan_chart_table, trust_assessment
+from planlib.forecast.engine import forecast, season_length_of
+from planlib.forecast.stage import plan_horizon
 
 FAST = ("snaive", "drift", "theta")
 SEASON = np.array([0.8, 0.9, 1.1, 1.0, 1.2, 1.3, 1.0, 0.9, 1.1, 1.2, 1.4, 0.7])
@@ -488,7 +482,7 @@ def test_plan_forecast_takes_the_company_calendar_unless_switched_off():
     from pathlib import Path
 
     from planlib.core.config import load_config
-    from planlib.forecast.engine import forecast_with_config
+    from planlib.forecast.stage import forecast_with_config
 
     template = Path(__file__).resolve().parents[1] / "templates" / "plan.yaml"
     days = cn_days()

@@ -1,13 +1,13 @@
-"""The forecast engine: statsmodels seasonal models chosen per series by rolling-origin backtest,
-intervals calibrated on the backtest errors, reconciled over the sales hierarchy.
+"""The forecast engine: statsmodels seasonal models fitted per series, chosen (or combined) by rolling-origin
+backtest, with intervals calibrated on the backtest errors and reconciled over the sales hierarchy.
 
-``forecast(panel, h)`` works on any long panel (unique_id, ds, y); the ``forecast`` plan stage runs it
-on the company, region, product and region x product series of ``plan.history`` up to the end of the
-fiscal plan year. ``accuracy_table``, ``fan_chart_table`` and ``trust_assessment`` feed the notebooks.
+``forecast(panel, h)`` works on any long panel (unique_id, ds, y). The input checks and working-day
+adjustment are in :mod:`planlib.forecast.inputs`, the interval calibration in
+:mod:`planlib.forecast.calibration`, the tables for the notebooks in :mod:`planlib.forecast.diagnostics`
+and the ``forecast`` plan stage in :mod:`planlib.forecast.stage`.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from planlib.forecast import models as _models
 from planlib.core.errors import ForecastError
-from planlib.core.graph import stage
-from planlib.forecast.reconcile import METHODS, hierarchy_from_panel, reconcile, shrink_correlation, summing_matrix
+from planlib.forecast import models as _models
+from planlib.forecast.calibration import (Z80, _bias, _pooled_quantiles, _series_factors, _step_correlation,
+                                          total_distribution)
+from planlib.forecast.inputs import _adjust_mode, _calendar_factors, _prepare
+from planlib.forecast.parallel import _run
+from planlib.forecast.reconcile import METHODS, reconcile, shrink_correlation, summing_matrix
 
-__all__ = [
-    "DEFAULT_MODELS", "ForecastResult", "accuracy_table", "fan_chart_table", "forecast", "forecast_with_config",
-    "hierarchy_from_panel", "plan_horizon", "season_length_of", "trust_assessment",
-]
+__all__ = ["DEFAULT_MODELS", "ForecastResult", "forecast", "season_length_of"]
 
 # Chosen on benchmarks/forecast.py: Holt-Winters and Theta (with the baselines) were as accurate
 # out of sample as any larger set on both panels at a fraction of the cost; stl_ets won backtests
@@ -32,16 +32,6 @@ DEFAULT_MODELS = ("holt_winters", "theta", "snaive", "drift")
 BASELINES = ("snaive", "drift")
 # How much lower a baseline's backtest MASE must be to be chosen over the smoothing models.
 BASELINE_MARGIN = 0.1
-PLAN_LEVELS = ("company", "region", "product", "region_product")
-Z80 = stats.norm.ppf(0.9)
-# Pooled calibration wants at least this many scaled errors around each horizon step.
-MIN_POOLED_ERRORS = 40
-# Weight of the panel-wide error level against a series' own backtest (in origins' worth).
-PRIOR_ORIGINS = 2.0
-# "auto" forecasts per working day when that makes the panel's year-on-year changes at least this much
-# smaller on average; measured 4.9% smaller on the sample company (Spring Festival moves between January
-# and February), 8-11% larger on generated panels without a calendar effect (benchmarks/forecast.py).
-CALENDAR_MARGIN = 0.02
 
 
 # --------------------------------------------------------------------------- the result
@@ -108,28 +98,10 @@ class ForecastResult:
         ForecastError
             If the series is unknown or the months fall outside history plus horizon.
         """
-        start, end = pd.Timestamp(start), pd.Timestamp(end)
-        fc = self.forecasts[self.forecasts["unique_id"] == unique_id]
-        if fc.empty:
-            raise ForecastError(f"total_distribution: no forecast for series {unique_id!r}")
-        hist = self.history[self.history["unique_id"] == unique_id]
-        first, last = hist["ds"].min(), fc["ds"].max()
-        if start > end or start < first or end > last:
-            raise ForecastError(f"total_distribution({unique_id!r}): months {start:%Y-%m-%d}..{end:%Y-%m-%d} "
-                                f"must lie within the history and horizon {first:%Y-%m-%d}..{last:%Y-%m-%d}")
-        actual = float(hist.loc[hist["ds"].between(start, end), "y"].sum())
-        inside = fc["ds"].between(start, end).to_numpy()
-        mean = actual + float(fc.loc[inside, "yhat"].sum())
-        sd = self.sd[self.sd["unique_id"] == unique_id]["sd"].to_numpy()[inside]
-        rho = self.step_correlation
-        var = float(np.sum(sd ** 2) + rho * (np.sum(sd) ** 2 - np.sum(sd ** 2)))
-        scale = max(math.sqrt(max(var, 0.0)), 1e-9 * max(abs(mean), 1.0))
-        if self.nonnegative and mean >= 0:
-            return stats.truncnorm(a=-mean / scale, b=np.inf, loc=mean, scale=scale)
-        return stats.norm(loc=mean, scale=scale)
+        return total_distribution(self, unique_id, start, end)
 
 
-# --------------------------------------------------------------------------- calendar
+# --------------------------------------------------------------------------- frequency
 def season_length_of(freq: str) -> int:
     """Return the season length implied by a pandas frequency (MS -> 12, QS -> 4, W -> 52, D -> 7)."""
     base = pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0].upper()
@@ -138,200 +110,6 @@ def season_length_of(freq: str) -> int:
     if base in lengths:
         return lengths[base]
     raise ForecastError(f"cannot tell the season length of freq={freq!r}; pass season_length=")
-
-
-def plan_horizon(last_month, fiscal_year: int, start_month: int = 1) -> tuple[pd.Timestamp, pd.Timestamp, int]:
-    """Return (first forecast month, last month of the plan year, number of months).
-
-    The forecast covers the rest of the current year after ``last_month`` and the whole plan year:
-    FY2027 starting in January is 2027-01..2027-12; starting in April it is 2026-04..2027-03.
-
-    Raises
-    ------
-    ForecastError
-        If the plan year ends before the month after ``last_month``.
-    """
-    last = pd.Timestamp(last_month).to_period("M")
-    fy_end = pd.Period(year=fiscal_year if start_month > 1 else fiscal_year,
-                       month=start_month - 1 if start_month > 1 else 12, freq="M")
-    h = (fy_end - last).n
-    if h < 1:
-        raise ForecastError(f"the plan year FY{fiscal_year} ended ({fy_end}) before the history's last month {last}")
-    return (last + 1).to_timestamp(), fy_end.to_timestamp(), h
-
-
-# --------------------------------------------------------------------------- input checks
-def _prepare(panel, id_col, ds_col, y_col, freq):
-    """Validate the panel and put every series on the full calendar; return (series, notes, end)."""
-    missing = [c for c in (id_col, ds_col, y_col) if c not in panel.columns]
-    if missing:
-        raise ForecastError(f"the panel has no column(s) {missing}; it has {list(panel.columns)} "
-                            f"(name them with id_col=, ds_col=, y_col=)")
-    df = pd.DataFrame({"uid": panel[id_col].astype(str), "ds": pd.to_datetime(panel[ds_col]),
-                       "y": pd.to_numeric(panel[y_col], errors="coerce").astype(float)})
-    if df.empty:
-        raise ForecastError("the panel is empty: nothing to forecast")
-    bad = df[~np.isfinite(df["y"].to_numpy())]
-    if not bad.empty:
-        lines = [f"  - {uid}: {', '.join(f'{d:%Y-%m-%d}' for d in g['ds'])}" for uid, g in bad.groupby("uid")]
-        raise ForecastError(f"{len(bad)} value(s) of {y_col!r} are NaN, inf or not numbers (fill months without "
-                            f"sales with 0, or drop them to have them filled):\n" + "\n".join(lines))
-    offset = pd.tseries.frequencies.to_offset(freq)
-    off = df[~df["ds"].map(offset.is_on_offset)]
-    if not off.empty:
-        lines = [f"  - {uid}: {', '.join(f'{d:%Y-%m-%d}' for d in g['ds'][:5])}" for uid, g in off.groupby("uid")]
-        raise ForecastError(f"dates are not on the freq={freq!r} calendar (e.g. month starts for 'MS'):\n"
-                            + "\n".join(lines))
-    dup = df[df.duplicated(["uid", "ds"], keep=False)]
-    if not dup.empty:
-        lines = [f"  - {uid}: {', '.join(sorted({f'{d:%Y-%m-%d}' for d in g['ds']}))}" for uid, g in dup.groupby("uid")]
-        raise ForecastError("more than one row for the same series and date:\n" + "\n".join(lines))
-    end = df["ds"].max()
-    series, notes = {}, []
-    for uid, g in df.sort_values("ds").groupby("uid", sort=True):
-        calendar = pd.date_range(g["ds"].iloc[0], end, freq=freq)
-        values = g.set_index("ds")["y"].reindex(calendar)
-        gaps = values.index[values.isna()]
-        if len(gaps):
-            shown = ", ".join(f"{d:%Y-%m-%d}" for d in gaps[:6]) + (" ..." if len(gaps) > 6 else "")
-            notes.append((uid, "filled", f"{len(gaps)} period(s) missing from the input filled with 0: {shown}"))
-        series[uid] = (calendar[0], values.fillna(0.0).to_numpy())
-    return series, notes, end
-
-
-# --------------------------------------------------------------------------- working days
-def _calendar_factors(series, working_days, end, h, freq, m, mode):
-    """Decide whether to forecast per working day; return ({uid: factors (n + h,)}, info, notes).
-
-    ``factors`` are each period's working days over the history's average. In "auto" mode the panel is
-    adjusted when dividing by them makes the year-on-year changes (the seasonal-naive error) smaller on
-    average over the series by at least CALENDAR_MARGIN: one decision for the panel, because every
-    series shares the calendar and a per-series choice would chase noise (measured on the benchmarks).
-    Constant series are never adjusted: they stay exactly as they are.
-    """
-    days = _working_days_series(working_days, freq)
-    first = min(start for start, _ in series.values())
-    needed = pd.date_range(first, periods=len(pd.date_range(first, end, freq=freq)) + int(h), freq=freq)
-    got = days.reindex(needed)
-    bad = got.index[~(np.isfinite(got.to_numpy()) & (got.to_numpy() > 0))]
-    if len(bad):
-        shown = ", ".join(f"{d:%Y-%m-%d}" for d in bad[:6]) + (" ..." if len(bad) > 6 else "")
-        raise ForecastError(f"working_days must give a positive number for every period from {needed[0]:%Y-%m-%d} "
-                            f"to {needed[-1]:%Y-%m-%d} (history and horizon); {len(bad)} missing, zero or "
-                            f"not finite: {shown}")
-    factor = got / float(got[got.index <= end].mean())
-    ratios = {}
-    for uid, (start, v) in series.items():
-        f = factor[start:].to_numpy()[:len(v)]
-        raw = _yoy_error(v, m)
-        if raw > 0:  # a series judged: one with year-on-year changes (a full season and not constant)
-            ratios[uid] = _yoy_error(v / f, m) / raw
-    mean_ratio = float(np.mean(list(ratios.values()))) if ratios else None
-    helped = int(sum(r < 1 for r in ratios.values()))
-    adjust = mode is True or (mode == "auto" and bool(ratios) and mean_ratio < 1 - CALENDAR_MARGIN)
-    info = {"adjusted": adjust, "mode": mode, "error_ratio": mean_ratio, "helped": helped, "n_series": len(ratios)}
-    change = (f"per working day, year-on-year changes were {abs(1 - mean_ratio):.1%} "
-              f"{'smaller' if mean_ratio < 1 else 'larger'} on average ({helped} of {len(ratios)} series smaller)"
-              if ratios else "no series to judge by: each is constant or too short to compare a period with the "
-                             "one a season earlier")
-    if adjust:
-        reason = f"forecast per working day, multiplied back by each period's working days: {change}"
-    else:
-        reason = f"not adjusted for working days ({'switched off' if mode is False else change})"
-    notes = [("(all)", "calendar", reason)]
-    out = {}
-    if adjust:
-        for uid, (start, v) in series.items():
-            if np.ptp(v) > 0:
-                out[uid] = factor[start:].to_numpy()[:len(v) + int(h)]
-    return out, info, notes
-
-
-def _adjust_mode(mode, working_days):
-    """Return "auto", True or False from ``working_day_adjust``, or raise on anything else."""
-    if isinstance(mode, str) and mode == "auto":
-        pass
-    elif isinstance(mode, (bool, np.bool_)):
-        mode = bool(mode)
-    else:
-        raise ForecastError(f"working_day_adjust must be 'auto', True or False, got {mode!r}")
-    if mode is True and working_days is None:
-        raise ForecastError("working_day_adjust=True needs working_days: the working days of every period")
-    return mode
-
-
-def _working_days_series(working_days, freq):
-    """Return ``working_days`` as a float Series on period-start dates of ``freq``, or raise saying why not."""
-    if not isinstance(working_days, pd.Series):
-        raise ForecastError(f"working_days must be a pandas Series of working days indexed by period start, "
-                            f"got {type(working_days).__name__}")
-    index = working_days.index
-    if isinstance(index, pd.PeriodIndex):
-        index = index.to_timestamp()
-    try:
-        index = pd.DatetimeIndex(pd.to_datetime(index))
-    except (TypeError, ValueError) as exc:
-        raise ForecastError(f"working_days must be indexed by dates (period starts): {exc}") from None
-    offset = pd.tseries.frequencies.to_offset(freq)
-    off = index[~index.map(offset.is_on_offset).to_numpy(dtype=bool)]
-    if len(off):
-        raise ForecastError(f"working_days must be indexed by the panel's period starts (freq={freq!r}); found "
-                            f"{', '.join(f'{d:%Y-%m-%d}' for d in off[:4])}{' ...' if len(off) > 4 else ''}")
-    dup = index[index.duplicated()]
-    if len(dup):
-        raise ForecastError(f"working_days has more than one value for {', '.join(f'{d:%Y-%m-%d}' for d in dup[:4])}")
-    return pd.Series(pd.to_numeric(working_days, errors="coerce").to_numpy(dtype=float), index=index)
-
-
-def _yoy_error(v, m):
-    """Mean absolute change from the same period a season earlier (0 when there is no full season)."""
-    return float(np.mean(np.abs(v[m:] - v[:-m]))) if len(v) > m else 0.0
-
-
-# --------------------------------------------------------------------------- running the fits
-def _process_context():
-    """Start worker processes by fork where the platform has it: workers start at once with
-    statsmodels loaded, and a script needs no ``if __name__ == "__main__"`` guard (forkserver and
-    spawn re-run the main script in each worker)."""
-    import multiprocessing as mp
-
-    return mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-
-
-def _run(tasks, n_jobs, scheduler, progress):
-    """Fit every task locally, in worker processes, or on a dask cluster; keep the input order."""
-    from tqdm.auto import tqdm
-
-    workers = n_jobs or os.cpu_count() or 1
-    size = max(1, min(25, math.ceil(len(tasks) / (4 * max(workers, 1)))))
-    batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
-    ctx = _process_context() if not scheduler and workers > 1 else None
-    bar = tqdm(total=len(tasks), desc="forecast", unit="series", disable=not progress)
-    out: list = [None] * len(batches)
-    try:
-        if scheduler:
-            from distributed import Client
-
-            with Client(scheduler, set_as_default=False) as client:
-                futures = client.map(_models.fit_batch, batches, pure=False)
-                for i, fut in enumerate(futures):
-                    out[i] = client.gather(fut)
-                    bar.update(len(out[i]))
-        elif workers <= 1 or len(batches) == 1:
-            for i, batch in enumerate(batches):
-                out[i] = _models.fit_batch(batch)
-                bar.update(len(batch))
-        else:
-            import concurrent.futures as cf
-
-            with cf.ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
-                futures = {pool.submit(_models.fit_batch, b): i for i, b in enumerate(batches)}
-                for fut in cf.as_completed(futures):
-                    out[futures[fut]] = fut.result()
-                    bar.update(len(out[futures[fut]]))
-    finally:
-        bar.close()
-    return [fit for batch in out for fit in batch]
 
 
 # --------------------------------------------------------------------------- scoring and choosing
@@ -403,55 +181,6 @@ def _honest_errors(fit, cands, label, n, m):
         pick = _choose(fit, cands, n, m, [i for i in range(k) if i != o])
         rows.append(fit.actuals[o] - cands[pick][0][o])
     return np.array(rows)
-
-
-# --------------------------------------------------------------------------- calibration
-def _pooled_quantiles(scaled, h, levels, calibrate):
-    """Per horizon step, the quantiles of |scaled error| at each level, pooled over the panel.
-
-    ``scaled`` maps step (1-based) -> array of scaled errors. Returns {level: ndarray (h,)}, widening
-    with the horizon (a later month is never surer than an earlier one).
-    """
-    steps = sorted(scaled)
-    if not steps:
-        # Nothing to learn from: a normal guess growing like a random walk, flagged by the caller.
-        return {lv: stats.norm.ppf(0.5 + lv / 200) * np.sqrt(np.arange(1, h + 1)) for lv in levels}
-    top = max(steps)
-    out = {lv: np.zeros(h) for lv in levels}
-    for j in range(1, min(h, top) + 1):
-        width, pool = 0, np.asarray(scaled.get(j, []))
-        while len(pool) < MIN_POOLED_ERRORS and width < top:
-            width += 1
-            pool = np.concatenate([np.asarray(scaled.get(k, [])) for k in range(j - width, j + width + 1)])
-        a = np.abs(pool)
-        q80 = float(np.quantile(a, 0.8)) if calibrate else Z80 * float(np.sqrt(np.mean(a ** 2)))
-        for lv in levels:
-            z_ratio = stats.norm.ppf(0.5 + lv / 200) / Z80
-            if calibrate:
-                q = float(np.quantile(a, lv / 100))
-                # Few errors say little about the far tail: never narrower than a normal shape implies.
-                out[lv][j - 1] = max(q, q80 * z_ratio) if lv > 80 else q
-            else:
-                out[lv][j - 1] = q80 * z_ratio
-    for lv in levels:
-        out[lv][:min(h, top)] = _isotonic(out[lv][:min(h, top)])
-        for j in range(top + 1, h + 1):
-            out[lv][j - 1] = out[lv][top - 1] * math.sqrt(j / top)
-    return out
-
-
-def _isotonic(values):
-    """Return the closest non-decreasing sequence (pool adjacent violators, equal weights).
-
-    Unlike a running maximum it does not let one noisy early step widen every later one.
-    """
-    blocks = []  # [mean, count]
-    for v in map(float, values):
-        blocks.append([v, 1])
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            (m2, c2), (m1, c1) = blocks.pop(), blocks.pop()
-            blocks.append([(m1 * c1 + m2 * c2) / (c1 + c2), c1 + c2])
-    return np.concatenate([np.full(c, m) for m, c in blocks]) if blocks else np.asarray(values, dtype=float)
 
 
 # --------------------------------------------------------------------------- the engine
@@ -616,54 +345,6 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
                           reconciliation if hierarchy is not None else None, nonnegative, calendar)
 
 
-def _series_factors(scaled, calibrate):
-    """Return each series' error level relative to the panel's, shrunk toward 1.
-
-    A series whose backtest errors run above the panel's gets proportionally wider intervals; with
-    only a few origins its own evidence is weighed against PRIOR_ORIGINS origins' worth of the panel.
-    """
-    if not calibrate or not scaled:
-        return {uid: 1.0 for uid in scaled}
-    steps = max(u.shape[1] for u in scaled.values())
-    typical = np.zeros(steps)
-    for j in range(steps):
-        typical[j] = np.mean(np.concatenate([np.abs(u[:, j]) for u in scaled.values() if u.shape[1] > j]))
-    out = {}
-    for uid, u in scaled.items():
-        own = np.divide(np.abs(u), typical[:u.shape[1]], out=np.ones_like(u), where=typical[:u.shape[1]] > 0)
-        k = u.shape[0]
-        out[uid] = float((k * np.mean(own) + PRIOR_ORIGINS) / (k + PRIOR_ORIGINS))
-    return out
-
-
-def _step_correlation(fits, chosen, q80, factor):
-    """Equicorrelation of errors across months, from how backtest totals spread beyond their months."""
-    totals, squares, steps = 0.0, 0.0, []
-    for fit in fits:
-        if not fit.ends or fit.hb < 2:
-            continue
-        back = chosen[fit.unique_id][1][chosen[fit.unique_id][0]][0]
-        z = (fit.actuals - back) / fit.scales[:, None] / (factor[fit.unique_id] * q80[:fit.hb] / Z80)
-        totals += float(np.sum(z.sum(axis=1) ** 2))
-        squares += float(np.sum(z ** 2))
-        steps.append(fit.hb)
-    if squares == 0 or not steps:
-        return 0.0
-    return float(np.clip((totals / squares - 1) / (np.mean(steps) - 1), 0.0, 1.0))
-
-
-def _bias(actuals, forecasts):
-    """Return how far the backtest's forecasts added up above (+) or below (-) the actuals.
-
-    (sum of forecasts - sum of actuals) over every origin and step, as a share of the actual volume
-    (the sum of |actual|). Against an all-zero actual it is a share of the forecast volume instead
-    (so +-100% when anything was forecast), and 0 when both are zero.
-    """
-    gap = float(np.sum(forecasts) - np.sum(actuals))
-    base = float(np.sum(np.abs(actuals))) or float(np.sum(np.abs(forecasts)))
-    return gap / base if base > 0 else 0.0
-
-
 def _backtest_table(fits, chosen, q80, factor):
     rows = []
     for fit in fits:
@@ -725,212 +406,3 @@ def _reconcile(hierarchy, uids, yhat, sd, half, fits, chosen, q80, factor, start
             z = stats.norm.ppf(0.5 + lv / 200)
             new_half[lv][i] = np.where(base_sd[row] > 0, half[lv][i] * ratio, z * sd_rec[row])
     return new_yhat, new_sd, new_half, notes
-
-
-# --------------------------------------------------------------------------- tables for the notebooks
-def fan_chart_table(result: ForecastResult, unique_ids=None, history_periods: int = 24) -> pd.DataFrame:
-    """Return actuals and forecasts of some series in one table, ready for a fan chart.
-
-    Parameters
-    ----------
-    result : ForecastResult
-    unique_ids : sequence of str, optional
-        Series to include (default all).
-    history_periods : int, default 24
-        Periods of history shown before the forecast.
-
-    Returns
-    -------
-    DataFrame
-        unique_id, ds, kind ("actual" or "forecast"), y (actuals), yhat, lo_L, hi_L per level, model.
-        The last actual is repeated as a forecast row (yhat = lo = hi = y) so band and line join up.
-    """
-    ids = sorted(result.forecasts["unique_id"].unique()) if unique_ids is None else list(unique_ids)
-    bands = [c for lv in result.levels for c in (f"lo_{lv}", f"hi_{lv}")]
-    hist = result.history[result.history["unique_id"].isin(ids)]
-    hist = hist.groupby("unique_id", group_keys=False).tail(history_periods).assign(kind="actual")
-    bridge = hist.groupby("unique_id").tail(1).assign(kind="forecast", yhat=lambda d: d["y"])
-    for col in bands:
-        bridge[col] = bridge["y"]
-    fc = result.forecasts[result.forecasts["unique_id"].isin(ids)].assign(kind="forecast", y=np.nan)
-    bridge["model"] = bridge["unique_id"].map(fc.drop_duplicates("unique_id").set_index("unique_id")["model"])
-    bridge["y"] = np.nan
-    out = pd.concat([hist, bridge, fc], ignore_index=True)
-    cols = ["unique_id", "ds", "kind", "y", "yhat", *bands, "model"]
-    return out.reindex(columns=cols).sort_values(["unique_id", "ds", "kind"]).reset_index(drop=True)
-
-
-def accuracy_table(result: ForecastResult) -> pd.DataFrame:
-    """Return each series' backtest accuracy beside seasonal naive's.
-
-    Returns
-    -------
-    DataFrame
-        unique_id, model (chosen), mase, smape, coverage_80, bias (the backtest's forecasts added up
-        against the actuals: -0.05 is 5% under), mase_snaive, smape_snaive, mase_vs_snaive
-        (chosen MASE / seasonal naive MASE; below 1 is better than naive).
-    """
-    bt = result.backtest
-    chosen = bt[bt["chosen"]].set_index("unique_id")[["model", "mase", "smape", "coverage_80", "bias"]]
-    naive = bt[bt["model"] == "snaive"].set_index("unique_id")[["mase", "smape"]].add_suffix("_snaive")
-    out = chosen.join(naive, how="left")
-    out["mase_vs_snaive"] = np.where(out["mase_snaive"] > 0, out["mase"] / out["mase_snaive"], np.nan)
-    return out.reset_index().sort_values("unique_id").reset_index(drop=True)
-
-
-def trust_assessment(result: ForecastResult) -> dict:
-    """Say, as data, how far the forecast can be trusted.
-
-    Returns
-    -------
-    dict
-        n_series, mean_mase, mean_mase_snaive, improvement_vs_snaive (share of naive's error removed),
-        coverage_80 (share of backtest actuals inside the 80% intervals), worst_series, worst_mase,
-        top_series (the backtested series with the most sales) and top_bias (its backtest bias),
-        n_fallbacks, n_warnings, verdict ("good", "usable" or "weak") and reasons (plain sentences).
-    """
-    acc = accuracy_table(result)
-    scored = acc.dropna(subset=["mase"])
-    mean_mase = float(scored["mase"].mean()) if len(scored) else float("nan")
-    mean_naive = float(scored["mase_snaive"].mean()) if scored["mase_snaive"].notna().any() else float("nan")
-    improvement = 1 - mean_mase / mean_naive if mean_naive and np.isfinite(mean_naive) else float("nan")
-    coverage = float(scored["coverage_80"].mean()) if len(scored) else float("nan")
-    worst = scored.sort_values(["mase", "unique_id"], ascending=[False, True]).head(1)
-    notes = result.notes
-    n_fallbacks = int(notes.loc[notes["kind"].isin(["fallback", "failed", "no_backtest"]), "unique_id"].nunique())
-    n_warnings = int((notes["kind"] == "warning").sum())
-    reasons = []
-    if np.isfinite(improvement):
-        reasons.append(f"In backtests the forecasts' errors were {abs(improvement):.0%} "
-                       f"{'smaller' if improvement >= 0 else 'larger'} than repeating last year's months "
-                       f"(mean MASE {mean_mase:.2f} against {mean_naive:.2f}).")
-    if np.isfinite(coverage):
-        reasons.append(f"The 80% ranges held {coverage:.0%} of what actually happened in the backtests.")
-    if len(worst):
-        reasons.append(f"The least predictable series is {worst['unique_id'].iloc[0]} "
-                       f"(MASE {worst['mase'].iloc[0]:.2f}).")
-    top, top_bias = _top_series(result, scored)
-    if top is not None:
-        reasons.append(f"Added up over the backtests, the chosen model's forecasts of {top} (before the levels "
-                       f"were made to add up) came out {abs(top_bias):.1%} {'above' if top_bias >= 0 else 'below'} "
-                       f"what was sold.")
-    cal = result.calendar
-    if cal and cal["n_series"] and cal["mode"] is not False:
-        change = f"{abs(1 - cal['error_ratio']):.1%} {'smaller' if cal['error_ratio'] < 1 else 'larger'}"
-        if cal["adjusted"]:
-            reasons.append(f"Sales were forecast per working day and multiplied back by each period's working days: "
-                           f"per working day, year-on-year changes in the history were {change} "
-                           f"({cal['helped']} of {cal['n_series']} series).")
-            estimated = cal.get("estimated_years") or []
-            if estimated:
-                reasons.append(f"The make-up working days of {', '.join(map(str, estimated))} are not published "
-                               f"yet, so that year's working days are an estimate.")
-        else:
-            reasons.append(f"Working days did not explain the history's year-on-year changes (per working day they "
-                           f"were {change}), so sales were forecast as recorded.")
-    if n_fallbacks:
-        reasons.append(f"{n_fallbacks} series fell back to simpler methods (see the notes).")
-    if not np.isfinite(improvement) or improvement <= 0:
-        verdict = "weak"
-    elif improvement >= 0.25 and 0.7 <= coverage <= 0.9:
-        verdict = "good"
-    else:
-        verdict = "usable"
-    return {
-        "n_series": int(result.forecasts["unique_id"].nunique()), "mean_mase": mean_mase, "mean_mase_snaive": mean_naive,
-        "improvement_vs_snaive": improvement, "coverage_80": coverage,
-        "worst_series": worst["unique_id"].iloc[0] if len(worst) else None,
-        "worst_mase": float(worst["mase"].iloc[0]) if len(worst) else float("nan"),
-        "top_series": top, "top_bias": top_bias,
-        "n_fallbacks": n_fallbacks, "n_warnings": n_warnings, "verdict": verdict, "reasons": reasons,
-    }
-
-
-def _top_series(result: ForecastResult, scored: pd.DataFrame) -> tuple[str | None, float]:
-    """Return the backtested series with the largest history (the company total in a plan) and its bias."""
-    if scored.empty:
-        return None, float("nan")
-    size = result.history.groupby("unique_id")["y"].sum().abs().reindex(scored["unique_id"]).fillna(0.0)
-    top = str(size.sort_index().idxmax())
-    return top, float(scored.set_index("unique_id").loc[top, "bias"])
-
-
-# --------------------------------------------------------------------------- the plan stage
-def forecast_with_config(panel: pd.DataFrame, h: int, cfg) -> ForecastResult:
-    """Run :func:`forecast` on a plan-level panel with the config's settings and the company's calendar.
-
-    The company's working days (``company.country``) go in unless ``forecast.working_days`` is "off";
-    the plan's forecast stage and the quarterly re-forecast both call this, so they cannot drift apart.
-
-    Parameters
-    ----------
-    panel : DataFrame
-        unique_id, ds (month starts), y, level, region, product: the history at the plan's levels.
-    h : int
-        Months to forecast after the panel's last month.
-    cfg : PlanConfig
-        Its ``forecast`` section and ``company.country`` / ``company.subdivision`` are used.
-
-    Returns
-    -------
-    ForecastResult
-        As :func:`forecast`; with working days adjusted for, ``.calendar["estimated_years"]`` lists the
-        years whose make-up working days are not published yet (also in ``.notes``).
-
-    Raises
-    ------
-    ForecastError, ConfigError
-        As :func:`forecast`; ConfigError if the holidays library does not know the country.
-    """
-    from planlib.core.calendar import holiday_coverage, period_working_days
-
-    fc = cfg.forecast
-    days = None
-    last = pd.Timestamp(panel["ds"].max()) + pd.DateOffset(months=int(h))
-    if fc.working_days != "off":
-        days = period_working_days(panel["ds"].min(), last, "MS", cfg.company.country, cfg.company.subdivision)
-    result = forecast(panel[["unique_id", "ds", "y"]], h, freq="MS", levels=fc.levels, models=fc.models,
-                    season_length=fc.season_length, origins=fc.backtest_origins, combine=fc.combine,
-                    calibrate=fc.calibrate, hierarchy=hierarchy_from_panel(panel),
-                    reconciliation=fc.reconciliation, nonnegative=fc.nonnegative,
-                      working_days=days, working_day_adjust={"auto": "auto", "on": True}.get(fc.working_days, False),
-                      n_jobs=fc.n_jobs, scheduler=fc.scheduler, progress=fc.progress)
-    if result.calendar and result.calendar["adjusted"]:
-        # China publishes next year's make-up working days each November: until then they are estimates.
-        years = list(range(pd.Timestamp(panel["ds"].max()).year, last.year + 1))
-        coverage = holiday_coverage(cfg.company.country, years, cfg.company.subdivision)
-        estimated = [int(y) for y in coverage.loc[~coverage["makeup_known"], "year"]]
-        result.calendar["estimated_years"] = estimated
-        notes = [("(all)", "calendar", f"{year}: make-up working days not published yet; its working days "
-                                       f"(and the forecast per working day) are estimates") for year in estimated]
-        if notes:
-            result.notes = pd.concat([result.notes, pd.DataFrame(notes, columns=result.notes.columns)],
-                                     ignore_index=True)
-    return result
-
-
-@stage("forecast", needs=("history",), config=("forecast", "fiscal", "as_of", "seed"))
-def forecast_stage(plan) -> ForecastResult:
-    """Forecast company, regions, products and region x product cells to the end of the plan year.
-
-    The horizon runs from the month after the last closed month (decided by ``as_of``) to the last
-    month of the fiscal plan year, so a history ending in October covers the rest of this year too.
-    """
-    cfg = plan.config
-    history = plan.history
-    last_closed = pd.Timestamp(cfg.last_closed_month)
-    panel = history[history["level"].isin(PLAN_LEVELS) & (history["ds"] <= last_closed)]
-    if panel.empty:
-        raise ForecastError(f"the history has no rows at levels {PLAN_LEVELS} up to {last_closed:%Y-%m}")
-    _, _, h = plan_horizon(panel["ds"].max(), cfg.fiscal.year, cfg.fiscal.start_month)
-    result = forecast_with_config(panel, h, cfg)
-    if panel["ds"].max() < last_closed:
-        stale = pd.DataFrame([("(all)", "stale", f"history ends {panel['ds'].max():%Y-%m}, before the last "
-                                                 f"closed month {last_closed:%Y-%m}: the forecast starts earlier")],
-                             columns=["unique_id", "kind", "reason"])
-        result.notes = pd.concat([result.notes, stale], ignore_index=True)
-    return result
-
-
-# The forecast reads the company's calendar, not its name or display unit.
-forecast_stage.extra_key = lambda plan: (plan.config.company.country, plan.config.company.subdivision)

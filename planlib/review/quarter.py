@@ -327,7 +327,7 @@ def check_continuity(sales: pd.DataFrame, history_end, window: ReviewWindow) -> 
 @stage("reforecast", needs=("review_record", "review_inputs", "forecast"), config=("review", "as_of"))
 def _reforecast_stage(plan):
     """The re-forecast of the rest of the fiscal year on history plus actuals (None when the year is over)."""
-    from planlib.forecast.engine import forecast_with_config
+    from planlib.forecast.stage import forecast_with_config
 
     record = plan["review_record"]
     window = _window_of(plan)

@@ -1,0 +1,56 @@
+"""Running the forecast engine's fits: in this process, in local worker processes, or on a dask cluster,
+in batches, keeping the order of the series.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+from planlib.forecast import models as _models
+
+__all__: list[str] = []
+
+
+def _process_context():
+    """Start worker processes by fork where the platform has it: workers start at once with
+    statsmodels loaded, and a script needs no ``if __name__ == "__main__"`` guard (forkserver and
+    spawn re-run the main script in each worker)."""
+    import multiprocessing as mp
+
+    return mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+
+
+def _run(tasks, n_jobs, scheduler, progress):
+    """Fit every task locally, in worker processes, or on a dask cluster; keep the input order."""
+    from tqdm.auto import tqdm
+
+    workers = n_jobs or os.cpu_count() or 1
+    size = max(1, min(25, math.ceil(len(tasks) / (4 * max(workers, 1)))))
+    batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+    ctx = _process_context() if not scheduler and workers > 1 else None
+    bar = tqdm(total=len(tasks), desc="forecast", unit="series", disable=not progress)
+    out: list = [None] * len(batches)
+    try:
+        if scheduler:
+            from distributed import Client
+
+            with Client(scheduler, set_as_default=False) as client:
+                futures = client.map(_models.fit_batch, batches, pure=False)
+                for i, fut in enumerate(futures):
+                    out[i] = client.gather(fut)
+                    bar.update(len(out[i]))
+        elif workers <= 1 or len(batches) == 1:
+            for i, batch in enumerate(batches):
+                out[i] = _models.fit_batch(batch)
+                bar.update(len(batch))
+        else:
+            import concurrent.futures as cf
+
+            with cf.ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
+                futures = {pool.submit(_models.fit_batch, b): i for i, b in enumerate(batches)}
+                for fut in cf.as_completed(futures):
+                    out[futures[fut]] = fut.result()
+                    bar.update(len(out[futures[fut]]))
+    finally:
+        bar.close()
+    return [fit for batch in out for fit in batch]
