@@ -1,4 +1,5 @@
-"""Tests of planlib.planning.goals: the annual target and its verdict, SMART goal cards, rep fairness."""
+"""Tests of planlib.planning.target, smart and fairness: the annual target and its verdict, SMART goal cards,
+rep fairness."""
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -10,7 +11,9 @@ from pydantic import ValidationError
 from scipy import stats
 
 from planlib.planning import allocate as al
-from planlib.planning import goals as gl
+from planlib.planning import fairness as fr
+from planlib.planning import smart as sm
+from planlib.planning import target as tg
 from planlib.core.config_targets import Goals, SmartGoal
 from planlib.core.errors import ConfigError, ForecastError
 
@@ -42,7 +45,7 @@ class FakeForecast:
     ("top_down", {"top_down": 80}, 80, stats.norm.cdf(2.0), "sandbagged"),
 ])
 def test_set_annual_target_modes(mode, extra, target, probability, verdict):
-    result = gl.set_annual_target(Goals(mode=mode, **extra), stats.norm(100, 10), last_year_outlook=90.0,
+    result = tg.set_annual_target(Goals(mode=mode, **extra), stats.norm(100, 10), last_year_outlook=90.0,
                                   fiscal_year="FY2027")
     assert result.target == target and result.target_units == target
     assert result.probability == pytest.approx(probability)
@@ -52,11 +55,11 @@ def test_set_annual_target_modes(mode, extra, target, probability, verdict):
 
 
 def test_set_annual_target_rounds_to_the_unit_and_refuses_growth_without_a_base():
-    result = gl.set_annual_target(Goals(mode="quantile", quantile=0.6), stats.norm(100, 10), last_year_outlook=90,
+    result = tg.set_annual_target(Goals(mode="quantile", quantile=0.6), stats.norm(100, 10), last_year_outlook=90,
                                   unit=10)
     assert (result.target, result.target_units) == (100, 10)  # 102.53 -> 10 units of 10
     with pytest.raises(ConfigError, match="goals.mode: growth needs last year's actual, found nan"):
-        gl.set_annual_target(Goals(mode="growth"), stats.norm(100, 10), last_year_outlook=math.nan)
+        tg.set_annual_target(Goals(mode="growth"), stats.norm(100, 10), last_year_outlook=math.nan)
 
 
 def test_goals_config_checks_its_own_keys():
@@ -69,7 +72,7 @@ def test_goals_config_checks_its_own_keys():
 
 
 def test_verdict_of_thresholds():
-    assert [gl.verdict_of(p, 0.3, 0.8) for p in (0.29, 0.3, 0.8, 0.81)] == ["stretch", "balanced", "balanced",
+    assert [tg.verdict_of(p, 0.3, 0.8) for p in (0.29, 0.3, 0.8, 0.81)] == ["stretch", "balanced", "balanced",
                                                                               "sandbagged"]
 
 
@@ -78,7 +81,7 @@ def test_last_year_figures_use_actual_then_forecast_for_open_months():
     history = pd.DataFrame({"unique_id": "company", "ds": months, "y": 100.0})
     forecast = FakeForecast(pd.DataFrame({"unique_id": "company", "ds": pd.date_range("2026-11-01", "2027-12-01",
                                                                                        freq="MS"), "yhat": 150.0}))
-    figures = gl.last_year_figures(history, forecast, pd.date_range("2027-01-01", periods=12, freq="MS"),
+    figures = tg.last_year_figures(history, forecast, pd.date_range("2027-01-01", periods=12, freq="MS"),
                                    pd.Timestamp("2026-10-01"))
     assert figures == {"last_year_actual": 1000.0, "last_year_outlook": 1300.0, "trailing_12m": 1200.0}
 
@@ -107,26 +110,26 @@ def test_metric_history_by_hand():
     # First purchases: A 2022-12, B 2023-03, C 2024-02, D 2025-01, E 2026-02. Data start in 2022-12,
     # so a window must start from 2023-12 on (before that everyone looks new): Nov 2024-Oct 2025
     # holds D, Nov 2025-Oct 2026 holds E.
-    new = gl.metric_history("new_customers", "company", tables, pd.DataFrame(), last)
+    new = sm.metric_history("new_customers", "company", tables, pd.DataFrame(), last)
     assert new.index.tolist() == [pd.Timestamp("2025-10-01"), pd.Timestamp("2026-10-01")]
     assert new.tolist() == [1.0, 1.0]
     # Retention for Nov 2025-Oct 2026: last window's customers {A, D, B}; of them A and D came back.
-    retention = gl.metric_history("retention", "company", tables, pd.DataFrame(), last)
+    retention = sm.metric_history("retention", "company", tables, pd.DataFrame(), last)
     assert retention.iloc[-1] == pytest.approx(2 / 3)
     # West market share: 2026 window West sales 90 + 100 over a 2026 market of 2000.
-    share = gl.metric_history("market_share", "region/West", tables, pd.DataFrame(), last)
+    share = sm.metric_history("market_share", "region/West", tables, pd.DataFrame(), last)
     assert share.iloc[-1] == pytest.approx(190 / 2000)
-    satisfaction = gl.metric_history("satisfaction", "region/East", tables, pd.DataFrame(), last)
+    satisfaction = sm.metric_history("satisfaction", "region/East", tables, pd.DataFrame(), last)
     assert satisfaction.tolist() == [3.0, 3.5, 4.0]
-    assert gl.metric_history("satisfaction", "region/West", tables, pd.DataFrame(), last) is None
-    assert gl.metric_history("nps", "company", tables, pd.DataFrame(), last) is None
+    assert sm.metric_history("satisfaction", "region/West", tables, pd.DataFrame(), last) is None
+    assert sm.metric_history("nps", "company", tables, pd.DataFrame(), last) is None
 
 
 def test_trend_probability_by_hand():
     values = pd.Series([10.0, 12.0, 16.0])  # changes 2 and 4: mean 3, sd sqrt(2)
-    assert gl.trend_probability(values, 19.0, 1.0) == pytest.approx(0.5)
-    assert gl.trend_probability(values, 19.0 + math.sqrt(2), 1.0) == pytest.approx(1 - stats.norm.cdf(1))
-    assert gl.trend_probability(values.iloc[:2], 19.0, 1.0) is None
+    assert sm.trend_probability(values, 19.0, 1.0) == pytest.approx(0.5)
+    assert sm.trend_probability(values, 19.0 + math.sqrt(2), 1.0) == pytest.approx(1 - stats.norm.cdf(1))
+    assert sm.trend_probability(values.iloc[:2], 19.0, 1.0) is None
 
 
 def test_goal_cards_say_what_keeps_a_goal_from_being_smart():
@@ -146,7 +149,7 @@ def test_goal_cards_say_what_keeps_a_goal_from_being_smart():
         SmartGoal(name="Past", metric="satisfaction", scope="region/East", target=4.5, deadline=dt.date(2026, 1, 1),
                   owner="CS", strategy="service"),
     ])
-    cards = gl.goal_cards(goals, tables=tables, history=history, forecast=forecast, as_of=dt.date(2026, 11, 26),
+    cards = sm.goal_cards(goals, tables=tables, history=history, forecast=forecast, as_of=dt.date(2026, 11, 26),
                           last_month=dt.date(2026, 10, 1)).set_index("goal")
     # 12 forecast months of mean 100, sd 10 each: total N(1200, 10 x sqrt(12)); P(>= 1200) = 0.5.
     assert cards.loc["Revenue", "probability"] == pytest.approx(0.5)
@@ -162,10 +165,10 @@ def test_goal_cards_say_what_keeps_a_goal_from_being_smart():
 
 # --------------------------------------------------------------------------- fairness
 def test_gini_by_hand():
-    assert gl.gini([1, 1, 1, 1]) == pytest.approx(0.0)
-    assert gl.gini([0, 0, 0, 4]) == pytest.approx(0.75)
+    assert fr.gini([1, 1, 1, 1]) == pytest.approx(0.0)
+    assert fr.gini([0, 0, 0, 4]) == pytest.approx(0.75)
     # mean absolute difference over all pairs 20/16 = 1.25, over twice the mean 5: 0.25
-    assert gl.gini([4, 1, 3, 2]) == pytest.approx(0.25)
+    assert fr.gini([4, 1, 3, 2]) == pytest.approx(0.25)
 
 
 def test_fairness_by_hand():
@@ -183,7 +186,7 @@ def test_fairness_by_hand():
     allocation = al.allocate(255, inputs)  # A 135, B 120
     productivity = pd.DataFrame({"rep_id": ["A", "B"], "mean": [10.0, 10.0], "sd": [3.0, 3.0], "months": [12, 12],
                                  "basis": "own history"})
-    result = gl.fairness(allocation, productivity, low=0.3, high=0.85)
+    result = fr.fairness(allocation, productivity, low=0.3, high=0.85)
     reps = result.reps.set_index("rep_id")
     # potential 10 x 12 = 120; sd = sqrt(9 x 12 + 9 / 12 x 144) = sqrt(216)
     assert reps.loc["A", "potential"] == pytest.approx(120.0)
@@ -205,7 +208,7 @@ def test_rep_productivity_skips_ramp_months_and_falls_back_to_peers():
     ])
     roster = pd.DataFrame({"rep_id": ["A", "B"], "team": "T", "hire_date": pd.to_datetime(["2020-01-01", "2026-06-10"]),
                            "exit_date": pd.NaT, "fte": [0.5, 1.0]})
-    table = gl.rep_productivity(history, roster, "2026-10-01", ramp=[0.5, 0.75], months=12).set_index("rep_id")
+    table = al.rep_productivity(history, roster, "2026-10-01", ramp=[0.5, 0.75], months=12).set_index("rep_id")
     # A: all 12 months, per FTE = y / 0.5 -> mean 110, basis own history
     assert table.loc["A", "mean"] == pytest.approx(110.0) and table.loc["A", "basis"] == "own history"
     assert table.loc["A", "sd"] == pytest.approx(np.std(np.arange(12) * 20.0, ddof=1))
@@ -215,7 +218,7 @@ def test_rep_productivity_skips_ramp_months_and_falls_back_to_peers():
 
 # --------------------------------------------------------------------------- tables and charts for the notebook
 def test_attainment_curve_meets_at_the_target():
-    curve = gl.attainment_curve(stats.norm(100, 10), 110.0)
+    curve = tg.attainment_curve(stats.norm(100, 10), 110.0)
     at_target = curve[curve["revenue"] == 110.0]
     assert at_target["attained"].tolist() == [False, True]
     assert at_target["density"].tolist() == pytest.approx([stats.norm.pdf(1) / 10] * 2)
@@ -230,7 +233,7 @@ def test_monthly_fan_table_joins_month_targets():
                               "yhat": 7.0, "lo_80": 6.0, "hi_80": 8.0, "lo_95": 5.0, "hi_95": 9.0})
     targets = pd.DataFrame({"level": "company", "entity": "company", "product": "All", "period_type": "month",
                             "period": ["2027-01"], "target": [7500]})
-    fan = gl.monthly_fan_table(history, forecasts, targets)
+    fan = tg.monthly_fan_table(history, forecasts, targets)
     assert fan["ds"].dt.strftime("%Y-%m").tolist() == ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01"]
     assert fan["actual"].tolist()[:2] == [5.0, 6.0] and fan["target"].tolist()[-1] == 7500.0
     assert fan["target"].isna().sum() == 4
@@ -242,7 +245,7 @@ def test_goal_card_view_marks_each_letter():
                            "owner": "", "strategy": "win West", "probability": 0.1, "specific": True,
                            "measurable": True, "achievable": False, "relevant": True, "time_bound": True,
                            "owned": False, "smart": False, "problems": "no owner"}])
-    view = gl.goal_card_view(cards).iloc[0]
+    view = sm.goal_card_view(cards).iloc[0]
     assert (view["Target"], view["Baseline"], view["P(attain)"]) == ("10.5%", "9.7%", "10%")
     assert (view["S"], view["A"], view["Owner set"], view["SMART"]) == ("✓", "✗", "✗", "✗")
 
@@ -252,7 +255,7 @@ def test_goal_charts_build_and_name_missing_columns():
     from planlib.report.charts import to_svg
     from planlib.core.errors import DataError
 
-    curve = gl.attainment_curve(stats.norm(100, 10), 105.0)
+    curve = tg.attainment_curve(stats.norm(100, 10), 105.0)
     chart = goal_charts.target_distribution(curve, 105.0, title="A 31% chance", unit=1)
     assert chart.to_dict()["title"] == {"text": "A 31% chance"}
     assert "<svg" in to_svg(chart)
@@ -275,7 +278,7 @@ def test_what_if_for_starts_from_the_config():
         goals = Goals(mode="growth", growth=0.07)
         allocation = Allocation(methods={"forecast": 0.6, "equal": 0.4})
 
-    function = gl.what_if_for(FakePlan(Config()))
+    function = tg.what_if_for(FakePlan(Config()))
     defaults = function.__defaults__
     assert function.__name__ == "what_if_plan"
     assert defaults[:2] == ("growth", 0.07) and defaults[4:] == (0.6, 0.0, 0.0, 0.0, 0.4)
