@@ -1,6 +1,7 @@
 """Tests of the forecast engine and its helpers: known answers, robustness on messy series, intervals, parallel runs."""
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -393,6 +394,37 @@ def test_progress_bar_shows_only_when_asked(capsys):
     assert capsys.readouterr().err == ""
     forecast(panel, 2, models=("snaive",), n_jobs=1, progress=True)
     assert "forecast" in capsys.readouterr().err
+
+
+def test_n_jobs_reads_as_in_scikit_learn():
+    from planlib.forecast.parallel import _workers
+
+    cpus = os.cpu_count()
+    assert _workers(-1) == cpus
+    assert _workers(-2) == max(1, cpus - 1)
+    assert _workers(-(cpus + 10)) == 1  # never fewer than one worker
+    assert (_workers(None), _workers(1), _workers(3), _workers(np.int64(2))) == (1, 1, 3, 2)
+    with pytest.raises(ForecastError, match=r"^n_jobs=0 asks for no worker: use 1 \(or None\) to fit in this process"):
+        _workers(0)
+    with pytest.raises(ForecastError, match=r"n_jobs must be a whole number .*, got 1\.5"):
+        _workers(1.5)
+    panel = panel_of({f"s{i}": seasonal_series(30, seed=i) for i in range(4)})
+    with pytest.raises(ForecastError, match="n_jobs=0 asks for no worker"):
+        forecast(panel, 2, models=("snaive",), n_jobs=0)
+    every_core = forecast(panel, 2, models=FAST, n_jobs=-1)
+    pd.testing.assert_frame_equal(every_core.forecasts, forecast(panel, 2, models=FAST, n_jobs=1).forecasts)
+
+
+def test_the_config_takes_a_negative_n_jobs_and_refuses_zero():
+    from pathlib import Path
+
+    from planlib.core.config import load_config
+    from planlib.core.errors import ConfigError
+
+    template = Path(__file__).resolve().parents[1] / "templates" / "plan.yaml"
+    assert load_config(template, {"forecast.n_jobs": -1}).forecast.n_jobs == -1
+    with pytest.raises(ConfigError, match=r"forecast\.n_jobs: Value error, n_jobs=0 asks for no worker"):
+        load_config(template, {"forecast.n_jobs": 0})
 
 
 def test_column_names_can_be_overridden():

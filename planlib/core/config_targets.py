@@ -116,7 +116,7 @@ class Forecast(Section):
     working_days: Literal["auto", "on", "off"] = Field(
         "auto", description="forecast sales per working day (company.country's calendar) and multiply back: "
                             "auto = when that makes the history's year-on-year changes smaller on average")
-    n_jobs: int = Field(2, ge=1)
+    n_jobs: int = Field(2, description="worker processes: 1 in this process, -1 all cores, -2 all but one")
     scheduler: str | None = Field(None, description="dask.distributed scheduler address; none = local processes")
     progress: bool = False
 
@@ -134,6 +134,13 @@ class Forecast(Section):
         if not v:
             raise ValueError("give at least one model")
         return list(dict.fromkeys(v))
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _n_jobs(cls, v):
+        if v == 0:
+            raise ValueError("n_jobs=0 asks for no worker: 1 fits in this process, -1 uses all cores, -2 all but one")
+        return v
 
 
 # --------------------------------------------------------------------------- goals, allocation

@@ -8,7 +8,6 @@ and the ``forecast`` plan stage in :mod:`planlib.forecast.stage`.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,7 @@ from planlib.forecast import models as _models
 from planlib.forecast.calibration import (Z80, _bias, _pooled_quantiles, _series_factors, _step_correlation,
                                           total_distribution)
 from planlib.forecast.inputs import _adjust_mode, _calendar_factors, _prepare
-from planlib.forecast.parallel import _run
+from planlib.forecast.parallel import _run, _workers
 from planlib.forecast.reconcile import METHODS, reconcile, shrink_correlation, summing_matrix
 
 __all__ = ["DEFAULT_MODELS", "ForecastResult", "forecast", "season_length_of"]
@@ -234,7 +233,8 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
         With ``working_days``: "auto" adjusts the panel when that makes its year-on-year changes
         smaller on average (the decision and its figures are in ``.notes`` and ``.calendar``).
     n_jobs : int, optional
-        Local worker processes; default all cores. 1 fits in this process.
+        Local worker processes, as in scikit-learn: None or 1 fits in this process, -1 uses all cores,
+        -2 all but one; 0 is an error.
     scheduler : str, optional
         A dask.distributed scheduler address: fit the series on that cluster instead.
     progress : bool, optional
@@ -252,10 +252,11 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     ------
     ForecastError
         On missing columns, NaN/inf values (naming the series and dates), dates off the calendar,
-        duplicated dates, an unknown model or reconciliation method, or ``h < 1``.
+        duplicated dates, an unknown model or reconciliation method, ``h < 1`` or ``n_jobs=0``.
     """
     if int(h) < 1:
         raise ForecastError(f"h must be at least 1 period, got {h}")
+    workers = _workers(n_jobs)
     unknown = [m for m in models if m not in _models.FITTERS]
     if unknown or not models:
         raise ForecastError(f"unknown model(s) {unknown or models}; choose from {list(_models.MODELS)}")
@@ -275,9 +276,7 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
              for uid, (start, v) in series.items()]
     if progress is None:
         progress = len(tasks) >= 200
-    if n_jobs is None:
-        n_jobs = 1 if len(tasks) < 4 else (os.cpu_count() or 1)
-    fits = _run(tasks, n_jobs, scheduler, progress)
+    fits = _run(tasks, workers, scheduler, progress)
 
     # Choose per series; keep the chosen forecast's backtest errors, scaled by the series' MASE scale.
     chosen, scaled = {}, {}
