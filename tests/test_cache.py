@@ -22,7 +22,7 @@ from planlib.core.errors import RowProblem
 
 ROOT = Path(__file__).resolve().parents[1]
 # stages whose result holds something that is not data (a scipy frozen distribution): not cached, recomputed
-NOT_CACHEABLE = {"risk_model": r"value\.forecast_total: cannot store <class 'scipy\.stats"}
+NOT_CACHEABLE: dict[str, str] = {}  # every stage of the sample stores
 
 
 # --------------------------------------------------------------------------- an independent deep compare
@@ -63,6 +63,10 @@ def assert_same(a, b, where="value"):
             assert np.array_equal(a, b, equal_nan=a.dtype.kind in "fcmM"), where
         if a.dtype.kind == "f":
             assert np.array_equal(np.signbit(a), np.signbit(b)), f"{where}: sign of zero"
+    elif hasattr(a, "dist") and hasattr(a, "kwds"):  # a scipy frozen distribution
+        assert a.dist.name == b.dist.name and a.args == b.args and a.kwds == b.kwds, where
+        q = np.array([0.001, 0.1, 0.4, 0.5, 0.9, 0.999])
+        assert np.array_equal(a.ppf(q), b.ppf(q)) and a.std() == b.std(), where
     elif dataclasses.is_dataclass(a):
         for f in dataclasses.fields(a):
             assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
@@ -536,6 +540,22 @@ def test_table_with_wrong_column_type_is_refused(tmp_path):
     (folder / "value.json").write_text(json.dumps(doc))
     with pytest.raises(CacheUnreadable, match=r"t0\.parquet: column c0: .*found int64 with 0 nulls, expected float64"):
         read_value(folder)
+
+
+def test_the_forecasts_year_total_distributions_round_trip_and_no_other_is_rebuilt(tmp_path):
+    from scipy import stats
+
+    for i, dist in enumerate([stats.norm(loc=120.5, scale=7.25),
+                              stats.truncnorm(a=-120.5 / 70.0, b=np.inf, loc=120.5, scale=70.0)]):
+        write_value(tmp_path / f"d{i}", {"total": dist})
+        back = read_value(tmp_path / f"d{i}")["total"]
+        assert_same(dist, back)
+        assert back.cdf(120.5) == dist.cdf(120.5)
+    write_value(tmp_path / "d2", stats.norm(loc=1.0, scale=2.0))
+    doc = (tmp_path / "d2" / "value.json").read_text(encoding="utf-8").replace('"norm"', '"levy_stable"')
+    (tmp_path / "d2" / "value.json").write_text(doc, encoding="utf-8")
+    with pytest.raises(CacheUnreadable, match=r"distribution 'levy_stable' is not one planlib stores \(norm, truncnorm\)"):
+        read_value(tmp_path / "d2")
 
 
 # --------------------------------------------------------------------------- the real stage results

@@ -203,3 +203,10 @@ def test_public_names_match_all():
     public = {n for n in dir(planlib) if not n.startswith("_") and n not in {"annotations"}}
     modules = {n for n in public if type(getattr(planlib, n)).__name__ == "module"}
     assert set(planlib.__all__) - {"__version__"} == public - modules
+
+
+def test_every_module_that_declares_a_stage_is_listed_for_the_graph():
+    root = Path(planlib.__file__).parent
+    declaring = sorted("planlib." + ".".join(p.relative_to(root).with_suffix("").parts) for p in root.rglob("*.py")
+                       if re.search(r"^@stage\(", p.read_text(encoding="utf-8"), re.M))
+    assert sorted(graph.STAGE_MODULES) == declaring

@@ -165,6 +165,10 @@ class _Writer:
             table, specs = self.table(cols, [f"{where}[{c!r}]" for c in v.columns])
             return {"$": "df", "index": self.index(v.index, f"{where}.index"), "table": table, "cols": specs,
                     "columns": self.index(v.columns, f"{where}.columns"), "attrs": self.enc(v.attrs, f"{where}.attrs")}
+        if getattr(getattr(v, "dist", None), "name", None) in _DISTRIBUTIONS and hasattr(v, "kwds"):
+            # a scipy frozen distribution (the forecast's year total): its name and parameters are the whole of it
+            return {"$": "dist", "name": v.dist.name, "args": self.enc(tuple(v.args), f"{where}.args"),
+                    "kwds": self.enc(dict(v.kwds), f"{where}.kwds")}
         head = {"module": t.__module__, "qualname": t.__qualname__}
         if _lookup(t.__module__, t.__qualname__) is not t:
             pass  # classes are rebuilt only from planlib modules, by module and name
@@ -414,7 +418,19 @@ _DECODERS = {
     "enum": lambda r, v: r.cls(v, lambda c: issubclass(c, enum.Enum))[v["name"]],
     "dc": _Reader.dataclass,
     "pyd": _Reader.model,
+    "dist": lambda r, v: _distribution(v["name"])(*r.dec(v["args"]), **r.dec(v["kwds"])),
 }
+
+# scipy distributions a stage result may hold, rebuilt by name from this list only
+_DISTRIBUTIONS = ("norm", "truncnorm")
+
+
+def _distribution(name: str):
+    if name not in _DISTRIBUTIONS:
+        raise CacheUnreadable(f"distribution {name!r} is not one planlib stores ({', '.join(_DISTRIBUTIONS)})")
+    from scipy import stats
+
+    return getattr(stats, name)
 
 
 def _create(path: Path):
