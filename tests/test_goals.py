@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from scipy import stats
 
 from planlib.planning import allocate as al
-from planlib.planning import fairness as fr
+from planlib.planning.fairness import fairness, gini
 from planlib.planning import smart as sm
 from planlib.planning import target as tg
 from planlib.core.config_targets import Goals, SmartGoal
@@ -165,10 +165,10 @@ def test_goal_cards_say_what_keeps_a_goal_from_being_smart():
 
 # --------------------------------------------------------------------------- fairness
 def test_gini_by_hand():
-    assert fr.gini([1, 1, 1, 1]) == pytest.approx(0.0)
-    assert fr.gini([0, 0, 0, 4]) == pytest.approx(0.75)
+    assert gini([1, 1, 1, 1]) == pytest.approx(0.0)
+    assert gini([0, 0, 0, 4]) == pytest.approx(0.75)
     # mean absolute difference over all pairs 20/16 = 1.25, over twice the mean 5: 0.25
-    assert fr.gini([4, 1, 3, 2]) == pytest.approx(0.25)
+    assert gini([4, 1, 3, 2]) == pytest.approx(0.25)
 
 
 def test_fairness_by_hand():
@@ -186,7 +186,7 @@ def test_fairness_by_hand():
     allocation = al.allocate(255, inputs)  # A 135, B 120
     productivity = pd.DataFrame({"rep_id": ["A", "B"], "mean": [10.0, 10.0], "sd": [3.0, 3.0], "months": [12, 12],
                                  "basis": "own history"})
-    result = fr.fairness(allocation, productivity, low=0.3, high=0.85)
+    result = fairness(allocation, productivity, low=0.3, high=0.85)
     reps = result.reps.set_index("rep_id")
     # potential 10 x 12 = 120; sd = sqrt(9 x 12 + 9 / 12 x 144) = sqrt(216)
     assert reps.loc["A", "potential"] == pytest.approx(120.0)
