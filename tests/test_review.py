@@ -28,7 +28,8 @@ from planlib.review.quarter import (
     variance_bridge,
     year_end_outlook,
 )
-from planlib.report.review_runner import read_plan_bundle, run_review
+from planlib.data.bundle import read_plan_bundle
+from planlib.report.review_runner import run_review
 
 MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
 EAST, WEST = 100, 50  # monthly targets of the two regions (and of their one rep and team each)

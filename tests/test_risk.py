@@ -279,5 +279,5 @@ def test_what_if_for_is_a_named_function_of_the_three_moves():
     bound = what_if_for(plan=None)
     assert bound.__name__ == "what_if_of_plan"
     assert list(inspect.signature(bound).parameters) == ["growth", "price", "attrition"]
-    with pytest.raises(AttributeError, match="'NoneType' object has no attribute 'risk_model'"):
+    with pytest.raises(TypeError, match="'NoneType' object is not subscriptable"):
         bound(growth=0.01)

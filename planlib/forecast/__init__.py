@@ -3,3 +3,17 @@ interval calibration, reconciliation over the hierarchy, and diagnostics (accura
 
 May import ``data`` and ``core``.
 """
+
+from planlib.forecast.calibration import (MIN_POOLED_ERRORS, PRIOR_ORIGINS, Z80, total_distribution)
+from planlib.forecast.diagnostics import (accuracy_table, fan_chart_table, trust_assessment)
+from planlib.forecast.engine import (DEFAULT_MODELS, ForecastResult, forecast, season_length_of)
+from planlib.forecast.reconcile import (ATTRIBUTES, METHODS, hierarchy_from_panel, projection, reconcile,
+                                        shrink_correlation, summing_matrix)
+from planlib.forecast.stage import (PLAN_LEVELS, forecast_stage, forecast_with_config, plan_horizon)
+
+__all__ = [
+    "ATTRIBUTES", "DEFAULT_MODELS", "ForecastResult", "METHODS", "MIN_POOLED_ERRORS", "PLAN_LEVELS",
+    "PRIOR_ORIGINS", "Z80", "accuracy_table", "fan_chart_table", "forecast", "forecast_stage",
+    "forecast_with_config", "hierarchy_from_panel", "plan_horizon", "projection", "reconcile", "season_length_of",
+    "shrink_correlation", "summing_matrix", "total_distribution", "trust_assessment",
+]

@@ -19,6 +19,11 @@ from statsmodels.tsa.forecasting.theta import ThetaModel
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+__all__ = [
+    "EXPLOSION_FACTOR", "FITTERS", "MAD_TO_SD", "MODELS", "SEASONAL_MODELS", "SeriesFit", "SeriesTask", "available",
+    "backtest_windows", "fit_batch", "fit_series", "mase_scale",
+]
+
 # Cost-ordered; "sarima" is the slowest (see benchmarks/forecast.py for the measured fit times).
 MODELS = ("snaive", "drift", "theta", "stl_ets", "holt_winters", "ets", "sarima")
 # Models that need two full seasonal cycles in every training window.

@@ -11,6 +11,11 @@ import pandas as pd
 
 from planlib.core.errors import ForecastError
 
+__all__ = [
+    "ATTRIBUTES", "METHODS", "hierarchy_from_panel", "projection", "reconcile", "shrink_correlation",
+    "summing_matrix",
+]
+
 METHODS = ("bottom_up", "top_down", "mint")
 ATTRIBUTES = ("region", "team", "rep_id", "product")
 

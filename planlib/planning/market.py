@@ -12,6 +12,11 @@ import pandas as pd
 
 from planlib.core.graph import stage
 
+__all__ = [
+    "MarketAnalysis", "analyse", "company_trend", "competitor_table", "concentration", "concentration_summary",
+    "customer_mix", "growth_by", "headlines", "market_share", "mix_by", "seasonal_profile", "share_by_region",
+]
+
 
 def company_trend(history: pd.DataFrame) -> pd.DataFrame:
     """Return the company's monthly revenue with its 12-month rolling sum.

@@ -19,6 +19,12 @@ from planlib.core.config import PlanConfig
 from planlib.core.graph import Plan, stages
 from planlib.report.writers import Sheet, bundle_files_hash, write_csv, write_excel, write_index, write_manifest
 
+__all__ = [
+    "bundle_sheet", "bundle_sheets", "company_annual_target", "fiscal_year_months", "headline", "index_order",
+    "input_counts", "leads_index", "manifest", "package_versions", "plan_year_forecast", "portable_config",
+    "write_tables",
+]
+
 
 def _relative(path: Path, start: Path) -> str:
     """``path`` relative to ``start`` (posix), so executed notebooks hold no absolute path of this machine."""

@@ -12,6 +12,8 @@ import sys
 
 from planlib.core.errors import PlanlibError
 
+__all__ = ["build_parser", "format_stages", "main"]
+
 
 def _plan(args: argparse.Namespace) -> int:
     from planlib.report.params import parse_cli_value

@@ -18,6 +18,11 @@ import nbformat
 
 from planlib.core.errors import ParameterError
 
+__all__ = [
+    "Parameter", "check_parameters", "coerce", "declared_parameters", "describe", "parameters_cell",
+    "parse_cli_value", "parse_parameters",
+]
+
 TYPES: dict[str, type] = {"bool": bool, "int": int, "float": float, "str": str}
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.IGNORECASE)

@@ -34,6 +34,8 @@ from planlib.report.runner import (
     warm_stages,
 )
 
+__all__ = ["REVIEW_PARAMETERS", "review_headline", "review_sheets", "run_review", "write_review_tables"]
+
 # --------------------------------------------------------------------------- quarterly reviews
 REVIEW_PARAMETERS = ("config", "cache_dir", "plan_dir", "as_of", "actuals")
 

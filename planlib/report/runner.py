@@ -24,6 +24,12 @@ from planlib.report.params import check_parameters, declared_parameters, paramet
 from planlib.core.graph import Plan, stages
 from planlib.report.writers import export_notebook_html
 
+__all__ = [
+    "INJECTED_CELL_ID", "RUNNER_PARAMETERS", "VERSION_RE", "WIDGET_MIME", "checked_runs", "execute_all",
+    "execute_notebook", "next_version", "normalise_notebook", "notebook_paths", "notebook_stages", "notebook_title",
+    "run_plan", "warm_stages",
+]
+
 VERSION_RE = re.compile(r"^v(\d{3,})$")
 RUNNER_PARAMETERS = ("config", "cache_dir")  # set by the runner only; the config is chosen with --config
 INJECTED_CELL_ID = "injected-parameters"
