@@ -13,6 +13,7 @@ import pandas as pd
 from planlib.report.bundle import _relative, index_order, input_counts, package_versions, portable_config
 from planlib.core.config import PlanConfig, find_config, load_config
 from planlib.core.errors import BundleExistsError, ConfigError
+from planlib.data.bundle import read_plan_bundle
 from planlib.core.graph import Plan
 from planlib.report.writers import (
     Sheet,
