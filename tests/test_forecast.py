@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -386,6 +387,14 @@ def test_dask_cluster_gives_the_local_results(monthly_result):
         remote = forecast(panel_of(values), 14, models=FAST, scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(remote.forecasts, monthly_result.forecasts)
     pd.testing.assert_frame_equal(remote.backtest, monthly_result.backtest)
+
+
+def test_a_scheduler_without_dask_installed_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now raises ImportError
+    values = {f"s{i}": seasonal_series(36, seed=i) for i in range(2)}
+    with pytest.raises(ForecastError, match=r"forecast.scheduler names a dask cluster \(tcp://10.0.0.5:8786\), but "
+                                            r"dask.distributed is not installed: pip install 'planlib\[scale\]'"):
+        forecast(panel_of(values), 12, models=FAST, scheduler="tcp://10.0.0.5:8786")
 
 
 def test_progress_bar_shows_only_when_asked(capsys):

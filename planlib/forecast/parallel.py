@@ -52,7 +52,11 @@ def _run(tasks, workers, scheduler, progress):
     out: list = [None] * len(batches)
     try:
         if scheduler:
-            from distributed import Client
+            try:
+                from distributed import Client
+            except ImportError:
+                raise ForecastError(f"forecast.scheduler names a dask cluster ({scheduler}), but dask.distributed "
+                                    "is not installed: pip install 'planlib[scale]'") from None
 
             with Client(scheduler, set_as_default=False) as client:
                 futures = client.map(_models.fit_batch, batches, pure=False)
