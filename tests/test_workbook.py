@@ -57,6 +57,14 @@ def test_rep_month_sheet_reads_back_the_numbers_of_targets_csv(sample_bundle):
     months = list(expected.columns)
     assert [c.removesuffix(" (k CNY)") for c in sheet.columns] == ["name", "team", "region", *months, "Total"]
     shown = sheet.rename(columns=lambda c: c.removesuffix(" (k CNY)"))
+    # the last row adds the reps up, and they add up to the company's months and year
+    total = shown.iloc[-1]
+    assert shown.index[-1] == "Total" and total[["name", "team", "region"]].isna().all()
+    company = targets[(targets["level"] == "company") & (targets["product"] == "All")]
+    by_month = company[company["period_type"] == "month"].set_index("period")["target"]
+    assert total[months].tolist() == by_month[months].tolist() == shown.iloc[:-1][months].sum().tolist()
+    assert total["Total"] == company.loc[company["period_type"] == "year", "target"].item()
+    shown = shown.iloc[:-1]
     assert sorted(shown.index) == sorted(expected.index)
     # exact currency in every cell (the display unit is only a number format)
     assert shown[months].to_numpy().tolist() == expected.reindex(shown.index)[months].to_numpy().tolist()
@@ -67,6 +75,33 @@ def test_rep_month_sheet_reads_back_the_numbers_of_targets_csv(sample_bundle):
     assert shown["name"].to_dict() == reps.loc[shown.index, "name"].to_dict()
     assert shown.loc[sample_bundle.rep_id, "name"] == HOSTILE_REP
     assert any(re.search(r"[\u4e00-\u9fff]", name) for name in shown["name"])
+
+
+@pytest.mark.slow
+def test_rep_product_sheet_holds_each_reps_products_and_adds_up(sample_bundle):
+    bundle = sample_bundle.bundle
+    targets = _targets(bundle)
+    rows = targets[(targets["level"] == "rep_product") & (targets["period_type"] == "year")]
+    expected = rows.pivot(index="entity", columns="product", values="target")
+    sheet = _sheet(bundle, "Rep targets by product").rename(columns=lambda c: c.removesuffix(" (k CNY)"))
+    sheet = sheet.set_index("rep_id")
+    products = sorted(expected.columns)
+    assert list(sheet.columns) == ["name", "team", "region", *products, "Total"]
+    reps, total = sheet.iloc[:-1], sheet.iloc[-1]
+    assert reps[products].to_dict() == expected.loc[reps.index, products].to_dict()
+    annual = targets[(targets["level"] == "rep") & (targets["product"] == "All") & (targets["period_type"] == "year")]
+    assert reps["Total"].to_dict() == annual.set_index("entity")["target"].to_dict()
+    company = targets[(targets["level"] == "product") & (targets["period_type"] == "year")].set_index("product")
+    assert sheet.index[-1] == "Total" and total[products].to_dict() == company["target"].to_dict()
+
+
+@pytest.mark.slow
+def test_goal_cards_show_the_smart_checks_as_ticks(sample_bundle):
+    sheet = _sheet(sample_bundle.bundle, "Goal cards")
+    checks = ["specific", "measurable", "achievable", "relevant", "time_bound", "owned", "smart"]
+    assert set(sheet[checks].to_numpy().ravel()) <= {"✓", "✗"}
+    # a goal is SMART exactly when every check holds
+    assert (sheet["smart"] == "✓").tolist() == (sheet[checks[:-1]] == "✓").all(axis=1).tolist()
 
 
 @pytest.mark.slow
@@ -92,7 +127,7 @@ def test_region_and_product_sheets_add_up_to_the_company(sample_bundle):
 def test_workbook_is_formatted_for_people_and_holds_no_formula(sample_bundle):
     path = sample_bundle.bundle / "plan.xlsx"
     book = openpyxl.load_workbook(path)
-    for name in ("Rep targets by month", "Region targets by quarter", "Product targets by quarter", "Goal cards",
+    for name in ("Rep targets by month", "Rep targets by product", "Region targets by quarter", "Product targets by quarter", "Goal cards",
                  "Initiatives", "Bridge to target", "Hiring plan", "Budget", "Incentive tiers", "Bonuses",
                  "Scorecard", "Targets"):
         assert name in book.sheetnames, name
@@ -146,7 +181,8 @@ def test_workbook_and_tables_are_byte_identical_when_written_again(sample_bundle
 # --------------------------------------------------------------------------- a rep named as a formula
 def _stub_plan(tmp_path: Path) -> Plan:
     cfg = parse_config({"fiscal": {"year": 2027}, "as_of": "2026-11-26",
-                        "company": {"display_unit": 1000, "display_unit_label": "k CNY"},
+                        "company": {"name": "Test Co", "currency": "CNY", "country": "CN", "display_unit": 1000,
+                                    "display_unit_label": "k CNY"},
                         "data": {"sales": {"path": "sales.csv"}, "reps": {"path": "reps.csv"}}},
                        base_dir=tmp_path)
     plan = Plan(cfg, None)
@@ -196,3 +232,14 @@ def test_the_annual_plan_leads_the_index_while_notebooks_run_in_order():
              {"notebook": "06.ipynb", "lead": False}]
     assert [p["notebook"] for p in index_order(pages)] == ["05.ipynb", "01.ipynb", "02.ipynb", "06.ipynb"]
     assert [p["notebook"] for p in pages] == ["01.ipynb", "02.ipynb", "05.ipynb", "06.ipynb"]  # run order kept
+
+
+def test_with_total_row_adds_up_every_number_column_and_labels_the_row():
+    from planlib.report.bundle import with_total_row
+
+    view = pd.DataFrame({"rep_id": ["R1", "R2"], "name": ["甲", "乙"], "2027-01": [10, 5], "Total": [30, 7]})
+    out = with_total_row(view, ["rep_id", "name"])
+    assert out.iloc[:2].equals(view)
+    assert out.iloc[2].tolist()[:1] == ["Total"] and pd.isna(out.iloc[2]["name"])
+    assert out.iloc[2][["2027-01", "Total"]].tolist() == [15, 37]
+    assert out["2027-01"].dtype == view["2027-01"].dtype  # exact integers stay integers

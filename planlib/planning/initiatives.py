@@ -17,7 +17,7 @@ from planlib.planning.bridge import RESERVED_STEPS, _whole, plan_year_baseline
 
 __all__ = [
     "InitiativePlan", "active_share", "check_initiatives", "effect_summary", "initiatives_table", "monthly_effects",
-    "period_view", "key_figures", "rep_month_view", "scope_of", "strategy_summary",
+    "period_view", "key_figures", "rep_month_view", "rep_product_view", "scope_of", "strategy_summary",
 ]
 
 ALL = "All"  # the product of a target row that covers every product
@@ -339,6 +339,33 @@ def rep_month_view(targets: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
     info = roster.drop_duplicates("rep_id").set_index("rep_id").reindex(wide.index)[["name", "team", "region"]]
     out = pd.concat([info, wide], axis=1).rename_axis("rep_id").reset_index()
     return out
+
+
+def rep_product_view(targets: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
+    """Return each rep's annual target by product: one row per rep with name, team and region, one column per product.
+
+    Parameters
+    ----------
+    targets : DataFrame
+        The long targets table (rows of level "rep_product", period_type "year" are used).
+    roster : DataFrame
+        rep_id, name, team, region (the reps table).
+
+    Returns
+    -------
+    DataFrame
+        rep_id, name, team, region, one column per product (sorted), Total; reps in plan order. The products
+        add up to Total, which is the rep's annual target.
+    """
+    rows = _select(targets, "rep_product", "year", product=None)
+    order = list(dict.fromkeys(rows["entity"]))
+    products = sorted(rows["product"].unique())
+    wide = rows.pivot_table(index="entity", columns="product", values="target", aggfunc="sum").reindex(
+        index=order, columns=products).fillna(0).astype(rows["target"].dtype)
+    wide["Total"] = wide.sum(axis=1)
+    wide.columns.name = None
+    info = roster.drop_duplicates("rep_id").set_index("rep_id").reindex(wide.index)[["name", "team", "region"]]
+    return pd.concat([info, wide], axis=1).rename_axis("rep_id").reset_index()
 
 
 def period_view(targets: pd.DataFrame, by: str, period_type: str = "quarter") -> pd.DataFrame:

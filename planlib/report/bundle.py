@@ -22,7 +22,7 @@ from planlib.report.writers import Sheet, bundle_files_hash, write_csv, write_ex
 __all__ = [
     "bundle_sheet", "bundle_sheets", "company_annual_target", "fiscal_year_months", "headline", "index_order",
     "input_counts", "leads_index", "manifest", "package_versions", "plan_year_forecast", "portable_config",
-    "write_tables",
+    "with_total_row", "write_tables",
 ]
 
 
@@ -100,13 +100,35 @@ def bundle_sheets(plan: Plan) -> dict[str, Sheet]:
     return {name: func(plan) for name, needs, func in _SHEETS if all(n in available for n in needs)}
 
 
+def with_total_row(view: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Return ``view`` with a last row "Total" that adds up every column but ``labels`` (the first label says Total).
+
+    >>> with_total_row(pd.DataFrame({"rep": ["a", "b"], "Jan": [1, 2]}), ["rep"])["Jan"].tolist()
+    [1, 2, 3]
+    """
+    total = {col: ("Total" if col == labels[0] else None) if col in labels else view[col].sum() for col in view.columns}
+    return pd.concat([view, pd.DataFrame([total], columns=view.columns).astype(view.dtypes.to_dict(), errors="ignore")],
+                     ignore_index=True)
+
+
 # The views a sales manager opens first come first; the long tables for machines follow.
+_REP_LABELS = ["rep_id", "name", "team", "region"]
+
+
 @bundle_sheet("Rep targets by month", needs=("targets", "inputs"))
 def _rep_month_sheet(plan: Plan) -> Sheet:
     from planlib.planning.initiatives import rep_month_view
 
-    view = rep_month_view(plan["targets"], plan["inputs"].tables["reps"])
-    return Sheet(view, money=[c for c in view.columns if c not in ("rep_id", "name", "team", "region")])
+    view = with_total_row(rep_month_view(plan["targets"], plan["inputs"].tables["reps"]), _REP_LABELS)
+    return Sheet(view, money=[c for c in view.columns if c not in _REP_LABELS])
+
+
+@bundle_sheet("Rep targets by product", needs=("targets", "inputs"))
+def _rep_product_sheet(plan: Plan) -> Sheet:
+    from planlib.planning.initiatives import rep_product_view
+
+    view = with_total_row(rep_product_view(plan["targets"], plan["inputs"].tables["reps"]), _REP_LABELS)
+    return Sheet(view, money=[c for c in view.columns if c not in _REP_LABELS])
 
 
 @bundle_sheet("Region targets by quarter", needs=("targets",))
@@ -128,7 +150,11 @@ def _product_quarter_sheet(plan: Plan) -> Sheet:
 @bundle_sheet("Goal cards", needs=("goal_cards",))
 def _goal_cards_sheet(plan: Plan) -> Sheet:
     # A goal's target and baseline are money, counts or fractions by metric: shown as given, not in the unit.
-    return Sheet(plan["goal_cards"], percent=["probability"],
+    # The SMART checks read as ticks and crosses, not TRUE/FALSE.
+    cards = plan["goal_cards"].copy()
+    for col in cards.columns[cards.dtypes == bool]:
+        cards[col] = cards[col].map({True: "✓", False: "✗"})
+    return Sheet(cards, percent=["probability"],
                  formats={"target": "#,##0.###", "baseline": "#,##0.###"})
 
 
