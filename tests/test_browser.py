@@ -78,6 +78,7 @@ def test_index_page_opens_offline_and_links_every_page(sample_bundle):
     links = {a.get("href") for a in summary.elements.get("a", [])}
     for name in sample_bundle.notebooks:
         assert f"{Path(name).stem}.html" in links
+    assert {"plan.xlsx", "targets.csv", "rejects.csv"} <= links
     assert summary.empty_charts == 0
     external = [s.get("src") for s in summary.elements.get("script", []) if s.get("src")]
     external += [link.get("href") for link in summary.elements.get("link", [])

@@ -158,6 +158,19 @@ def test_index_links_pages_and_escapes_everything(tmp_path):
     assert 'href="index.html"' not in page  # no back link on the index itself
 
 
+def test_index_links_the_bundles_files_and_draws_one_box_per_figure(tmp_path):
+    files = [{"title": "plan.xlsx", "href": "plan.xlsx", "summary": "the tables"},
+             {"title": "rejects.csv", "href": "rejects.csv"}]
+    page = report.write_index(tmp_path, "Plan", [{"title": "Market", "file": "01.html"}], {"Target": "1"},
+                              files=files).read_text(encoding="utf-8")
+    assert page.index("<h2>Pages</h2>") < page.index("<h2>Files</h2>") < page.index('<a href="plan.xlsx">plan.xlsx</a>')
+    assert '<a href="rejects.csv">rejects.csv</a>' in page and '<div class="summary">the tables</div>' in page
+    # a border on each figure's box only, not on the label and value inside it (boxes in boxes)
+    assert ".headline > div {" in page and ".headline div {" not in page
+    with pytest.raises(ValueError, match="must be a file inside the bundle"):
+        report.write_index(tmp_path, "t", [], files=[{"title": "x", "href": "../plan.xlsx"}])
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/x.html", "../other/index.html", "/etc/passwd",
                                     "javascript:alert(1)", ""])
 def test_index_refuses_links_that_leave_the_bundle(tmp_path, target):

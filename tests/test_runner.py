@@ -364,3 +364,15 @@ def test_notebook_stages_are_the_stages_the_code_reads(tmp_path):
     nbformat.write(nb, path)
     # stages only, by name: config is an attribute, not a stage; other['market'] is not the plan
     assert notebook_stages([path]) == ["budget", "history", "targets"]
+
+
+def test_index_states_the_chance_of_reaching_the_target_of_the_monte_carlo(sample_bundle):  # noqa: F811
+    import html as html_module
+
+    import planlib
+
+    plan = planlib.Plan.from_config(sample_bundle.root / "templates" / "plan.yaml")  # the run's cache: no recompute
+    chance = plan["monte_carlo"].summary["p_target"]
+    page = html_module.unescape((sample_bundle.bundle / "index.html").read_text(encoding="utf-8"))
+    assert f'<div class="label">Chance of reaching the target</div><div class="value">{chance:.0%}</div>' in page
+    assert 0 < chance < 1

@@ -20,7 +20,7 @@ from planlib.core.graph import Plan, stages
 from planlib.report.writers import Sheet, bundle_files_hash, write_csv, write_excel, write_index, write_manifest
 
 __all__ = [
-    "bundle_sheet", "bundle_sheets", "company_annual_target", "fiscal_year_months", "headline", "index_order",
+    "BUNDLE_FILES", "bundle_sheet", "bundle_sheets", "company_annual_target", "fiscal_year_months", "headline", "index_order",
     "input_counts", "leads_index", "manifest", "package_versions", "plan_year_forecast", "portable_config",
     "with_total_row", "write_tables",
 ]
@@ -56,8 +56,7 @@ def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
     write_excel(folder / "plan.xlsx", bundle_sheets(plan), unit=cfg.company.display_unit,
                 unit_label=cfg.company.display_unit_label, created=created)
     write_index(folder, cfg.report.title, [{"title": p["title"], "file": p["html"]} for p in index_order(pages)],
-                headline(plan), notes=["The workbook plan.xlsx holds the tables of this plan; rejects.csv lists "
-                                       "every input row that was not used, with its file, line and reason."])
+                headline(plan), files=BUNDLE_FILES)
     write_manifest(folder / "manifest.json", manifest(plan, folder, pages, package_versions()))
 
 
@@ -72,6 +71,16 @@ def package_versions() -> dict[str, str]:
             versions[name] = "not installed"
     versions["python"] = f"{sys.version_info.major}.{sys.version_info.minor}"
     return versions
+
+
+# The downloads the index links, beside the pages.
+BUNDLE_FILES = (
+    {"title": "plan.xlsx", "href": "plan.xlsx",
+     "summary": "the plan's tables for sales managers: targets by rep, month, quarter and product, hires, budget"},
+    {"title": "targets.csv", "href": "targets.csv", "summary": "every target, one row per entity, product and period"},
+    {"title": "rejects.csv", "href": "rejects.csv",
+     "summary": "every input row that was not used, with its file, line, column and reason"},
+)
 
 
 # --------------------------------------------------------------------------- plan.xlsx sheets
@@ -270,8 +279,9 @@ def headline(plan: Plan) -> dict[str, str]:
     """Return the headline figures of the index page, label -> formatted value.
 
     Last full fiscal year's revenue and its growth over the year before, the plan year's
-    forecast revenue (closed months as booked, the rest forecast) and target where the
-    plan has them, and the rows read, used and rejected.
+    forecast revenue (closed months as booked, the rest forecast), target and the chance of reaching it
+    (the Monte Carlo of forecast, capacity and risks) where the plan has them, and the rows read, used
+    and rejected.
     """
     from planlib.core.text import money
 
@@ -305,6 +315,9 @@ def headline(plan: Plan) -> dict[str, str]:
         target = company_annual_target(plan["targets"])
         if target is not None:
             figures[f"FY{cfg.fiscal.year} target"] = money(target, unit, label)
+    if "monte_carlo" in stages():
+        # the odds of the one model that holds the forecast, the team's capacity and the risk register
+        figures["Chance of reaching the target"] = f"{plan['monte_carlo'].summary['p_target']:.0%}"
     counts = input_counts(plan)
     for key, text in (("rows_in", "Input rows read"), ("rows_used", "Input rows used"),
                       ("rows_rejected", "Input rows rejected")):

@@ -43,7 +43,7 @@ pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wr
 .output_stderr pre { background: #fff4f0; }
 .output_area, .text_cell_render { margin: .4rem 0; }
 .headline { display: flex; flex-wrap: wrap; gap: .8rem; margin: 1rem 0 1.6rem; }
-.headline div { border: 1px solid #dcdcdc; border-radius: 6px; padding: .6rem 1rem; min-width: 10rem; }
+.headline > div { border: 1px solid #dcdcdc; border-radius: 6px; padding: .6rem 1rem; min-width: 10rem; }
 .headline .label { font-size: .8rem; color: #555; }
 .headline .value { font-size: 1.3rem; font-weight: bold; color: #16324a; }
 ul.pages li { margin: .5rem 0; }
@@ -273,8 +273,8 @@ def _page_href(page: Mapping[str, str]) -> str:
 
 def write_index(bundle_dir: str | Path, title: str, pages: Sequence[Mapping[str, str]],
                 headline: Mapping[str, object] | None = None, *, notes: Sequence[str] = (),
-                lang: str = "en") -> Path:
-    """Write ``index.html``: the headline figures, then a link to each notebook page.
+                files: Sequence[Mapping[str, str]] = (), lang: str = "en") -> Path:
+    """Write ``index.html``: the headline figures, a link to each notebook page, then to the bundle's files.
 
     Parameters
     ----------
@@ -288,6 +288,8 @@ def write_index(bundle_dir: str | Path, title: str, pages: Sequence[Mapping[str,
         Label -> formatted value (e.g. ``{"FY2027 target": "52,300 k CNY"}``), shown at the top.
     notes : sequence of str
         Lines shown under the links (e.g. how many input rows were rejected).
+    files : sequence of dict
+        Each with title, href (a file in the bundle, e.g. ``plan.xlsx``) and optional summary: the downloads.
 
     Returns
     -------
@@ -304,14 +306,17 @@ def write_index(bundle_dir: str | Path, title: str, pages: Sequence[Mapping[str,
         cards = "".join(f'<div><div class="label">{html.escape(str(k))}</div>'
                         f'<div class="value">{html.escape(str(v))}</div></div>' for k, v in headline.items())
         parts.append(f'<section class="headline">{cards}</section>')
-    items = []
-    for page in pages:
-        summary = page.get("summary")
-        text = f'<a href="{html.escape(_page_href(page), quote=True)}">{html.escape(str(page["title"]))}</a>'
-        if summary:
-            text += f'<div class="summary">{html.escape(str(summary))}</div>'
-        items.append(f"<li>{text}</li>")
-    parts.append('<h2>Pages</h2>\n<ul class="pages">\n' + "\n".join(items) + "\n</ul>")
+    for heading, links in (("Pages", pages), ("Files", files)):
+        if not links:
+            continue
+        items = []
+        for page in links:
+            summary = page.get("summary")
+            text = f'<a href="{html.escape(_page_href(page), quote=True)}">{html.escape(str(page["title"]))}</a>'
+            if summary:
+                text += f'<div class="summary">{html.escape(str(summary))}</div>'
+            items.append(f"<li>{text}</li>")
+        parts.append(f'<h2>{heading}</h2>\n<ul class="pages">\n' + "\n".join(items) + "\n</ul>")
     if notes:
         parts.append("<ul class=\"notes\">" + "".join(f"<li>{html.escape(str(n))}</li>" for n in notes) + "</ul>")
     return _write_text(Path(bundle_dir) / "index.html", _page(title, "\n".join(parts), back_link=False, lang=lang))
