@@ -1,0 +1,59 @@
+"""Small CRM exports written the way CRMs write them, for the tests of ``planlib init``.
+
+A made-up company: 5 owners in 2 regions, 3 products, 30 months of won deals drawn from a seed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+OWNERS = {"Ana Lima": "North", "Ben Okoro": "North", "Chloé Martin": "South", "Dev Patel": "South",
+          "Eve Adams": "North"}
+PRODUCTS = ("Widgets", "Gadgets", "Service plans")
+
+
+def deals(seed: int = 7, months: int = 30, start: dt.date = dt.date(2024, 5, 1)) -> pd.DataFrame:
+    """Return won deals: deal_id, created, closed, owner, region, account, product, amount (cents exact)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for m in range(months):
+        first = (pd.Timestamp(start) + pd.DateOffset(months=m)).date()
+        for owner, region in OWNERS.items():
+            for _ in range(int(rng.integers(3, 7))):
+                closed = first + dt.timedelta(days=int(rng.integers(0, 27)))
+                season = 1.3 if closed.month == 12 else 1.0
+                rows.append({"closed": closed, "created": closed - dt.timedelta(days=int(rng.integers(10, 90))),
+                             "owner": owner, "region": region, "account": f"ACC-{int(rng.integers(1, 60)):04d}",
+                             "product": PRODUCTS[int(rng.integers(0, 3))],
+                             "amount": round(float(rng.lognormal(8, 0.5)) * season, 2)})
+    frame = pd.DataFrame(rows).sort_values(["closed", "owner"], ignore_index=True)
+    frame.insert(0, "deal_id", [f"D{i:05d}" for i in range(1, len(frame) + 1)])
+    return frame
+
+
+def write_english(folder: Path, frame: pd.DataFrame) -> Path:
+    """Unusual but recognisable English headers, a create date before the close date, $ amounts, day-first dates."""
+    out = pd.DataFrame({
+        "Order Number": frame["deal_id"], "Create Date": frame["created"].map(lambda d: d.strftime("%d/%m/%Y")),
+        "Date Closed": frame["closed"].map(lambda d: d.strftime("%d/%m/%Y")), "Salesperson": frame["owner"],
+        "Territory": frame["region"], "Account Name": frame["account"], "Product Line": frame["product"],
+        "Deal Amount": frame["amount"].map(lambda a: f"${a:,.2f}")})
+    path = folder / "deals_export.csv"
+    out.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def write_chinese_gbk(folder: Path, frame: pd.DataFrame) -> Path:
+    """The headers a company chose in a Chinese CRM form export, ￥ amounts, GBK bytes."""
+    out = pd.DataFrame({
+        "合同编号": frame["deal_id"], "成交日期": frame["closed"].map(lambda d: f"{d.year}/{d.month}/{d.day}"),
+        "负责人": frame["owner"].map({o: n for o, n in zip(OWNERS, ("李娜", "王强", "张伟", "刘洋", "陈静"))}),
+        "大区": frame["region"].map({"North": "华北", "South": "华南"}), "客户名称": frame["account"],
+        "产品线": frame["product"].map(dict(zip(PRODUCTS, ("仪器", "耗材", "服务")))),
+        "合同金额": frame["amount"].map(lambda a: f"￥{a:,.2f}")})
+    path = folder / "成交明细.csv"
+    path.write_bytes(out.to_csv(index=False).encode("gbk"))
+    return path
