@@ -577,3 +577,42 @@ def test_every_stage_of_the_sample_plan_round_trips(tmp_path):
         assert_same(value, read_value(tmp_path / name), name)
         stored.append(name)
     assert {"history", "forecast", "targets", "capacity", "monte_carlo", "incentive_plan"} <= set(stored)
+
+
+# --------------------------------------------------------------------------- full disks and killed runs
+def _dead_pid() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    import subprocess
+    import sys
+
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    return done.pid
+
+
+def test_a_full_disk_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_mod.pq, "write_table", full)
+    frame = pd.DataFrame({"y": [1.0, 2.0]})
+    with pytest.raises(OSError, match="No space left on device"):
+        write_value(tmp_path / "history-abc", frame)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither history-abc nor history-abc.tmp-<pid>
+
+
+def test_sweep_removes_temporary_folders_of_ended_processes_only(tmp_path):
+    dead = _dead_pid()
+    stale = tmp_path / f"history-abc.tmp-{dead}"
+    live = tmp_path / f"forecast-def.tmp-{os.getppid()}"  # the process that started this test is alive
+    mine = tmp_path / f"targets-ghi.tmp-{os.getpid()}"
+    kept = tmp_path / "history-abc"  # a finished value is never swept
+    for folder in (stale, live, mine, kept):
+        folder.mkdir()
+        (folder / "value.json").write_text("{}")
+    assert cache_mod.sweep_temporary(tmp_path) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, mine.name, kept.name])
+    assert cache_mod.process_alive(os.getpid()) and not cache_mod.process_alive(dead)
+    assert cache_mod.sweep_temporary(tmp_path / "missing") == []

@@ -79,3 +79,100 @@ def test_console_script_is_installed(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Parameters of a.ipynb:\n  config ")
+
+
+# --------------------------------------------------------------------------- faults as one line, --debug for the traceback
+def _full_disk(monkeypatch):
+    import errno
+
+    import xlsxwriter.exceptions
+
+    import planlib.report.bundle
+
+    def failing_excel(path, *args, **kwargs):
+        raise xlsxwriter.exceptions.FileCreateError(OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(planlib.report.bundle, "write_excel", failing_excel)
+
+
+def test_a_full_disk_is_one_line_naming_the_folder_and_what_to_do(tmp_path, capsys, monkeypatch):
+    restrict_to_data_stages(monkeypatch)
+    _full_disk(monkeypatch)
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    fy = tmp_path / "reports" / "FY2027"
+    assert main(["plan", "--config", str(config), "--quiet"]) == 1
+    _, err = capsys.readouterr()
+    assert err == (f"planlib plan: error: cannot write the plan bundle in {fy}: the disk is full (No space left on "
+                   "device); nothing was published: free space there or set report.output_dir to a folder on another "
+                   "disk\n")
+    assert list(fy.iterdir()) == []
+
+    assert main(["--debug", "plan", "--config", str(config), "--quiet"]) == 1
+    _, err = capsys.readouterr()
+    assert err.startswith("Traceback (most recent call last):\n") and "FileCreateError" in err
+    assert err.endswith(f"planlib plan: error: cannot write the plan bundle in {fy}: the disk is full (No space left "
+                        "on device); nothing was published: free space there or set report.output_dir to a folder on "
+                        "another disk\n")
+
+
+def test_a_read_only_output_folder_and_a_missing_kernel_are_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import planlib.report.runner as runner
+
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    config.write_text(config.read_text().replace("report:\n", "report:\n  kernel: gone\n"))
+    assert main(["plan", "--config", str(config)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("planlib plan: error: no Jupyter kernel named 'gone' (report.kernel); installed: ")
+
+    config.write_text(config.read_text().replace("  kernel: gone\n", ""))
+    monkeypatch.setattr(runner.tempfile, "mkdtemp",
+                        lambda **kw: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only file system", kw["dir"])))
+    assert main(["plan", "--config", str(config), "--quiet"]) == 1
+    _, err = capsys.readouterr()
+    fy = tmp_path / "reports" / "FY2027"
+    assert err == (f"planlib plan: error: cannot write the plan bundle in {fy}: it is on a read-only file system "
+                   "(Read-only file system); nothing was published: set report.output_dir to a folder you can write\n")
+
+
+def test_a_stopped_run_says_so_and_leaves_no_staging_folder(tmp_path, capsys, monkeypatch):
+    import planlib.report.runner as runner
+    from planlib.report.cli import Stopped
+
+    restrict_to_data_stages(monkeypatch)
+
+    def killed(runs, staging, **kwargs):
+        assert staging.is_dir()
+        raise Stopped("SIGTERM")
+
+    monkeypatch.setattr(runner, "execute_all", killed)
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    assert main(["plan", "--config", str(config), "--quiet"]) == 130
+    _, err = capsys.readouterr()
+    assert err == ("planlib plan: stopped by SIGTERM; nothing was published and the unfinished bundle was removed: "
+                   "run the command again\n")
+    assert list((tmp_path / "reports" / "FY2027").iterdir()) == []
+
+
+def test_an_unexpected_error_is_one_line_pointing_to_debug(tmp_path, capsys, monkeypatch):
+    import planlib.report.runner as runner
+
+    monkeypatch.setattr(runner, "run_plan", lambda *a, **k: (_ for _ in ()).throw(KeyError("ds")))
+    assert main(["plan", "--config", "x.yaml"]) == 1
+    _, err = capsys.readouterr()
+    assert err == "planlib plan: error: KeyError: 'ds' (run `planlib --debug ...` to see where it came from)\n"
+
+
+def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
+    make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    script = ("import os, signal, sys\n"
+              "import planlib.report.runner as r\n"
+              "def run(*a, **k):\n    os.kill(os.getpid(), signal.SIGTERM)\n"
+              "r.run_plan = run\n"
+              "from planlib.report.cli import main\nsys.exit(main(['plan', '--config', 'plan.yaml']))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130
+    assert done.stderr == ("planlib plan: stopped by SIGTERM; nothing was published and the unfinished bundle was "
+                           "removed: run the command again\n")

@@ -376,3 +376,113 @@ def test_index_states_the_chance_of_reaching_the_target_of_the_monte_carlo(sampl
     page = html_module.unescape((sample_bundle.bundle / "index.html").read_text(encoding="utf-8"))
     assert f'<div class="label">Chance of reaching the target</div><div class="value">{chance:.0%}</div>' in page
     assert 0 < chance < 1
+
+
+# --------------------------------------------------------------------------- faults: full or read-only folders, killed runs
+def _dead_pid() -> int:
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    return done.pid
+
+
+def test_stale_staging_folders_of_ended_runs_are_swept_and_live_ones_kept(tmp_path, data_stages_only):
+    from planlib.report.runner import sweep_staging
+
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    fy = tmp_path / "reports" / "FY2027"
+    cache = tmp_path / "reports" / ".cache"
+    dead = _dead_pid()
+    stale = fy / f".v001.staging-{dead}-abc123"
+    live = fy / f".v002.staging-{os.getppid()}-def456"  # a run still going (the process that started the tests)
+    old_cache = cache / f"history-0123.tmp-{dead}"
+    for folder in (stale, live, old_cache):
+        folder.mkdir(parents=True)
+        (folder / "a.ipynb").write_text("{}")
+    os.chmod(cache, 0o700)
+    lines, say = _quiet_lines()
+    bundle = run_plan(config, progress=say)
+    assert bundle == fy / "v001"
+    assert lines[0] == f"removed 2 unfinished folder(s) of runs that were stopped: {stale.name}, {old_cache.name}" \
+        or lines[0] == f"removed 2 unfinished folder(s) of runs that were stopped: {old_cache.name}, {stale.name}"
+    assert sorted(p.name for p in fy.iterdir()) == sorted([live.name, "v001"])
+    assert not old_cache.exists()
+    assert sweep_staging(fy) == []  # the live one stays
+
+
+def test_staging_folder_names_its_process(tmp_path, data_stages_only, monkeypatch):
+    import planlib.report.runner as runner
+
+    seen = []
+    real = runner.write_tables
+    monkeypatch.setattr(runner, "write_tables", lambda plan, folder, pages: (seen.append(folder.name),
+                                                                             real(plan, folder, pages)))
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    run_plan(config, progress=None)
+    assert len(seen) == 1 and seen[0].startswith(f".v001.staging-{os.getpid()}-")
+
+
+@pytest.mark.parametrize("code, cause", [(28, "the disk is full"), (30, "it is on a read-only file system")])
+def test_a_full_or_read_only_output_folder_is_one_message_and_leaves_nothing(tmp_path, data_stages_only,
+                                                                             monkeypatch, code, cause):
+    import errno
+
+    import xlsxwriter.exceptions
+
+    import planlib.report.bundle as bundle
+    from planlib.report.runner import OutputError
+
+    assert (errno.ENOSPC, errno.EROFS) == (28, 30)
+
+    def failing_excel(path, *args, **kwargs):  # as xlsxwriter fails when the zip cannot be written
+        raise xlsxwriter.exceptions.FileCreateError(OSError(code, os.strerror(code)))
+
+    monkeypatch.setattr(bundle, "write_excel", failing_excel)
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    fy = tmp_path / "reports" / "FY2027"
+    with pytest.raises(OutputError, match=rf"^cannot write the plan bundle in {fy}: {cause} \(.*\); nothing was "
+                                          r"published: .*report\.output_dir") as info:
+        run_plan(config, progress=None)
+    assert info.value.errno is None and "\n" not in str(info.value)
+    assert list(fy.iterdir()) == []  # the staging folder is removed
+    assert not list((tmp_path / "reports" / ".cache").glob("*.tmp*"))
+
+
+def test_an_output_folder_that_cannot_be_created_is_one_message(tmp_path, monkeypatch):
+    import errno
+
+    import planlib.report.runner as runner
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(kwargs.get("dir")))
+
+    monkeypatch.setattr(runner.tempfile, "mkdtemp", read_only)
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    fy = tmp_path / "reports" / "FY2027"
+    with pytest.raises(runner.OutputError, match=rf"^cannot write the plan bundle in {fy}: it is on a read-only "
+                                                 r"file system \(Read-only file system\); nothing was published"):
+        run_plan(config, progress=None)
+
+
+def test_a_missing_kernel_is_named_before_anything_runs(tmp_path):
+    from planlib.report.runner import KernelError
+
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    config.write_text(config.read_text().replace("report:\n", "report:\n  kernel: no-such-kernel\n"))
+    with pytest.raises(KernelError, match=r"^no Jupyter kernel named 'no-such-kernel' \(report\.kernel\); "
+                                          r"installed: .*python3.*ipykernel install --user --name no-such-kernel"):
+        run_plan(config, progress=None)
+    assert not (tmp_path / "reports" / "FY2027").exists()
+
+
+def test_a_killed_kernel_is_reported_and_publishes_nothing(tmp_path):
+    from planlib.report.runner import KernelDied
+
+    killer = notebook("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", title="Killed")
+    config = make_project(tmp_path, {"a.ipynb": killer})
+    fy = tmp_path / "reports" / "FY2027"
+    with pytest.raises(KernelDied, match=r"^the kernel running a\.ipynb died \(Kernel died\): it was killed or ran "
+                                         r"out of memory; no bundle was published") as info:
+        run_plan(config, progress=None)
+    assert isinstance(info.value, NotebookFailed) and info.value.cell_index is None
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in fy.iterdir()) == ["failed"]

@@ -27,12 +27,13 @@ from pydantic import BaseModel
 
 from planlib.core.errors import PlanlibError
 
-__all__ = ["CacheUnreadable", "CacheUnsupported", "read_value", "write_value"]
+__all__ = ["CacheUnreadable", "CacheUnsupported", "process_alive", "read_value", "sweep_temporary", "write_value"]
 
 FORMAT = "planlib-cache/1"
 _PLAIN = (type(None), bool, int, float, str)  # stored as JSON itself (floats with repr: exact, -0.0, NaN)
 _MASKED = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Float32", "Float64", "boolean"}
 _TABLE, _ARRAY = re.compile(r"t\d+\.parquet"), re.compile(r"a\d+")
+_TEMPORARY = re.compile(r".+\.tmp-(\d+)")  # a folder write_value had not finished: <name>.tmp-<pid>
 
 
 class CacheUnsupported(PlanlibError, TypeError):
@@ -477,6 +478,42 @@ def write_value(folder: Path, value: Any) -> None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    """Return whether process ``pid`` exists on this machine (one of another user counts as alive)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return True  # cannot tell: keep it
+    return True
+
+
+def sweep_temporary(cache_dir: Path) -> list[Path]:
+    """Remove the ``<name>.tmp-<pid>`` folders that a killed process left in ``cache_dir``; return them.
+
+    Only folders whose process is gone are removed: a live process may be writing its own.
+    """
+    swept = []
+    try:
+        entries = list(Path(cache_dir).iterdir())
+    except OSError:
+        return swept
+    for entry in entries:
+        m = _TEMPORARY.fullmatch(entry.name)
+        if m and entry.is_dir() and not entry.is_symlink() and not process_alive(int(m.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            if not entry.exists():
+                swept.append(entry)
+    return swept
 
 
 def read_value(folder: Path) -> Any:

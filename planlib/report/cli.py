@@ -4,15 +4,20 @@
     planlib review --plan reports/FY2027/v001 --as-of 2027-03-31 [--actuals new_deals.csv] [--config ...]
     planlib params notebooks/01_market_analysis.ipynb
     planlib stages
+
+Every fault ends in one line on stderr, ``planlib <command>: error: <what and what to do>``; ``planlib --debug
+<command> ...`` prints the traceback before it.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import traceback
 
 from planlib.core.errors import PlanlibError
 
-__all__ = ["build_parser", "format_stages", "main"]
+__all__ = ["Stopped", "build_parser", "describe_error", "format_stages", "main"]
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -66,6 +71,8 @@ def format_stages(rows: list[dict[str, str]]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``planlib`` command, one subcommand per task."""
     parser = argparse.ArgumentParser(prog="planlib", description="Sales planning workbook.")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback of an error before its one-line message")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     plan = commands.add_parser(
@@ -110,14 +117,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Stopped(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGTERM); like Ctrl-C, cleanup runs and nothing is published."""
+
+
+def _stop(signum, frame):
+    raise Stopped(signal.Signals(signum).name)
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return the one-line message the command prints for ``exc`` (without the ``planlib <command>:`` prefix)."""
+    from planlib.report.runner import output_error
+
+    if isinstance(exc, KeyboardInterrupt):
+        how = f"by {exc.args[0]}" if exc.args else "by Ctrl-C"
+        return f"stopped {how}; nothing was published and the unfinished bundle was removed: run the command again"
+    if isinstance(exc, PlanlibError):
+        return f"error: {exc}"
+    fault = output_error(exc, getattr(exc, "filename", None) or "the output folder", "the output")
+    if fault is not None:
+        return f"error: {fault}"
+    detail = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    return f"error: {detail} (run `planlib --debug ...` to see where it came from)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``planlib`` command; return the exit status (0 ok, 1 a planlib error, 2 bad arguments)."""
+    """Run the ``planlib`` command; return the exit status (0 ok, 1 an error, 2 bad arguments, 130 stopped).
+
+    No traceback reaches the user: each error is one message (``--debug`` prints the traceback too).
+    """
     args = build_parser().parse_args(argv)
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _stop)  # a killed run cleans up like Ctrl-C
+    except ValueError:  # not the main thread: leave signals alone
+        pass
     try:
         return args.func(args)
-    except PlanlibError as exc:
-        print(f"planlib {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+    except (Exception, KeyboardInterrupt) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"planlib {args.command}: {describe_error(exc)}", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ from planlib.report.runner import (
     Progress,
     _publish,
     _staging_folder,
+    _sweep,
+    check_kernel,
+    output_error,
     checked_runs,
     execute_all,
     next_version,
@@ -120,7 +123,12 @@ def run_review(config_path: str | Path, plan_dir: str | Path, as_of: str, *, act
     if actuals_file is not None:
         overrides["review.actuals"] = str(actuals_file)
     before = bundle_files_hash(plan_dir)
-    staging = _staging_folder(plan_dir.parent, target.name)
+    check_kernel(cfg.report.kernel)
+    _sweep(plan_dir.parent, cache_dir, say)
+    try:
+        staging = _staging_folder(plan_dir.parent, target.name)
+    except OSError as exc:
+        raise output_error(exc, plan_dir.parent, "the review") or exc
     try:
         plan = Plan.from_config(config_file, cache_dir=cache_dir, overrides=overrides)
         warm_stages(plan, notebook_stages(notebooks), say)
@@ -131,8 +139,11 @@ def run_review(config_path: str | Path, plan_dir: str | Path, as_of: str, *, act
         if bundle_files_hash(plan_dir) != before:
             raise BundleExistsError(f"{plan_dir} changed while it was reviewed; the review is not published")
         final = _publish(staging, plan_dir.parent, target.name, auto=False, what="a review")
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        fault = output_error(exc, plan_dir.parent, "the review")
+        if fault is not None:
+            raise fault from exc
         raise
     say(f"review: {final}")
     return final

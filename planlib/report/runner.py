@@ -6,6 +6,7 @@ index page and manifest, and renames the folder to ``<output_dir>/FY<year>/vNNN`
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -19,23 +20,129 @@ import nbformat
 
 from planlib.report.bundle import _relative, leads_index, write_tables
 from planlib.core.config import PlanConfig, find_config, load_config
-from planlib.core.errors import BundleExistsError, ConfigError, NotebookFailed, ParameterError
+from planlib.core.cache import process_alive, sweep_temporary
+from planlib.core.errors import BundleExistsError, ConfigError, NotebookFailed, ParameterError, PlanlibError
 from planlib.report.params import check_parameters, declared_parameters, parameters_cell
 from planlib.core.graph import Plan, stages
 from planlib.report.writers import export_notebook_html
 
 __all__ = [
-    "INJECTED_CELL_ID", "RUNNER_PARAMETERS", "VERSION_RE", "WIDGET_MIME", "checked_runs", "execute_all",
-    "execute_notebook", "next_version", "normalise_notebook", "notebook_paths", "notebook_stages", "notebook_title",
-    "run_plan", "warm_stages",
+    "INJECTED_CELL_ID", "RUNNER_PARAMETERS", "STAGING_RE", "VERSION_RE", "WIDGET_MIME", "KernelDied", "KernelError",
+    "OutputError", "check_kernel", "checked_runs", "execute_all", "execute_notebook", "next_version",
+    "normalise_notebook", "notebook_paths", "notebook_stages", "notebook_title", "output_error", "run_plan",
+    "sweep_staging", "warm_stages",
 ]
 
 VERSION_RE = re.compile(r"^v(\d{3,})$")
+STAGING_RE = re.compile(r"^\..+\.staging-(\d+)-[^/]*$")  # .v001.staging-<pid>-<random>: an unpublished bundle
 RUNNER_PARAMETERS = ("config", "cache_dir")  # set by the runner only; the config is chosen with --config
 INJECTED_CELL_ID = "injected-parameters"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 Progress = Callable[[str], Any]
+
+
+# --------------------------------------------------------------------------- faults as messages
+class OutputError(PlanlibError, OSError):
+    """An output folder cannot be written (read-only, full, not permitted): one line naming it and what to do."""
+
+
+class KernelError(PlanlibError, RuntimeError):
+    """The notebooks' Jupyter kernel is missing or cannot start: one line naming it and what to do."""
+
+
+class KernelDied(NotebookFailed):
+    """The kernel running a notebook died (killed, or out of memory); no bundle is published."""
+
+    def __init__(self, notebook: str, detail: str, kept_at: str):
+        super().__init__(notebook, None, "DeadKernelError", detail, kept_at)
+        self.args = (f"the kernel running {notebook} died ({detail}): it was killed or ran out of memory; "
+                     f"no bundle was published (the unfinished notebook is kept at {kept_at}); run again, "
+                     "with report.workers: 1 if memory is short",)
+
+
+_WRITE_FAULTS = {
+    errno.ENOSPC: ("the disk is full", "free space there or set report.output_dir to a folder on another disk"),
+    errno.EDQUOT: ("the disk quota is used up", "free space there or set report.output_dir to another folder"),
+    errno.EROFS: ("it is on a read-only file system", "set report.output_dir to a folder you can write"),
+    errno.EACCES: ("permission denied", "make it writable (chmod u+w) or set report.output_dir to a folder "
+                                        "you can write"),
+    errno.EPERM: ("operation not permitted", "set report.output_dir to a folder you can write"),
+}
+
+
+def output_error(exc: BaseException, folder: Path, what: str = "the plan bundle") -> OutputError | None:
+    """Return ``exc`` as a one-line :class:`OutputError` naming ``folder`` if it is a failed write, else None.
+
+    A write fails as an ``OSError`` with errno ENOSPC, EDQUOT, EROFS, EACCES or EPERM, or as xlsxwriter's
+    ``FileCreateError`` wrapping one; planlib's own errors are never rewritten.
+    """
+    if isinstance(exc, PlanlibError):
+        return None
+    os_exc = exc
+    if not isinstance(exc, OSError):  # xlsxwriter's FileCreateError(OSError) and the like carry it as their argument
+        os_exc = next((a for a in getattr(exc, "args", ()) if isinstance(a, OSError)), None)
+        if os_exc is None:
+            os_exc = exc.__cause__ if isinstance(exc.__cause__, OSError) else None
+    if os_exc is None or os_exc.errno not in _WRITE_FAULTS:
+        return None
+    cause, todo = _WRITE_FAULTS[os_exc.errno]
+    where = Path(os_exc.filename) if os_exc.filename else None
+    named = f" ({where})" if where is not None and not _is_within(where, folder) else ""
+    return OutputError(f"cannot write {what} in {folder}{named}: {cause} ({os_exc.strerror or os_exc}); "
+                       f"nothing was published: {todo}")
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def sweep_staging(parent: Path) -> list[Path]:
+    """Remove the unpublished bundles (``.v001.staging-<pid>-*``) whose run is gone from ``parent``; return them.
+
+    A run that was killed cannot remove its staging folder; the next run does. A folder of a live
+    process (a run still going) is kept.
+    """
+    swept = []
+    try:
+        entries = list(Path(parent).iterdir())
+    except OSError:
+        return swept
+    for entry in entries:
+        m = STAGING_RE.match(entry.name)
+        if m and entry.is_dir() and not entry.is_symlink() and not process_alive(int(m.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            if not entry.exists():
+                swept.append(entry)
+    return swept
+
+
+def check_kernel(name: str) -> None:
+    """Raise :class:`KernelError` unless the Jupyter kernel ``name`` (``report.kernel``) is installed."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    specs = _kernel_manager_class()().kernel_spec_manager
+    try:
+        specs.get_kernel_spec(name)
+    except NoSuchKernel:
+        try:
+            found = sorted({"python3", *specs.find_kernel_specs()})
+        except Exception:
+            found = ["python3"]
+        raise KernelError(f"no Jupyter kernel named {name!r} (report.kernel); installed: {', '.join(found)}: "
+                          f"set report.kernel to one of them, or install it with `python -m ipykernel install "
+                          f"--user --name {name}` in the environment that has planlib") from None
+
+
+def _sweep(fy_dir: Path, cache_dir: Path, say: Progress) -> None:
+    swept = sweep_staging(fy_dir) + sweep_temporary(cache_dir)
+    if swept:
+        say(f"removed {len(swept)} unfinished folder(s) of runs that were stopped: "
+            f"{', '.join(p.name for p in swept)}")
 
 
 def run_plan(config_path: str | Path, *, version: str | None = None,
@@ -86,7 +193,12 @@ def run_plan(config_path: str | Path, *, version: str | None = None,
                      "interactive": False}
     runs = checked_runs(notebooks, runner_values, parameters, RUNNER_PARAMETERS, "choose the config with --config")
 
-    staging = _staging_folder(fy_dir, chosen)
+    check_kernel(cfg.report.kernel)
+    _sweep(fy_dir, cache_dir, say)
+    try:
+        staging = _staging_folder(fy_dir, chosen)
+    except OSError as exc:
+        raise output_error(exc, fy_dir) or exc
     try:
         plan = Plan.from_config(config_file, cache_dir=cache_dir)
         warm_stages(plan, notebook_stages(notebooks), say)
@@ -95,8 +207,11 @@ def run_plan(config_path: str | Path, *, version: str | None = None,
         say("tables, workbook, index and manifest")
         write_tables(plan, staging, pages)
         final = _publish(staging, fy_dir, chosen, auto=version is None)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        fault = output_error(exc, fy_dir)
+        if fault is not None:
+            raise fault from exc
         raise
     say(f"plan bundle: {final}")
     return final
@@ -120,8 +235,9 @@ def checked_runs(notebooks: list[Path], runner_values: Mapping[str, Any], parame
 
 
 def _staging_folder(parent: Path, name: str) -> Path:
+    """Create ``parent/.<name>.staging-<pid>-<random>``: the pid lets a later run sweep it once this one is gone."""
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.staging-", dir=parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.staging-{os.getpid()}-", dir=parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; a published bundle is for readers
@@ -256,7 +372,7 @@ def _kernel_manager_class():
     import zmq
     from ipykernel.kernelspec import RESOURCES, get_kernel_dict
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
     class ThisPythonSpecs(KernelSpecManager):
@@ -265,7 +381,9 @@ def _kernel_manager_class():
                 return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
             return super().get_kernel_spec(kernel_name)
 
-    class ThisPythonKernelManager(KernelManager):
+    # Async, as nbclient expects: with a blocking client its wait for output blocks the event loop, so a
+    # kernel that dies mid-cell is never noticed and the run hangs.
+    class ThisPythonKernelManager(AsyncKernelManager):
         @default("kernel_spec_manager")
         def _specs(self):
             return ThisPythonSpecs(parent=self)
@@ -306,7 +424,11 @@ def execute_notebook(path: Path, out_path: Path, params: Mapping[str, Any], *, k
         progress(f"notebook {path.name} failed in cell {index}; kept at {kept}")
         raise NotebookFailed(path.name, index, exc.ename, exc.evalue, str(kept)) from None
     except Exception as exc:  # a dead kernel or a timeout: no cell output names the error
+        if isinstance(exc, OSError) and exc.errno in _WRITE_FAULTS:
+            raise  # the output folder cannot be written: the run says which and what to do
         kept = _keep_failed(path, out_path, failed_dir)
+        if type(exc).__name__ == "DeadKernelError":
+            raise KernelDied(path.name, str(exc) or "no reply", str(kept)) from exc
         raise NotebookFailed(path.name, None, type(exc).__name__, str(exc), str(kept)) from exc
     nb = nbformat.read(str(out_path), as_version=4)
     normalise_notebook(nb, path.name)
@@ -315,13 +437,16 @@ def execute_notebook(path: Path, out_path: Path, params: Mapping[str, Any], *, k
 
 
 def _keep_failed(path: Path, out_path: Path, failed_dir: Path) -> Path:
-    failed_dir.mkdir(parents=True, exist_ok=True)
-    kept = failed_dir / path.name
-    if not out_path.exists():
+    try:
+        failed_dir.mkdir(parents=True, exist_ok=True)
+        kept = failed_dir / path.name
+        if not out_path.exists():
+            return failed_dir
+        nb = nbformat.read(str(out_path), as_version=4)
+        normalise_notebook(nb, path.name)
+        nbformat.write(nb, str(kept))
+    except (OSError, ValueError):  # a full disk, or a notebook cut short: the error itself is what matters
         return failed_dir
-    nb = nbformat.read(str(out_path), as_version=4)
-    normalise_notebook(nb, path.name)
-    nbformat.write(nb, str(kept))
     try:
         export_notebook_html(nb, failed_dir / f"{path.stem}.html", f"FAILED: {notebook_title(nb, path.stem)}")
     except Exception:  # the .ipynb is what matters; an HTML page of a broken run is a convenience
