@@ -324,3 +324,40 @@ def test_review_command_reports_bad_arguments(tmp_path, capsys):
     with pytest.raises(ConfigError, match=r"--plan: latest: .*reports/FY2027 holds no plan bundle yet; run `planlib "
                                           r"plan` first"):
         run_review(tiny, "latest", "2027-03-31", progress=None)
+
+
+# --------------------------------------------------------------------------- actuals: only deals after the history
+def test_actuals_inside_the_plans_history_or_after_the_review_date_are_rejected(tmp_path):
+    from planlib.core.config import load_config
+    from planlib.review.quarter import load_review_inputs
+
+    config = make_project(tmp_path)  # history of the tiny plan: 2024-01 .. 2026-10 (as_of 2026-11-26)
+    actuals = tmp_path / "data" / "actuals.csv"
+    actuals.write_text(
+        "deal_id,date,amount,quantity,rep_id,customer_id,customer_name,product,region\n"
+        "A1,2026-10-31,500.00,1,R001,C00001,Customer East,Instruments,East\n"  # the plan's last month: counted
+        "A2,2026-11-02,700.00,1,R001,C00001,Customer East,Instruments,East\n"
+        "A3,2027-03-31,300.00,1,R002,C00002,Customer West,Services,West\n"
+        "A4,2027-04-01,900.00,1,R002,C00002,Customer West,Services,West\n"  # after the review date
+        "A5,2025-06-15,100.00,1,R002,C00002,Customer West,Services,West\n", encoding="utf-8")
+    cfg = load_config(config)
+    plan_history_end = cfg.last_closed_month
+    cfg = cfg.model_copy(update={"as_of": pd.Timestamp("2027-03-31").date()})
+    inputs = load_review_inputs(cfg, actuals, plan_history_end)
+
+    counts = inputs.counts.set_index("table").loc["actuals"]
+    assert (counts["rows_in"], counts["rows_used"], counts["rows_rejected"]) == (5, 2, 3)
+    rejected = inputs.rejects[inputs.rejects["table"] == "actuals"]
+    assert rejected[["line", "column", "value"]].values.tolist() == [
+        [2, "date", "2026-10-31"], [5, "date", "2027-04-01"], [6, "date", "2025-06-15"]]
+    history = "dated inside the plan's history (through 2026-10-31): the plan of record counted it already"
+    assert rejected["reason"].tolist()[0].startswith(history)
+    assert rejected["reason"].tolist()[2].startswith(history)
+    assert rejected["reason"].tolist()[1].startswith("dated after as_of 2027-03-31")
+    sales = inputs.tables["sales"]
+    assert sorted(sales.loc[sales["deal_id"].str.startswith("A"), "deal_id"]) == ["A2", "A3"]
+    assert sales["amount"].sum() == pytest.approx(inputs.tables["sales"]["amount"].iloc[:-2].sum() + 1000.0)
+
+    # without a history end (the config's sales source holds everything) nothing before as_of is rejected
+    plain = load_review_inputs(cfg, actuals)
+    assert plain.counts.set_index("table").loc["actuals", "rows_used"] == 4

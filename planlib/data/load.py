@@ -177,7 +177,7 @@ class _Rejects:
 
 
 # --------------------------------------------------------------------------- loading
-def load_inputs(config, *, strict: bool = False) -> Inputs:
+def load_inputs(config, *, strict: bool = False, sales_after: dt.date | None = None) -> Inputs:
     """Read, map, parse and clean every configured input table.
 
     Parameters
@@ -190,6 +190,9 @@ def load_inputs(config, *, strict: bool = False) -> Inputs:
         DataError listing every bad row of every table at once. Rows removed by
         rule (total rows, repeated headers, identical duplicates, sales after
         as_of, credit notes under ``credit_notes: reject``) never raise.
+    sales_after : date, optional
+        Sales dated on or before it are rejected, with the reason: a review's actuals hold only the
+        deals after the plan's history (its last closed month ends on this day).
 
     Returns
     -------
@@ -212,7 +215,8 @@ def load_inputs(config, *, strict: bool = False) -> Inputs:
             continue
         raw = _readers.read_source(source, name, config.resolve)
         roster_label = counts[0][1] if counts and counts[0][0] == "reps" else "the reps table"
-        cleaned = _clean(name, raw, source, data, config.as_of, tables.get("reps"), roster_label)
+        cleaned = _clean(name, raw, source, data, config.as_of, tables.get("reps"), roster_label,
+                         sales_after=sales_after)
         if name in REQUIRED_TABLES and cleaned.frame.empty and not strict:
             soft = cleaned.rejects["soft"].astype(bool)
             raise DataError(f"{raw.label} has no usable rows: all {cleaned.rows_in} data rows were rejected"
@@ -293,7 +297,7 @@ def _parse(col: Column, text: pd.Series, source) -> _parsers.Parsed:
 
 
 def _clean(table: str, raw, source, data, as_of: dt.date, roster: pd.DataFrame | None,
-           roster_label: str = "the reps table") -> _Cleaned:
+           roster_label: str = "the reps table", sales_after: dt.date | None = None) -> _Cleaned:
     schema = SCHEMAS[table]
     label = raw.label
     positions = _map_columns(raw, schema, source, label, table) if raw.header else {}
@@ -360,7 +364,7 @@ def _clean(table: str, raw, source, data, as_of: dt.date, roster: pd.DataFrame |
                 f"a rep_id on the roster ({roster_label}): this rep is not on it")
         ok &= ~unknown
     if table == "sales":
-        ok = _sales_rules(table_frame, ok, live, rej, raw, positions, data, as_of, roster, repairs)
+        ok = _sales_rules(table_frame, ok, live, rej, raw, positions, data, as_of, roster, repairs, sales_after)
     key = list(schema.key)
     if key and all(k in positions for k in key):
         ok = _duplicates(table_frame, ok, live, rej, raw, positions, key, repairs)
@@ -417,12 +421,19 @@ def _empty_table(schema: TableSchema) -> pd.DataFrame:
     return pd.DataFrame({c.name: _absent(c, 0) for c in schema.columns})
 
 
-def _sales_rules(sales, ok, live, rej, raw, positions, data, as_of, roster, repairs):
-    """After as_of, credit notes, region from the roster."""
+def _sales_rules(sales, ok, live, rej, raw, positions, data, as_of, roster, repairs, sales_after=None):
+    """After as_of, on or before sales_after (a review's actuals), credit notes, region from the roster."""
     def written(column, mask):  # the cells as the file has them
         return raw.frame[positions[column]].iloc[live[mask]].to_numpy()
 
     date_header = raw.header[positions["date"]]
+    if sales_after is not None:
+        earlier = ok & (sales["date"] < pd.Timestamp(sales_after) + pd.Timedelta(days=1)).to_numpy(bool)
+        rej.add(live[earlier], date_header, written("date", earlier),
+                f"dated inside the plan's history (through {sales_after.isoformat()}): the plan of record counted "
+                f"it already; give only later deals", soft=True)
+        repairs["sale dated inside the plan's history removed"] = int(earlier.sum())
+        ok = ok & ~earlier
     later = ok & (sales["date"] > pd.Timestamp(as_of)).to_numpy(bool)
     rej.add(live[later], date_header, written("date", later),
             f"dated after as_of {as_of.isoformat()}: left out of the plan", soft=True)

@@ -174,7 +174,7 @@ def build_review(record: PlanOfRecord, sales: pd.DataFrame, roster: pd.DataFrame
 
 
 # --------------------------------------------------------------------------- stages
-def load_review_inputs(config, actuals: Path | str | None = None):
+def load_review_inputs(config, actuals: Path | str | None = None, history_end: dt.date | None = None):
     """Load the inputs through the review date, with a file of new deals appended to the sales.
 
     Parameters
@@ -183,7 +183,11 @@ def load_review_inputs(config, actuals: Path | str | None = None):
         Its ``as_of`` is the review date: deals after it are left out (and listed in the rejects).
     actuals : Path, optional
         A file of the deals after the plan's history, read like ``data.sales`` (columns mapping, formats,
-        the same checks); its rows are counted and rejected under the table name "actuals".
+        the same checks); its rows are counted and rejected under the table name "actuals". Its deals
+        dated after the review date, or (with ``history_end``) inside the plan's history, are rejected
+        with the reason, never counted twice.
+    history_end : date, optional
+        The first day of the plan of record's last closed month.
 
     Returns
     -------
@@ -203,7 +207,10 @@ def load_review_inputs(config, actuals: Path | str | None = None):
     source = data.sales.model_copy(update={"path": config.resolve(actuals), "sql": None})
     only_sales = data.model_copy(update={"sales": source, "market": None, "competitors": None, "pipeline": None,
                                          "kpis": None, "risks": None})
-    extra = load_inputs(config.model_copy(update={"data": only_sales}))
+    through = None
+    if history_end is not None:
+        through = (pd.Timestamp(history_end).to_period("M").to_timestamp("M")).date()
+    extra = load_inputs(config.model_copy(update={"data": only_sales}), sales_after=through)
     history, new = inputs.tables["sales"], extra.tables["sales"]
     if "deal_id" in new and new["deal_id"].notna().any():
         repeated = sorted(set(new["deal_id"].dropna()) & set(history["deal_id"].dropna()))
@@ -262,11 +269,13 @@ def _actuals_files(config) -> str:
     return json.dumps(prints, sort_keys=True)
 
 
-@stage("review_inputs", config=("data", "review", "as_of"), fingerprint=_actuals_files)
+@stage("review_inputs", needs=("review_record",), config=("data", "review", "as_of"), fingerprint=_actuals_files)
 def _inputs_stage(plan):
-    """The inputs through the review date: the config's tables, plus review.actuals appended to sales."""
+    """The inputs through the review date: the config's tables, plus review.actuals appended to sales
+    (its deals inside the plan's history rejected)."""
     cfg = plan.config.model_copy(update={"as_of": _review_as_of(plan)})
-    return load_review_inputs(cfg, cfg.review.actuals)
+    history_end = plan["review_record"].config.last_closed_month if cfg.review.actuals is not None else None
+    return load_review_inputs(cfg, cfg.review.actuals, history_end)
 
 
 def _window_of(plan) -> ReviewWindow:
