@@ -581,3 +581,30 @@ def test_stages_cache_and_a_changed_file_invalidates_inputs(tmp_path):
     fresh = Plan(config, cache_dir=tmp_path / "cache")
     assert fresh.key("inputs") != key and fresh.key("history") != plan.key("history")
     assert fresh["history"][fresh["history"]["unique_id"] == "company"]["y"].sum() == 17.0
+
+
+def test_a_relative_sqlite_url_is_read_from_the_config_files_folder(tmp_path, monkeypatch):
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "db").mkdir(parents=True)
+    elsewhere.mkdir()
+    with sqlite3.connect(project / "db" / "crm.db") as conn:
+        conn.execute("CREATE TABLE deals (deal_id TEXT, date TEXT, amount REAL, rep_id TEXT, customer_id TEXT, "
+                     "product TEXT, region TEXT)")
+        conn.execute("INSERT INTO deals VALUES ('D1', '2026-01-05', 125.5, 'R001', 'C1', 'A', 'East')")
+    monkeypatch.chdir(elsewhere)  # the working folder holds no crm.db: SQLite would create an empty one here
+    sql = {"url": "sqlite:///db/crm.db", "query": "SELECT * FROM deals", "params": {}}
+    config = config_for(project, sales={"path": None, "sql": sql})
+    inputs = load_inputs(config)
+    assert inputs.tables["sales"]["amount"].tolist() == [125.5]
+    assert count(inputs)["file"] == "sql:sqlite:///db/crm.db"  # as written: the manifest holds no absolute path
+    assert list(elsewhere.iterdir()) == []
+    missing = {"url": "sqlite:///crm2.db", "query": "SELECT * FROM deals", "params": {}}
+    with pytest.raises(DataError, match=rf"sql:sqlite:///crm2\.db: the SQLite file was not found at "
+                                        rf"{project / 'crm2.db'} \(data\.sales\.sql\.url; a relative path is read "
+                                        r"from the config file's folder\)"):
+        load_inputs(config_for(project, sales={"path": None, "sql": missing}))
+    assert not (project / "crm2.db").exists() and list(elsewhere.iterdir()) == []
+    memory = {"url": "sqlite://", "query": "SELECT 'D1' AS deal_id, '2026-01-05' AS date, 9.5 AS amount, "
+                                           "'R001' AS rep_id, 'C1' AS customer_id, 'A' AS product", "params": {}}
+    assert load_inputs(config_for(project, sales={"path": None, "sql": memory})).tables["sales"]["amount"].tolist() \
+        == [9.5]

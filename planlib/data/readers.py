@@ -24,7 +24,7 @@ from planlib.core.errors import DataError
 
 __all__ = [
     "CSV_SUFFIXES", "EXCEL_SUFFIXES", "PARQUET_SUFFIXES", "RawTable", "cell_text", "decode", "file_sha256",
-    "read_csv_bytes", "read_source", "source_fingerprint", "source_label",
+    "read_csv_bytes", "read_source", "source_fingerprint", "source_label", "sql_url",
 ]
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -76,7 +76,7 @@ def read_source(source, table: str, resolve) -> RawTable:
     """
     label = source_label(source, table)
     if source.sql is not None:
-        return _read_sql(source.sql, label)
+        return _read_sql(source.sql, label, resolve, table)
     path = resolve(source.path)
     if not path.is_file():
         raise DataError(f"{label}: file not found at {path} (data.{table}.path)")
@@ -93,7 +93,7 @@ def read_source(source, table: str, resolve) -> RawTable:
 def source_fingerprint(source, table: str, resolve) -> str:
     """Return the sha256 of what ``source`` holds now (file bytes, or the query's result)."""
     if source.sql is not None:
-        return _read_sql(source.sql, source_label(source, table)).sha256
+        return _read_sql(source.sql, source_label(source, table), resolve, table).sha256
     path = resolve(source.path)
     if not path.is_file():
         raise DataError(f"{source_label(source, table)}: file not found at {path} (data.{table}.path)")
@@ -482,11 +482,44 @@ def _read_parquet(path: Path, label: str, sha: str) -> RawTable:
                     "" if n else "the table has only a header")
 
 
-def _read_sql(sql, label: str) -> RawTable:
-    import sqlalchemy as sa
+def sql_url(url: str, resolve=None, table: str = "sales"):
+    """Return the SQLAlchemy URL of ``url`` with a relative SQLite file resolved by ``resolve``.
+
+    ``sqlite:///crm.db`` names ``crm.db`` in the config file's folder (as every relative path of a
+    config does), not in the working folder; ``sqlite://`` and ``:memory:`` stay in memory.
+
+    Raises
+    ------
+    DataError
+        The URL cannot be parsed, or a SQLite file does not exist (SQLite would create an empty one).
+    """
+    from sqlalchemy.engine import make_url
 
     try:
-        engine = sa.create_engine(sql.url)
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy: ArgumentError
+        raise DataError(f"sql:(invalid url): cannot use the database URL of data.{table}.sql.url "
+                        f"({type(exc).__name__}: {exc})") from None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:") or parsed.query.get("uri"):
+        return parsed
+    path = Path(database).expanduser()
+    if not path.is_absolute() and resolve is not None:
+        path = Path(resolve(database))
+    if not path.is_file():
+        label = parsed.render_as_string(hide_password=True)
+        raise DataError(f"sql:{label}: the SQLite file was not found at {path} (data.{table}.sql.url; "
+                        f"a relative path is read from the config file's folder)")
+    return parsed.set(database=str(path))
+
+
+def _read_sql(sql, label: str, resolve=None, table: str = "sales") -> RawTable:
+    import sqlalchemy as sa
+
+    url = sql_url(sql.url, resolve, table)
+    try:
+        engine = sa.create_engine(url)
     except Exception as exc:  # sqlalchemy: ArgumentError, NoSuchModuleError, ...
         raise DataError(f"{label}: cannot use the database URL ({type(exc).__name__}: {exc})") from None
     try:
