@@ -608,3 +608,22 @@ def test_a_relative_sqlite_url_is_read_from_the_config_files_folder(tmp_path, mo
                                            "'R001' AS rep_id, 'C1' AS customer_id, 'A' AS product", "params": {}}
     assert load_inputs(config_for(project, sales={"path": None, "sql": memory})).tables["sales"]["amount"].tolist() \
         == [9.5]
+
+
+def test_control_characters_of_rejected_values_are_written_out(tmp_path):
+    from planlib.data.parsers import escape_control
+    from planlib.report.tables import write_csv
+
+    assert escape_control("12\x003") == "12\\x003"
+    assert escape_control("a\tb\r\nc\x1b[2J\x7f\x85\u2028") == "a\\tb\\r\\nc\\x1b[2J\\x7f\\x85\\u2028"
+    assert escape_control("张三 O'Brien") == "张三 O'Brien" and escape_control(None) is None
+    write(tmp_path, "sales.csv", HEADER + "D1,2026-01-05,12\x003,R001,C1,A,East\n"
+                                          "D2,2026-01-06,\x1b[31m5,R001,C1,A,East\n"
+                                          "D3,2026-01-07,100,R001,C1,A,East\n")
+    inputs = load_inputs(config_for(tmp_path))
+    rejected = rejects_of(inputs)
+    assert rejected[["line", "column", "value"]].values.tolist() == [[2, "amount", "12\\x003"],
+                                                                    [3, "amount", "\\x1b[31m5"]]
+    assert (count(inputs)["rows_in"], count(inputs)["rows_used"], count(inputs)["rows_rejected"]) == (3, 1, 2)
+    raw = write_csv(inputs.rejects, tmp_path / "rejects.csv").read_bytes()
+    assert b"\x00" not in raw and b"\x1b" not in raw and b"12\\x003" in raw

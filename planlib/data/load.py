@@ -236,9 +236,12 @@ def load_inputs(config, *, strict: bool = False, sales_after: dt.date | None = N
             if tables[name].empty:
                 label = counts[[c[0] for c in counts].index(name)][1]
                 raise DataError(f"{label} has no usable rows: every data row was removed by rule")
+    shown = all_rejects[REJECT_COLUMNS].reset_index(drop=True)
+    for col in ("column", "value"):  # a raw NUL or escape sequence of the file is written out, not passed on
+        shown[col] = shown[col].map(_parsers.escape_control)
     return Inputs(
         tables=tables,
-        rejects=all_rejects[REJECT_COLUMNS].reset_index(drop=True),
+        rejects=shown,
         counts=pd.DataFrame(counts, columns=COUNT_COLUMNS),
         repairs=pd.DataFrame(repairs, columns=REPAIR_COLUMNS),
     )

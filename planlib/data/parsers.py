@@ -17,9 +17,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "DATE_FORMS", "Parsed", "parse_amount", "parse_date", "parse_id", "parse_int", "parse_number", "parse_rate",
-    "parse_text", "window_year",
+    "DATE_FORMS", "Parsed", "escape_control", "parse_amount", "parse_date", "parse_id", "parse_int", "parse_number",
+    "parse_rate", "parse_text", "window_year",
 ]
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def escape_control(value: object) -> object:
+    """Return text with each control character written out as an escape (NUL as the four characters ``\\x00``).
+
+    A rejected value is shown as the file has it, but a raw NUL, escape sequence or line break in
+    rejects.csv would break the tools that read it (and a terminal that shows it); tab, LF and CR
+    become ``\\t``, ``\\n``, ``\\r``, the rest of C0, DEL and C1 ``\\xNN``, and U+2028/U+2029
+    ``\\u2028``/``\\u2029``. Anything that is not text is returned as it is.
+
+    >>> escape_control("12\x003"), escape_control("a\tb"), escape_control(5)
+    ('12\\x003', 'a\\tb', 5)
+    """
+    if not isinstance(value, str) or not _CONTROL.search(value):
+        return value
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                                            else f"\\u{ord(m.group()):04x}"), value)
+
 
 DATE_FORMS = "YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日, DD.MM.YYYY, DD/MM/YYYY or MM/DD/YYYY"
 MIN_YEAR, MAX_YEAR = 1900, 2199
