@@ -13,7 +13,8 @@ from planlib.core.config_targets import Section
 
 __all__ = [
     "Bonus", "Budget", "BudgetLine", "Capacity", "Commission", "DEFAULT_SCORECARD_KPIS", "ExtraHeadcount",
-    "Hiring", "Incentives", "Report", "Review", "Risk", "RiskScenario", "Scorecard", "ScorecardKpi", "Tier",
+    "Hiring", "Incentives", "PLAN_NOTEBOOKS", "Report", "Review", "Risk", "RiskScenario", "Scorecard",
+    "ScorecardKpi", "Tier",
 ]
 
 
@@ -330,14 +331,21 @@ class Review(Section):
 
 
 # --------------------------------------------------------------------------- report
+# The whole plan: what `planlib plan` runs when report.notebooks is left out (06 is run by `planlib review`).
+PLAN_NOTEBOOKS = ("01_market_analysis.ipynb", "02_goal_setting.ipynb", "03_resources.ipynb",
+                  "04_risk_review.ipynb", "05_annual_plan.ipynb")
+
+
 class Report(Section):
     title: str = "Annual sales plan"
     output_dir: Path = Path("reports")
     notebooks: list[str] = Field(
-        default_factory=lambda: ["01_market_analysis.ipynb"],
-        description="notebooks run in order by `planlib plan`, from notebooks_dir",
+        default_factory=lambda: list(PLAN_NOTEBOOKS),
+        description="notebooks run in order by `planlib plan`, from notebooks_dir; default: the whole plan",
     )
-    notebooks_dir: Path | None = Field(None, description="default: the notebooks/ folder of the project")
+    notebooks_dir: Path | None = Field(
+        None, description="folder of custom notebooks; default: a notebooks/ folder beside the config (or above "
+                          "it) holding every listed notebook, else the notebooks that ship with planlib")
     kernel: str = "python3"
     workers: int = Field(2, ge=1, description="notebooks run side by side (each in its own kernel), after the "
                                               "stages they share are computed once")

@@ -343,26 +343,29 @@ def notebook_paths(cfg: PlanConfig, names: list[str] | None = None,
                    key: str = "report.notebooks") -> tuple[Path, list[Path]]:
     """Return the notebooks folder and the notebooks that ``report.notebooks`` (or ``names``) lists, in order.
 
-    With no ``report.notebooks_dir`` the folder is the first ``notebooks/`` found in the
-    config's folder or its parents that holds the listed notebooks.
+    ``report.notebooks_dir`` names the folder of custom notebooks. Without it the folder is the first
+    ``notebooks/`` in the config's folder or its parents that holds every listed notebook (a project
+    with its own copies), else the notebooks that ship with planlib (``planlib/notebooks``, the
+    project's ``notebooks/`` folder in a source checkout), so a config in any folder runs the plan.
 
     Raises
     ------
     ConfigError
-        A listed notebook does not exist.
+        A listed notebook does not exist, or none is listed.
     """
     names = cfg.report.notebooks if names is None else names
+    if not names:
+        raise ConfigError([(key, "lists no notebook to run")])
+    shipped = Path(__file__).resolve().parents[1] / "notebooks"
     if cfg.report.notebooks_dir is not None:
         nb_dir = cfg.resolve(cfg.report.notebooks_dir)
     else:
         candidates = [d / "notebooks" for d in (cfg.base_dir, *cfg.base_dir.parents)]
-        nb_dir = next((d for d in candidates if all((d / n).is_file() for n in names)),
-                      next((d for d in candidates if d.is_dir()), candidates[0]))
+        nb_dir = next((d for d in candidates if all((d / n).is_file() for n in names)), shipped)
     missing = [n for n in names if not (nb_dir / n).is_file()]
     if missing:
-        raise ConfigError([(key, f"not found in {nb_dir}: {', '.join(missing)}")])
-    if not names:
-        raise ConfigError([(key, "lists no notebook to run")])
+        hint = "" if cfg.report.notebooks_dir is not None else "; custom notebooks: set report.notebooks_dir"
+        raise ConfigError([(key, f"not found in {nb_dir}: {', '.join(missing)}{hint}")])
     return nb_dir, [nb_dir / n for n in names]
 
 
