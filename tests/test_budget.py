@@ -7,11 +7,19 @@ from planlib.core.calendar import plan_months
 from planlib.planning.productivity import RampEstimate, capacity_by_month
 from planlib.resources.capacity import CapacityResult, capacity_against_target
 from planlib.core.config import parse_config
-from planlib.core.config_operating import Budget, BudgetLine, Incentives
+from planlib.core.config_operating import Bonus, Budget, BudgetLine, Incentives
 from planlib.core.errors import ConfigError
 from planlib.resources.hiring import plan_hiring
 
 MONTHS = plan_months(2027)
+# The sample company's stated amounts (templates/plan.yaml): planlib has no money defaults of its own.
+SAMPLE_BUDGET = dict(base_salary={"rep": 180_000, "manager": 360_000}, hiring_cost_per_hire=40_000,
+                     lines=[BudgetLine(name="marketing", amount=3_000_000, allocate="target_share"),
+                            BudgetLine(name="travel", amount=60_000, per_head=True),
+                            BudgetLine(name="tools", amount=6_000, per_head=True)])
+SAMPLE_INCENTIVES = dict(target_incentive={"rep": 120_000, "manager": 150_000},
+                         bonuses=[Bonus(name="Monthly sales champion", kind="champion", period="month", amount=5_000),
+                                  Bonus(name="Quarterly team bonus", kind="team", period="quarter", amount=3_000)])
 AS_OF = pd.Timestamp("2026-12-10")
 
 
@@ -40,7 +48,7 @@ def _plan(region_target: float):
 def test_budget_of_one_rep_at_target_by_hand():
     capacity, hiring, targets = _plan(1e6)
     assert hiring.hires.empty
-    result = build_budget(capacity, hiring, targets, Budget(), Incentives())
+    result = build_budget(capacity, hiring, targets, Budget(**SAMPLE_BUDGET), Incentives(**SAMPLE_INCENTIVES))
     east = result.table.set_index("line")["East"]
     assert east["base pay"] == 180_000
     assert east["variable pay"] == 120_000            # 100% attainment pays the target incentive
@@ -61,14 +69,14 @@ def test_budget_of_one_rep_at_target_by_hand():
 def test_budget_counts_new_hires_from_their_start_month():
     capacity, hiring, targets = _plan(1.1e6)  # a 1.2m gap: one hire from January closes it
     assert hiring.hires["start_month"].tolist() == [MONTHS[0]]
-    result = build_budget(capacity, hiring, targets, Budget(), Incentives())
+    result = build_budget(capacity, hiring, targets, Budget(**SAMPLE_BUDGET), Incentives(**SAMPLE_INCENTIVES))
     east = result.table.set_index("line")["East"]
     assert east["base pay: new hires"] == 180_000
     assert east["variable pay: new hires"] == 120_000  # paid on target while ramping
     assert east["hiring"] == 40_000
     assert east["travel"] == 180_000                    # three heads
     assert result.headcount.loc[0, "new_hires"] == 1
-    unpaid = build_budget(capacity, hiring, targets, Budget(new_hire_paid_on_target=False), Incentives())
+    unpaid = build_budget(capacity, hiring, targets, Budget(**SAMPLE_BUDGET, new_hire_paid_on_target=False), Incentives(**SAMPLE_INCENTIVES))
     assert "variable pay: new hires" not in set(unpaid.lines["line"]) or \
         unpaid.table.set_index("line").loc["variable pay: new hires", "East"] == 0
 
@@ -95,7 +103,8 @@ def test_line_weights_rules_and_a_stated_split_that_misses_a_region():
 
 
 def test_budget_config_checks_a_stated_split_adds_to_one():
-    base = {"fiscal": {"year": 2027}, "as_of": "2026-11-26",
+    base = {"company": {"name": "Test Co", "currency": "CNY"},
+            "fiscal": {"year": 2027}, "as_of": "2026-11-26",
             "data": {"sales": {"path": "s.csv"}, "reps": {"path": "r.csv"}}}
     with pytest.raises(ConfigError, match=r"budget.lines\[0\].allocate: Value error, a region split must add up to 1, got 0.9"):
         parse_config({**base, "budget": {"lines": [{"name": "events", "amount": 1, "allocate": {"East": 0.9}}]}})
@@ -106,4 +115,4 @@ def test_budget_config_checks_a_stated_split_adds_to_one():
 def test_a_role_without_base_salary_is_named():
     capacity, hiring, targets = _plan(1e6)
     with pytest.raises(ConfigError, match=r"budget.base_salary: no amount for role 'manager'; roles given: \['rep'\]"):
-        build_budget(capacity, hiring, targets, Budget(base_salary={"rep": 1.0}), Incentives())
+        build_budget(capacity, hiring, targets, Budget(base_salary={"rep": 1.0}), Incentives(**SAMPLE_INCENTIVES))

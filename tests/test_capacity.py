@@ -224,7 +224,8 @@ def test_build_capacity_says_which_roles_carry_quota():
 
 
 def test_capacity_config_rejects_bad_values_with_their_key_paths():
-    raw = {"fiscal": {"year": 2027}, "as_of": "2026-11-26",
+    raw = {"company": {"name": "Test Co", "currency": "CNY", "country": "CN"},
+           "fiscal": {"year": 2027}, "as_of": "2026-11-26",
            "data": {"sales": {"path": "s.csv"}, "reps": {"path": "r.csv"}},
            "capacity": {"ramp": [0.5, 0.3], "productivity": {"East": 0}, "hiring": {"earliest_start": "March"}}}
     with pytest.raises(ConfigError) as info:

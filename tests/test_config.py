@@ -10,6 +10,7 @@ from planlib.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = {
+    "company": {"name": "Test Co", "currency": "CNY", "country": "CN"},
     "fiscal": {"year": 2027},
     "as_of": "2026-11-26",
     "data": {"sales": {"path": "sales.csv"}, "reps": {"path": "reps.csv"}},
@@ -31,6 +32,7 @@ def test_last_closed_month_across_a_year_boundary():
 
 def test_every_problem_is_listed_with_its_key_path():
     raw = {
+        "company": {"name": "Test Co", "currency": "CNY"},
         "fiscal": {"year": 2027, "start_month": 13},
         "as_of": "not a date",
         "data": {"sales": {"path": "s.csv", "colums": {}}, "reps": {"path": "r.csv"}},

@@ -30,7 +30,8 @@ def config_for(folder, *, sales=None, reps=None, as_of="2026-11-26", **data):
     """A config whose sales/reps default to sales.csv / reps.csv in ``folder``."""
     if not (folder / "reps.csv").exists():
         write(folder, "reps.csv", ROSTER)
-    raw = {"fiscal": {"year": 2027}, "as_of": as_of,
+    raw = {"company": {"name": "Test Co", "currency": "CNY", "country": "CN"},
+           "fiscal": {"year": 2027}, "as_of": as_of,
            "data": {"sales": {"path": "sales.csv", **(sales or {})},
                     "reps": {"path": "reps.csv", **(reps or {})}, **data}}
     return parse_config(raw, base_dir=folder)

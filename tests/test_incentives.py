@@ -12,6 +12,10 @@ from planlib.resources.incentives import (bonus_payouts, build_incentive_plan, c
 
 # The default plan: nothing below 60%; the first 60% counts 0.5 per 1%, 60-100% 1.75, above 100% 2.0; cap 200%.
 DEFAULT = Commission()
+# The sample company's stated amounts (templates/plan.yaml): planlib has no money defaults of its own.
+SAMPLE = dict(target_incentive={"rep": 120_000, "manager": 150_000},
+              bonuses=[Bonus(name="Monthly sales champion", kind="champion", period="month", amount=5_000),
+                       Bonus(name="Quarterly team bonus", kind="team", period="quarter", amount=3_000)])
 STEEP = Commission(threshold=0.5, tiers=[{"from": 0.0, "rate": 0.0}, {"from": 0.5, "rate": 2.0},
                                          {"from": 1.0, "rate": 3.0}], cap=2.0)
 
@@ -52,7 +56,7 @@ def test_payout_curve_draws_the_threshold_as_a_step():
 
 
 def test_plain_language_description_computes_its_numbers():
-    text = describe_plan(Incentives())
+    text = describe_plan(Incentives(**SAMPLE), currency="CNY")
     assert "The yearly variable pay at 100% of target (target incentive) is rep 120,000 CNY" in text
     assert "Below 60% of target nothing is paid." in text
     assert "from 0% to 60% each 1% of attainment pays 0.5% of target incentive (a decelerator" in text
@@ -61,7 +65,7 @@ def test_plain_language_description_computes_its_numbers():
     assert "Above 100% of target each 1% of attainment pays 2% of target incentive (an accelerator" in text
     assert "capped at 200% of target incentive, reached at 150% of target" in text
     assert "Each month, the rep with the highest attainment, if at least 100%, gets 5,000 CNY." in text
-    steep = describe_plan(Incentives(commission=STEEP, bonuses=[]), currency="EUR")
+    steep = describe_plan(Incentives(**{**SAMPLE, "bonuses": []}, commission=STEEP), currency="EUR")
     assert "Below 50% of target nothing is paid.\n\nFrom 50% to 100% of target each 1% of attainment pays 2%" in steep
     assert "reached at 133.3% of target" in steep
 
@@ -103,7 +107,7 @@ def test_incentive_cost_on_a_hand_made_outcome_array():
     sales = np.array([[[100.0] * 3, [50.0] * 3],      # sim 0: 100% and 50%
                       [[150.0] * 3, [120.0] * 3]])    # sim 1: 150% (cap) and 120%
     targets = np.full((2, 3), 100.0)
-    cost = incentive_cost(sales, targets, _reps(), Incentives(bonuses=[]), fixed_cost=1000.0, on_cost_rate=0.5)
+    cost = incentive_cost(sales, targets, _reps(), Incentives(**{**SAMPLE, "bonuses": []}), fixed_cost=1000.0, on_cost_rate=0.5)
     # sim 0: 120,000/4 x 1.0 = 30,000 and 0; sim 1: 30,000 x 2.0 = 60,000 and 60,000/4 x 1.4 = 21,000
     assert cost.by_sim["payout"].tolist() == [30_000.0, 81_000.0]
     assert cost.by_sim["total_cost"].tolist() == [1000 + 45_000.0, 1000 + 121_500.0]
@@ -120,7 +124,7 @@ def test_incentive_cost_on_a_hand_made_outcome_array():
 def test_cost_at_attainment_quantiles_averages_the_neighbouring_years():
     k = np.arange(41)
     sales = (100.0 * (0.5 + k / 40))[:, None, None] * np.ones((41, 1, 12))  # attainment 0.5 .. 1.5
-    cost = incentive_cost(sales, np.full((1, 12), 100.0), _reps(1), Incentives(bonuses=[]))
+    cost = incentive_cost(sales, np.full((1, 12), 100.0), _reps(1), Incentives(**{**SAMPLE, "bonuses": []}))
     at = cost.at_attainment.set_index("scenario")
     assert at.loc["P50", "attainment"] == pytest.approx(1.0)   # sims 19, 20, 21
     assert at.loc["P10", "attainment"] == pytest.approx(0.6)   # sims 3, 4, 5
@@ -130,20 +134,21 @@ def test_cost_at_attainment_quantiles_averages_the_neighbouring_years():
 
 def test_incentive_cost_checks_shapes_and_roles():
     with pytest.raises(DataError, match=r"sales must be \(sims, reps, months\) matching targets \(reps, months\)"):
-        incentive_cost(np.ones((2, 3)), np.ones((2, 3)), _reps(), Incentives())
+        incentive_cost(np.ones((2, 3)), np.ones((2, 3)), _reps(), Incentives(**SAMPLE))
     reps = _reps().assign(role=["rep", "hunter"])
     with pytest.raises(DataError, match=r"no target incentive for role\(s\) \['hunter'\]"):
-        incentive_cost(np.ones((1, 2, 3)), np.ones((2, 3)), reps, Incentives())
+        incentive_cost(np.ones((1, 2, 3)), np.ones((2, 3)), reps, Incentives(**SAMPLE))
 
 
 def test_expected_payout_at_expected_attainment():
     expected = np.array([[100.0] * 12, [80.0] * 12])
-    out = expected_payout_at(expected, np.full((2, 12), 100.0), _reps(), Incentives())
+    out = expected_payout_at(expected, np.full((2, 12), 100.0), _reps(), Incentives(**SAMPLE))
     assert out["commission"].tolist() == pytest.approx([120_000.0, 60_000.0 * 0.65])
 
 
 def test_incentive_config_errors_name_the_key():
-    base = {"fiscal": {"year": 2027}, "as_of": "2026-11-26",
+    base = {"company": {"name": "Test Co", "currency": "CNY"},
+            "fiscal": {"year": 2027}, "as_of": "2026-11-26",
             "data": {"sales": {"path": "s.csv"}, "reps": {"path": "r.csv"}}}
     with pytest.raises(ConfigError, match=r"incentives.commission: Value error, the first tier must start at 0"):
         parse_config({**base, "incentives": {"commission": {"tiers": [{"from": 0.5, "rate": 1}]}}})
@@ -152,25 +157,25 @@ def test_incentive_config_errors_name_the_key():
             {"from": 0, "rate": 1}, {"from": 1.0, "rate": 2}, {"from": 0.8, "rate": 1}]}}})
     with pytest.raises(ConfigError, match=r"incentives.commission.cap: the cap 0.2 is below the payout at the "
                                           r"threshold \(0.3\)"):
-        build_incentive_plan(Incentives(commission=Commission(cap=0.2)))
-    plan = build_incentive_plan(Incentives())
+        build_incentive_plan(Incentives(**SAMPLE, commission=Commission(cap=0.2)), currency="CNY")
+    plan = build_incentive_plan(Incentives(**SAMPLE), currency="CNY")
     assert plan.cap_attainment == pytest.approx(1.5)
     assert plan.curve["attainment"].max() == pytest.approx(2.0)
 
 
 def test_payout_examples_and_the_what_if_sentence():
-    table = payout_examples(Incentives(), [0.8, 1.2])
+    table = payout_examples(Incentives(**SAMPLE), [0.8, 1.2])
     assert table["yearly_pay"].tolist() == pytest.approx([0.65 * 120_000, 1.4 * 120_000])
-    assert payout_example(1.2, Incentives()) == (
+    assert payout_example(1.2, Incentives(**SAMPLE), currency="CNY") == (
         "At 120% of target in every quarter, a full-time rep earns 168,000 CNY of commission in the year "
         "(140% of target incentive).")
     with pytest.raises(DataError, match=r"no target incentive for role 'intern'"):
-        payout_examples(Incentives(), role="intern")
+        payout_examples(Incentives(**SAMPLE), role="intern")
 
 
 def test_names_from_the_config_are_escaped_in_the_description():
     plan = Incentives(target_incentive={"<b>rep</b>": 1.0},
                       bonuses=[Bonus(name="<script>x</script>", kind="team", amount=1.0)])
-    text = describe_plan(plan)
+    text = describe_plan(plan, currency="CNY")
     assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
     assert "&lt;b&gt;rep&lt;/b&gt; 1 CNY" in text

@@ -18,6 +18,7 @@ from planlib.planning.initiatives import (active_share, check_initiatives, effec
 from planlib.core.graph import Plan
 
 MINIMAL = {
+    "company": {"name": "Test Co", "currency": "CNY", "country": "CN"},
     "fiscal": {"year": 2027},
     "as_of": "2026-11-26",
     "data": {"sales": {"path": "sales.csv"}, "reps": {"path": "reps.csv"}},

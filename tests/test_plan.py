@@ -11,7 +11,7 @@ from planlib.core import graph
 from planlib.core.config import parse_config
 from planlib.core.errors import ConfigError, StageInputError
 
-RAW = {"company": {"country": "CN"}, "fiscal": {"year": 2027}, "as_of": "2026-11-26",
+RAW = {"company": {"name": "Test Co", "currency": "CNY", "country": "CN"}, "fiscal": {"year": 2027}, "as_of": "2026-11-26",
        "data": {"sales": {"path": "s.csv"}, "reps": {"path": "r.csv"}}}
 TEST_STAGES = ("t_base", "t_double", "t_sneaky", "t_sneaky_stage", "t_country", "t_mutate", "t_frame")
 
@@ -87,8 +87,8 @@ def test_a_declared_field_opens_that_field_only(tmp_path, counting_stages):
     with pytest.raises(StageInputError, match=r"stage 't_country' read config 'company.name'"):
         p["t_country"]
     # the key follows the declared field and nothing else of the section
-    named = planlib.Plan(parse_config({**RAW, "company": {"country": "CN", "name": "Other"}}), tmp_path)
-    moved = planlib.Plan(parse_config({**RAW, "company": {"country": "US"}}), tmp_path)
+    named = planlib.Plan(parse_config({**RAW, "company": {**RAW["company"], "name": "Other"}}), tmp_path)
+    moved = planlib.Plan(parse_config({**RAW, "company": {**RAW["company"], "country": "US"}}), tmp_path)
     assert named.key("t_country") == p.key("t_country") != moved.key("t_country")
 
 

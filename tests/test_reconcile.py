@@ -169,6 +169,7 @@ def test_the_forecast_stage_runs_to_the_end_of_the_plan_year_and_adds_up(panel):
     from planlib.core.graph import Plan
 
     cfg = parse_config({
+        "company": {"name": "Test Co", "currency": "CNY", "country": "CN"},
         "fiscal": {"year": 2026, "start_month": 4},
         "as_of": "2025-12-10",
         "data": {"sales": {"path": "sales.csv"}, "reps": {"path": "reps.csv"}},

@@ -134,7 +134,8 @@ def test_definition_lists_measures_and_bands():
 
 
 def test_config_checks_weights_names_and_bands():
-    base = {"fiscal": {"year": 2027}, "as_of": "2026-11-26",
+    base = {"company": {"name": "Test Co", "currency": "CNY", "country": "CN"},
+            "fiscal": {"year": 2027}, "as_of": "2026-11-26",
             "data": {"sales": {"path": "s.csv"}, "reps": {"path": "r.csv"}}}
     heavy = [dict(k) for k in KPIS]
     heavy[0]["weight"] = 0.6

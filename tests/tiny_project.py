@@ -83,7 +83,7 @@ def make_project(root: Path, notebooks: dict[str, nbformat.NotebookNode] | None 
     listed = "\n".join(f"    - {name}" for name in notebooks)
     config = root / "plan.yaml"
     config.write_text(
-        "company:\n  name: Tiny Co\n  display_unit: 1000\n  display_unit_label: k CNY\n"
+        "company:\n  name: Tiny Co\n  currency: CNY\n  country: CN\n  display_unit: 1000\n  display_unit_label: k CNY\n"
         "fiscal:\n  year: 2027\n"
         "as_of: 2026-11-26\n"
         "data:\n  sales:\n    path: data/sales.csv\n  reps:\n    path: data/reps.csv\n"

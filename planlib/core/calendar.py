@@ -71,8 +71,9 @@ def working_days(start: dt.date, end: dt.date, country: str = "CN", subdivision:
     ----------
     start, end : datetime.date
         First and last day (inclusive).
-    country : str, default "CN"
-        ISO country code understood by the ``holidays`` library.
+    country : str or None, default "CN"
+        ISO country code understood by the ``holidays`` library; None: no public holidays (working
+        days are Monday to Friday).
     subdivision : str, optional
         A state or province code, where the library has one.
 
@@ -168,7 +169,9 @@ def _period_freq(freq: str) -> str:
                                                  f"found {freq!r}")])
 
 
-def _holiday_calendar(country: str, subdivision: str | None, years: list[int]):
+def _holiday_calendar(country: str | None, subdivision: str | None, years: list[int]):
+    if country is None:  # no company.country: no public holidays, Monday to Friday are working days
+        return holidays.HolidayBase(years=years)
     if country not in holidays.list_supported_countries():
         raise ConfigError([("company.country", f"the holidays library does not know country {country!r}; "
                             "use an ISO code such as CN, US, DE")])

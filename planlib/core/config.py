@@ -29,7 +29,7 @@ __all__ = [
 
 
 class PlanConfig(Section):
-    company: Company = Field(default_factory=Company)
+    company: Company = Field(..., description="name, currency (both required) and country of the company")
     fiscal: Fiscal
     as_of: dt.date = Field(..., description="the day the plan is made; history ends at the last closed month")
     seed: int = Field(20270101, description="seed of every random draw")
@@ -67,6 +67,13 @@ class PlanConfig(Section):
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# What a required key holds, said when it is missing (a plan never borrows the sample company's values).
+REQUIRED_HINTS = {
+    "company.name": "the company's name, shown on every page (company: {name: Acme Tools Inc., ...})",
+    "company.currency": "the currency of the amounts in your data, e.g. USD (company: {currency: USD, ...})",
+}
+
+
 def _loc(loc: tuple) -> str:
     out = ""
     for part in loc:
@@ -81,6 +88,8 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path | str | None = None, sou
     """Validate a config mapping; raise ConfigError listing every problem with its key path."""
     if not isinstance(raw, dict):
         raise ConfigError([("(top)", f"expected a mapping of sections, got {type(raw).__name__}")], source)
+    if raw.get("company") is None:  # so a missing section is reported as the keys it must hold
+        raw = {**raw, "company": {}}
     try:
         cfg = PlanConfig.model_validate(raw)
     except ValidationError as exc:
@@ -89,6 +98,8 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path | str | None = None, sou
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key (value {err.get('input')!r}); check the spelling against templates/plan.yaml"
+            elif err["type"] == "missing" and _loc(err["loc"]) in REQUIRED_HINTS:
+                msg = f"required, no default: {REQUIRED_HINTS[_loc(err['loc'])]}"
             elif "input" in err and err["type"] != "missing":
                 msg = f"{msg} (found {err['input']!r})"
             problems.append((_loc(err["loc"]), msg))

@@ -25,12 +25,28 @@ class Section(BaseModel):
 
 # --------------------------------------------------------------------------- company, calendar
 class Company(Section):
-    name: str = "Sample Company"
-    currency: str = "CNY"
+    """Whose plan it is. Name and currency have no default: a plan never borrows the sample company's."""
+
+    name: str = Field(..., min_length=1, description="the company's name, on every page")
+    currency: str = Field(..., min_length=1, description="the currency of every amount in the data, e.g. USD")
     display_unit: float = Field(1.0, gt=0, description="divide money by this for display (1000 = thousands)")
-    display_unit_label: str = ""
-    country: str = Field("CN", description="ISO country code for public holidays and working days")
+    display_unit_label: str = Field("", description="the label of shown money; empty: the currency, with k or m "
+                                                    "for a display_unit of 1000 or 1000000")
+    country: str | None = Field(
+        None, description="ISO country code for public holidays and working days; none: no public holidays, "
+                          "working days are Monday to Friday")
     subdivision: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _label(cls, raw: Any) -> Any:
+        """An unlabelled amount is never shown: the label defaults to the currency (and its unit)."""
+        if isinstance(raw, dict) and not raw.get("display_unit_label") and raw.get("currency"):
+            unit = raw.get("display_unit", 1)
+            prefix = {1: "", 1000: "k ", 1_000_000: "m "}.get(unit, f"x{unit:g} " if isinstance(unit, (int, float))
+                                                                else "")
+            raw = {**raw, "display_unit_label": f"{prefix}{raw['currency']}"}
+        return raw
 
 
 class Fiscal(Section):
