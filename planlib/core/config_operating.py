@@ -97,22 +97,18 @@ class BudgetLine(Section):
 class Budget(Section):
     """Sales cost budget (see planlib.budget)."""
 
-    base_salary: dict[str, float] = Field(
-        default_factory=lambda: {"rep": 180_000.0, "manager": 360_000.0}, description="yearly base pay by role"
-    )
-    on_cost_rate: float = Field(0.35, ge=0, le=2, description="employer social insurance and housing fund on pay")
-    hiring_cost_per_hire: float = Field(40_000.0, ge=0)
+    # Amounts have no default of their own (they only make sense in one currency): left out, they are set
+    # from the company's sales per rep and listed as assumed (planlib.resources.assumptions).
+    base_salary: dict[str, float] | None = Field(
+        None, description="yearly base pay by role; none: a share of one full-time rep's yearly sales")
+    on_cost_rate: float = Field(0.35, ge=0, le=2, description="employer social insurance and benefits on pay")
+    hiring_cost_per_hire: float | None = Field(
+        None, ge=0, description="recruiting, onboarding and equipment per hire; none: a share of base pay")
     new_hire_paid_on_target: bool = Field(True, description="new hires are paid target incentive while they ramp")
     extra_headcount: list[ExtraHeadcount] = Field(
         default_factory=lambda: [ExtraHeadcount(role="manager", per="team", count=1)]
     )
-    lines: list[BudgetLine] = Field(
-        default_factory=lambda: [
-            BudgetLine(name="marketing", amount=3_000_000.0, allocate="target_share"),
-            BudgetLine(name="travel", amount=60_000.0, per_head=True),
-            BudgetLine(name="tools", amount=6_000.0, per_head=True),
-        ]
-    )
+    lines: list[BudgetLine] = Field(default_factory=list, description="other yearly costs; none by default")
 
 
 class Tier(Section):
@@ -153,17 +149,11 @@ class Bonus(Section):
 class Incentives(Section):
     """Incentive plan: commission curve and bonuses (see planlib.incentives)."""
 
-    target_incentive: dict[str, float] = Field(
-        default_factory=lambda: {"rep": 120_000.0, "manager": 150_000.0},
-        description="yearly variable pay at 100% attainment by role",
-    )
+    target_incentive: dict[str, float] | None = Field(
+        None, description="yearly variable pay at 100% attainment by role; none: a share of one full-time "
+                          "rep's yearly sales (planlib.resources.assumptions)")
     commission: Commission = Field(default_factory=Commission)
-    bonuses: list[Bonus] = Field(
-        default_factory=lambda: [
-            Bonus(name="Monthly sales champion", kind="champion", period="month", amount=5_000.0),
-            Bonus(name="Quarterly team bonus", kind="team", period="quarter", amount=3_000.0),
-        ]
-    )
+    bonuses: list[Bonus] = Field(default_factory=list, description="bonuses besides commission; none by default")
 
 
 # --------------------------------------------------------------------------- risk

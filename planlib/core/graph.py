@@ -26,7 +26,8 @@ from typing import Any, Callable, Iterable
 from planlib.core.config import PlanConfig, load_config
 from planlib.core.errors import ConfigError, StageInputError
 
-__all__ = ["CONFIG_SECTIONS", "ConfigView", "NUMERIC_PACKAGES", "Plan", "Stage", "StageInputs", "code_digest", "describe_stages", "stage", "stages"]
+__all__ = ["CONFIG_SECTIONS", "ConfigView", "NUMERIC_PACKAGES", "Plan", "Stage", "StageInputs", "code_digest",
+           "config_filler", "describe_stages", "stage", "stages"]
 
 # Modules that register stages; imported (by name, so core imports nothing above it) on first look-up.
 STAGE_MODULES = (
@@ -39,6 +40,7 @@ STAGE_MODULES = (
     "planlib.planning.market",
     "planlib.planning.smart",
     "planlib.planning.target",
+    "planlib.resources.assumptions",
     "planlib.resources.budget",
     "planlib.resources.capacity",
     "planlib.resources.hiring",
@@ -100,6 +102,26 @@ def stage(name: str, *, needs: tuple[str, ...] = (), config: tuple[str, ...] = (
 
     def register(func):
         _STAGES[name] = Stage(name, func, tuple(needs), tuple(config), func.__module__, fingerprint)
+        return func
+
+    return register
+
+
+# Config sections a plan completes from its own data when the config leaves values out (the money
+# amounts of budget and incentives): section -> ``fill(plan) -> table of assumed values``.
+_FILLERS: dict[tuple[str, ...], Callable[["Plan"], Any]] = {}
+
+
+def config_filler(sections: tuple[str, ...]):
+    """Register ``fill(plan)`` as the one that completes ``sections`` of the config in place.
+
+    It runs once per plan, before the first stage reading one of ``sections`` is keyed or computed,
+    so every such stage (and its cache key) sees the completed values; it may read stages that do
+    not read those sections. What it returns is kept as ``plan.assumed``.
+    """
+
+    def register(func):
+        _FILLERS[tuple(sections)] = func
         return func
 
     return register
@@ -316,6 +338,7 @@ class Plan:
     cache_events: list[str] = field(default_factory=list)
     _results: dict[str, Any] = field(default_factory=dict, repr=False)
     _keys: dict[str, str] = field(default_factory=dict, repr=False)
+    _filled: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         if self.cache_dir is not None:
@@ -334,12 +357,35 @@ class Plan:
             cache_dir = cfg.resolve(cfg.report.output_dir) / ".cache"
         return cls(cfg, Path(cache_dir))
 
+    @property
+    def assumed(self) -> Any:
+        """The values of the plan not stated in the config (see :func:`config_filler`), completing them first."""
+        stages()
+        for sections in _FILLERS:
+            self._fill(sections)
+        import pandas as pd
+
+        tables = [t for t in self._filled.values() if t is not None]
+        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["key", "value", "basis"])
+
+    def _fill(self, sections: tuple[str, ...]) -> None:
+        if sections not in self._filled:
+            self._filled[sections] = None  # marks it running: the filler's own stages must not re-enter
+            self._filled[sections] = _FILLERS[sections](self)
+
+    def _fill_for(self, st: Stage) -> None:
+        read = {c.split(".")[0] for c in st.config}
+        for sections in _FILLERS:
+            if read & set(sections):
+                self._fill(sections)
+
     # ------------------------------------------------------------------ stages
     def key(self, name: str) -> str:
         """The cache key of a stage: its declared config and files, its upstream keys, code and versions."""
         if name in self._keys:
             return self._keys[name]
         st = self._stage(name)
+        self._fill_for(st)
         view = ConfigView(self.config, st.config, st.name)
         payload = {"format": CACHE_FORMAT, "stage": name, "module": st.module, "code": code_digest(),
                    "versions": _versions(), "config": view.section_hash(),
@@ -362,6 +408,7 @@ class Plan:
         if name in self._results:
             return self._results[name]
         st = self._stage(name)
+        self._fill_for(st)
         folder = None
         if self.cache_dir is not None:
             from planlib.core import cache

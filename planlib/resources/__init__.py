@@ -4,6 +4,8 @@ incentive plan with what it costs.
 May import ``planning``, ``forecast``, ``data`` and ``core``.
 """
 
+from planlib.resources.assumptions import (ASSUMED_SHARES, assumed_values, fill_money, revenue_per_rep_year,
+                                          target_incentives)
 from planlib.resources.budget import (BudgetResult, allocate_exact, build_budget, line_weights)
 from planlib.resources.capacity import (CapacityResult, build_capacity, capacity_against_target, region_month_targets,
                                         rep_month_targets)
@@ -12,13 +14,13 @@ from planlib.resources.incentives import (IncentiveCost, IncentivePlan, bonus_pa
                                           commission_payouts, describe_plan, incentive_cost, payout_curve,
                                           payout_example, payout_examples, payout_factor, period_attainment,
                                           period_of_months, tier_table)
-from planlib.resources import budget, capacity, hiring, incentives
+from planlib.resources import assumptions, budget, capacity, hiring, incentives
 
 __all__ = [
-    "BudgetResult", "CapacityResult", "HiringPlanResult", "IncentiveCost", "IncentivePlan", "allocate_exact",
-    "bonus_payouts", "budget", "build_budget", "build_capacity", "cap_attainment", "capacity",
-    "capacity_against_target", "commission_payouts", "describe_plan", "hire_contribution", "hiring", "hiring_plan",
-    "incentive_cost", "incentives", "line_weights", "payout_curve", "payout_example", "payout_examples",
-    "payout_factor", "period_attainment", "period_of_months", "plan_hiring", "region_month_targets",
-    "rep_month_targets", "tier_table",
+    "ASSUMED_SHARES", "BudgetResult", "CapacityResult", "HiringPlanResult", "IncentiveCost", "IncentivePlan",
+    "allocate_exact", "assumed_values", "assumptions", "bonus_payouts", "budget", "build_budget", "build_capacity",
+    "cap_attainment", "capacity", "capacity_against_target", "commission_payouts", "describe_plan", "fill_money",
+    "hire_contribution", "hiring", "hiring_plan", "incentive_cost", "incentives", "line_weights", "payout_curve",
+    "payout_example", "payout_examples", "payout_factor", "period_attainment", "period_of_months", "plan_hiring",
+    "region_month_targets", "rep_month_targets", "revenue_per_rep_year", "target_incentives", "tier_table",
 ]

@@ -109,7 +109,10 @@ def _period_share(employed: np.ndarray, period: str) -> np.ndarray:
     return (employed @ onehot) / onehot.sum(axis=0)
 
 
-def _rate(table: dict, role: str, key: str) -> float:
+def _rate(table: dict | None, role: str, key: str) -> float:
+    if table is None:
+        raise ConfigError([(key, "not given: state it, or let a Plan derive it from the sales per rep "
+                                 "(planlib.resources.assumptions)")])
     if role not in table:
         raise ConfigError([(key, f"no amount for role {role!r}; roles given: {sorted(table)}")])
     return float(table[role])
@@ -201,7 +204,8 @@ def build_budget(capacity: CapacityResult, hiring: HiringPlanResult, targets: pd
         if budget.new_hire_paid_on_target:
             add(row.region, "variable pay: new hires",
                 _rate(incentives.target_incentive, hire_role, "incentives.target_incentive") / 12 * on_payroll)
-        add(row.region, "hiring", budget.hiring_cost_per_hire)
+        add(row.region, "hiring", _rate(None if budget.hiring_cost_per_hire is None else
+                                        {"hire": budget.hiring_cost_per_hire}, "hire", "budget.hiring_cost_per_hire"))
 
     # managers and other people outside the roster
     region_target = capacity.summary.set_index("region")["target"].reindex(regions)
@@ -214,7 +218,7 @@ def build_budget(capacity: CapacityResult, hiring: HiringPlanResult, targets: pd
                  if extra.per == "region" else extra.count * region_target / region_target.sum())
         managers += heads
         base = _rate(budget.base_salary, extra.role, "budget.base_salary")
-        ti_extra = incentives.target_incentive.get(extra.role, 0.0)
+        ti_extra = (incentives.target_incentive or {}).get(extra.role, 0.0)
         for region in regions:
             add(region, "base pay: managers", base * heads[region])
             add(region, "variable pay: managers",

@@ -14,6 +14,7 @@ import pandas as pd
 from planlib.core.config_operating import Bonus, Commission, Incentives
 from planlib.core.errors import ConfigError, DataError
 from planlib.core.graph import stage
+from planlib.resources.assumptions import target_incentives
 
 __all__ = [
     "IncentiveCost",
@@ -156,13 +157,14 @@ def _name(value: str) -> str:
     return html.escape(str(value)).replace("*", "\\*").replace("_", "\\_")
 
 
-def describe_plan(incentives: Incentives, currency: str = "CNY") -> str:
+def describe_plan(incentives: Incentives, currency: str) -> str:
     """Return the incentive plan written out in plain language (Markdown), every number from the config.
 
     Parameters
     ----------
     incentives : planlib.config.Incentives
-    currency : str, default "CNY"
+    currency : str
+        The company's currency (``company.currency``), written after every amount.
 
     Returns
     -------
@@ -172,7 +174,7 @@ def describe_plan(incentives: Incentives, currency: str = "CNY") -> str:
     """
     c = incentives.commission
     period = PERIOD_WORD[c.period]
-    roles = ", ".join(f"{_name(role)} {_money(v, currency)}" for role, v in incentives.target_incentive.items())
+    roles = ", ".join(f"{_name(role)} {_money(v, currency)}" for role, v in target_incentives(incentives).items())
     share = "" if c.period == "year" else (
         f" Each {period} pays on that {period}'s attainment against its share of the yearly target incentive "
         f"({PERIOD_MONTHS[c.period]} of 12 months).")
@@ -241,7 +243,7 @@ def payout_examples(incentives: Incentives, attainments=(0.5, 0.6, 0.8, 1.0, 1.2
     DataError
         If the role has no target incentive.
     """
-    if role not in incentives.target_incentive:
+    if role not in target_incentives(incentives):
         raise DataError(f"no target incentive for role {role!r}; incentives.target_incentive has "
                         f"{sorted(incentives.target_incentive)}")
     factor = payout_factor(np.asarray(attainments, dtype=float), incentives.commission)
@@ -249,7 +251,7 @@ def payout_examples(incentives: Incentives, attainments=(0.5, 0.6, 0.8, 1.0, 1.2
                          "yearly_pay": factor * incentives.target_incentive[role]})
 
 
-def payout_example(attainment: float, incentives: Incentives, role: str = "rep", currency: str = "CNY") -> str:
+def payout_example(attainment: float, incentives: Incentives, role: str = "rep", *, currency: str) -> str:
     """Return one sentence: what a full-time ``role`` is paid in a year at ``attainment`` (for a what-if slider)."""
     row = payout_examples(incentives, [attainment], role=role).iloc[0]
     return (f"At {_pct(attainment)} of target in every {PERIOD_WORD[incentives.commission.period]}, a full-time "
@@ -410,7 +412,7 @@ def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, i
     if sales.ndim != 3 or sales.shape[1:] != targets.shape or len(reps) != targets.shape[0]:
         raise DataError(f"sales must be (sims, reps, months) matching targets (reps, months) {targets.shape} "
                         f"and {len(reps)} reps; got sales {sales.shape}")
-    unknown = sorted(set(reps["role"]) - set(incentives.target_incentive))
+    unknown = sorted(set(reps["role"]) - set(target_incentives(incentives)))
     if unknown:
         raise DataError(f"no target incentive for role(s) {unknown}; incentives.target_incentive has "
                         f"{sorted(incentives.target_incentive)}")
@@ -500,7 +502,7 @@ def expected_payout_at(expected_sales: np.ndarray, targets: np.ndarray, reps: pd
         rep_id, expected_sales, target, attainment (yearly), commission.
     """
     c = incentives.commission
-    unknown = sorted(set(reps["role"]) - set(incentives.target_incentive))
+    unknown = sorted(set(reps["role"]) - set(target_incentives(incentives)))
     if unknown:
         raise DataError(f"no target incentive for role(s) {unknown}; incentives.target_incentive has "
                         f"{sorted(incentives.target_incentive)}")
@@ -527,7 +529,7 @@ class IncentivePlan:
     settings: Incentives
 
 
-def build_incentive_plan(incentives: Incentives, currency: str = "CNY") -> IncentivePlan:
+def build_incentive_plan(incentives: Incentives, currency: str) -> IncentivePlan:
     """Return the incentive plan: plain-language description, tier table and payout curve."""
     c = incentives.commission
     at_threshold = float(payout_factor(c.threshold, c.model_copy(update={"cap": None})))
