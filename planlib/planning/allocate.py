@@ -286,8 +286,11 @@ def check_additivity(targets: pd.DataFrame) -> pd.DataFrame:
         diff = part.reindex(whole.index, fill_value=0) - whole
         for key, value in diff[diff != 0].items():
             problems.append((f"{period_type}s add to the year", "/".join(key), whole[key], part.get(key, 0)))
-    products = targets[targets["product"] != ALL].groupby(["entity", "period_type", "period"])["target"].sum()
-    alls = targets[targets["product"] == ALL].set_index(["entity", "period_type", "period"])["target"]
+    # by level too (region_product rows belong to the region's "All"): a team may carry its region's name
+    keys = ["level", "entity", "period_type", "period"]
+    by_level = targets.assign(level=targets["level"].replace({v: k for k, v in PRODUCT_LEVELS.items()}))
+    products = by_level[by_level["product"] != ALL].groupby(keys)["target"].sum()
+    alls = by_level[by_level["product"] == ALL].set_index(keys)["target"]
     diff = products.reindex(alls.index, fill_value=0) - alls
     for key, value in diff[diff != 0].items():
         problems.append(("products add to All", "/".join(map(str, key)), alls[key], products.get(key, 0)))
