@@ -336,3 +336,33 @@ def test_waterfall_labels_small_amounts_like_d3():
     labels = list(chart.to_dict()["datasets"].values())[0]
     shown = sorted(row["label"] for row in labels)
     assert shown == ["+1.5", "\u22120.75", "\u22122.25"]
+
+
+def test_fan_charts_draw_the_configured_levels():
+    """forecast.levels [80, 90] (or any): the bands are the narrowest and widest level the forecast holds."""
+    from planlib.report.charts import goals as goal_charts
+
+    history, forecast = _fan_inputs()
+    yhat = forecast["yhat"]
+    other = forecast.drop(columns=["lo_95", "hi_95"]).assign(lo_90=yhat - 1500, hi_90=yhat + 1500,
+                                                            lo_85=yhat - 1200, hi_85=yhat + 1200)
+    assert fc_charts.interval_levels(other) == [80, 85, 90]
+    chart = fc_charts.fan_chart(history, other, title="x", unit=1000)
+    bands = next(pd.DataFrame(rows) for rows in chart.to_dict()["datasets"].values() if "lo" in rows[0])
+    assert sorted(set(bands["what"])) == ["80% interval", "90% interval"]
+    assert bands.loc[bands["what"] == "90% interval", "lo"].tolist() == [18.5, 19.5, 20.5]
+    root = draw(chart)
+    assert len(marks(root, "area")) == 2
+    assert {"80% interval", "90% interval"} <= set(texts(root)) and "95% interval" not in texts(root)
+
+    one = fc_charts.fan_chart(history, forecast.drop(columns=["lo_80", "hi_80"]), title="x")
+    assert len(marks(draw(one), "area")) == 1
+    with pytest.raises(DataError, match=r"fan chart \(forecast\): no interval columns lo_<level>, hi_<level>"):
+        fc_charts.fan_chart(history, forecast[["ds", "yhat"]], title="x")
+
+    frame = pd.DataFrame({"ds": forecast["ds"], "actual": np.nan, "yhat": yhat, "lo_80": yhat - 1000,
+                          "hi_80": yhat + 1000, "lo_90": yhat - 1500, "hi_90": yhat + 1500,
+                          "lo_95": np.nan, "hi_95": np.nan, "target": yhat})  # 95 absent: NaN columns
+    spec = goal_charts.monthly_fan(frame, title="x", unit=1000).to_dict()
+    assert [layer["encoding"]["y"]["field"] for layer in spec["layer"][:2]] == ["lo_90", "lo_80"]
+    assert len(marks(draw(goal_charts.monthly_fan(frame, title="x")), "area")) == 2

@@ -5,6 +5,8 @@ Inputs follow the ``forecast`` stage's tables (``ForecastResult.forecasts`` and
 """
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
 
@@ -16,6 +18,22 @@ FAN_DOMAIN = ["History", "Forecast", "80% interval", "95% interval"]
 FAN_RANGE = [PALETTE[0], PALETTE[1], "#f0a06c", "#f7d2b8"]
 
 
+def interval_levels(frame: pd.DataFrame) -> list[int]:
+    """Return the interval levels whose ``lo_<level>`` and ``hi_<level>`` columns ``frame`` holds (with a value),
+    ascending: the forecast's ``forecast.levels``, whatever they are."""
+    found = set()
+    for column in frame.columns:
+        m = re.fullmatch(r"lo_(\d+)", str(column))
+        if m and f"hi_{m.group(1)}" in frame and frame[column].notna().any():
+            found.add(int(m.group(1)))
+    return sorted(found)
+
+
+def _bands(levels: list[int]) -> list[int]:
+    """The widest and the narrowest level (one when there is one), widest first: it is drawn under the other."""
+    return sorted({levels[0], levels[-1]}, reverse=True)
+
+
 def _one_series(frame: pd.DataFrame, name: str) -> None:
     if "unique_id" in frame and frame["unique_id"].nunique() > 1:
         raise DataError(f"fan chart: the {name} table holds several series {sorted(frame['unique_id'].unique())[:5]}; "
@@ -24,7 +42,7 @@ def _one_series(frame: pd.DataFrame, name: str) -> None:
 
 def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str, subtitle: str | None = None,
               unit: float = 1.0, unit_label: str = "", history_months: int | None = 36) -> alt.LayerChart:
-    """Return a fan chart: actual history, the forecast, and its 80% and 95% bands.
+    """Return a fan chart: actual history, the forecast, and its narrowest and widest bands (80% and 95% by default).
 
     The forecast line starts from the last actual month so the two lines join.
 
@@ -49,7 +67,12 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str, subt
         If a column is missing, a table holds several series, or the series differ.
     """
     require_columns(history, ["ds", "y"], "fan chart (history)")
-    require_columns(forecast, ["ds", "yhat", "lo_80", "hi_80", "lo_95", "hi_95"], "fan chart (forecast)")
+    require_columns(forecast, ["ds", "yhat"], "fan chart (forecast)")
+    levels = interval_levels(forecast)
+    if not levels:
+        raise DataError("fan chart (forecast): no interval columns lo_<level>, hi_<level> (forecast.levels) with a "
+                        f"value; found {list(forecast.columns)}")
+    shown = _bands(levels)
     _one_series(history, "history")
     _one_series(forecast, "forecast")
     if "unique_id" in history and "unique_id" in forecast and len(history) and len(forecast) and \
@@ -59,7 +82,7 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str, subt
     hist = history[["ds", "y"]].assign(ds=lambda d: pd.to_datetime(d["ds"])).sort_values("ds")
     if history_months is not None:
         hist = hist.tail(history_months)
-    fc = forecast[["ds", "yhat", "lo_80", "hi_80", "lo_95", "hi_95"]].assign(
+    fc = forecast[["ds", "yhat", *[c for lv in sorted(shown) for c in (f"lo_{lv}", f"hi_{lv}")]]].assign(
         ds=lambda d: pd.to_datetime(d["ds"])).sort_values("ds")
     lines = pd.concat([
         pd.DataFrame({"ds": hist["ds"], "value": hist["y"].astype(float), "what": "History"}),
@@ -70,16 +93,17 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, title: str, subt
     bands = pd.concat([
         pd.DataFrame({"ds": fc["ds"], "lo": fc[f"lo_{lv}"].astype(float) / unit,
                       "hi": fc[f"hi_{lv}"].astype(float) / unit, "what": f"{lv}% interval"})
-        for lv in (95, 80)
+        for lv in shown
     ], ignore_index=True)
-    color = alt.Color("what:N", title=None, scale=alt.Scale(domain=FAN_DOMAIN, range=FAN_RANGE))
+    domain = ["History", "Forecast", *[f"{lv}% interval" for lv in sorted(shown)]]
+    color = alt.Color("what:N", title=None, scale=alt.Scale(domain=domain, range=FAN_RANGE[:len(domain)]))
     x = alt.X("ds:T", title=None, axis=alt.Axis(format="%Y-%m"))
     y_title = with_unit("Revenue per month", unit_label)
-    # the 95% band is drawn first so the 80% band sits on top of it
+    # the widest band (95%) is drawn first so the narrowest (80%) sits on top of it
     band_layers = [
         alt.Chart(bands).transform_filter(alt.datum.what == name).mark_area(opacity=0.9).encode(
             x=x, y=alt.Y("lo:Q", title=y_title, axis=alt.Axis(format=AXIS_MONEY)), y2="hi:Q", color=color)
-        for name in ("95% interval", "80% interval")
+        for name in [f"{lv}% interval" for lv in shown]
     ]
     line_layer = alt.Chart(lines).mark_line(strokeWidth=2).encode(
         x=x, y=alt.Y("value:Q", title=y_title), color=color,
@@ -146,4 +170,4 @@ def backtest_accuracy(backtest: pd.DataFrame, *, title: str, subtitle: str | Non
     return alt.layer(bars_, text, rule, title=make_title(title, subtitle))
 
 
-__all__ = ["FAN_DOMAIN", "FAN_RANGE", "backtest_accuracy", "fan_chart"]
+__all__ = ["FAN_DOMAIN", "FAN_RANGE", "backtest_accuracy", "fan_chart", "interval_levels"]

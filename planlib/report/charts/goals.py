@@ -46,31 +46,41 @@ def target_distribution(frame: pd.DataFrame, target: float, *, title: str, subti
 
 def monthly_fan(frame: pd.DataFrame, *, title: str, subtitle: str | None = None, unit: float = 1.0,
                 unit_label: str = "") -> alt.LayerChart:
-    """Return monthly actuals, the forecast with its 80% and 95% bands, and the month targets.
+    """Return monthly actuals, the forecast with its narrowest and widest bands (80% and 95% by default), and the
+    month targets.
 
     Parameters
     ----------
     frame : DataFrame
-        ds (month start), actual, yhat, lo_80, hi_80, lo_95, hi_95, target (NaN where not applicable),
-        as from :func:`planlib.goals.monthly_fan_table`.
+        ds (month start), actual, yhat, lo_<level>, hi_<level> of the forecast's levels, target (NaN where not
+        applicable), as from :func:`planlib.goals.monthly_fan_table`.
     """
-    columns = ["ds", "actual", "yhat", "lo_80", "hi_80", "lo_95", "hi_95", "target"]
-    require_columns(frame, columns, "monthly fan chart")
+    from planlib.report.charts.forecast import interval_levels
+
+    require_columns(frame, ["ds", "actual", "yhat", "target"], "monthly fan chart")
+    levels = interval_levels(frame)
+    if not levels:  # no forecast in the frame: the bands of the default levels, empty
+        require_columns(frame, ["lo_80", "hi_80", "lo_95", "hi_95"], "monthly fan chart")
+        levels = [80, 95]
+    wide, narrow = max(levels), min(levels)  # the widest and narrowest of forecast.levels
+    bounds = [c for lv in sorted({narrow, wide}) for c in (f"lo_{lv}", f"hi_{lv}")]
+    columns = ["ds", "actual", "yhat", *bounds, "target"]
     shown = frame[columns].copy()
     shown[columns[1:]] = shown[columns[1:]].astype(float) / unit
     base = alt.Chart(shown).properties(width=WIDTH)
     x = alt.X("ds:T", title=None, axis=alt.Axis(format="%Y-%m"))
     y_title = with_unit("Monthly revenue", unit_label)
-    band95 = base.transform_filter("isValid(datum.lo_95)").mark_area(color=PALETTE[0], opacity=0.15).encode(
-        x=x, y=alt.Y("lo_95:Q", title=y_title, axis=alt.Axis(format=AXIS_MONEY)), y2="hi_95:Q")
-    band80 = base.transform_filter("isValid(datum.lo_80)").mark_area(color=PALETTE[0], opacity=0.3).encode(
-        x=x, y="lo_80:Q", y2="hi_80:Q")
+    band95 = base.transform_filter(f"isValid(datum.lo_{wide})").mark_area(color=PALETTE[0], opacity=0.15).encode(
+        x=x, y=alt.Y(f"lo_{wide}:Q", title=y_title, axis=alt.Axis(format=AXIS_MONEY)), y2=f"hi_{wide}:Q")
+    band80 = base.transform_filter(f"isValid(datum.lo_{narrow})").mark_area(color=PALETTE[0], opacity=0.3).encode(
+        x=x, y=f"lo_{narrow}:Q", y2=f"hi_{narrow}:Q")
     actual = base.transform_filter("isValid(datum.actual)").mark_line(color="#333333").encode(x=x, y="actual:Q")
     forecast = base.transform_filter("isValid(datum.yhat)").mark_line(color=PALETTE[0], strokeDash=[4, 3]).encode(
         x=x, y="yhat:Q")
     target = base.transform_filter("isValid(datum.target)").mark_point(
         color=PALETTE[3], filled=True, size=50, shape="diamond").encode(x=x, y="target:Q")
-    return alt.layer(band95, band80, actual, forecast, target).properties(title=make_title(title, subtitle))
+    bands = [band95, band80] if narrow != wide else [band95]  # one level: one band
+    return alt.layer(*bands, actual, forecast, target).properties(title=make_title(title, subtitle))
 
 
 def time_split(frame: pd.DataFrame, *, title: str, subtitle: str | None = None, unit: float = 1.0,
