@@ -28,7 +28,7 @@ from planlib.report.writers import export_notebook_html
 
 __all__ = [
     "INJECTED_CELL_ID", "RUNNER_PARAMETERS", "STAGING_RE", "VERSION_RE", "WIDGET_MIME", "KernelDied", "KernelError",
-    "OutputError", "check_kernel", "checked_runs", "execute_all", "execute_notebook", "next_version",
+    "OutputError", "check_inputs", "check_kernel", "checked_runs", "execute_all", "execute_notebook", "next_version",
     "normalise_notebook", "notebook_paths", "notebook_stages", "notebook_title", "output_error", "run_plan",
     "sweep_staging", "warm_stages",
 ]
@@ -201,6 +201,7 @@ def run_plan(config_path: str | Path, *, version: str | None = None,
         raise output_error(exc, fy_dir) or exc
     try:
         plan = Plan.from_config(config_file, cache_dir=cache_dir)
+        check_inputs(plan)
         warm_stages(plan, notebook_stages(notebooks), say)
         pages = execute_all(runs, staging, kernel=cfg.report.kernel, cwd=nb_dir, failed_dir=fy_dir / "failed",
                             progress=say, workers=cfg.report.workers)
@@ -215,6 +216,19 @@ def run_plan(config_path: str | Path, *, version: str | None = None,
         raise
     say(f"plan bundle: {final}")
     return final
+
+
+def check_inputs(plan: Plan) -> None:
+    """Check the inputs against the config before any notebook runs (what validating the config alone cannot).
+
+    Raises
+    ------
+    DataError
+        ``as_of`` lies past the data: the last closed month before it has no sale.
+    """
+    from planlib.data.checks import check_as_of_reach
+
+    check_as_of_reach(plan["inputs"].tables["sales"], plan.config.as_of)
 
 
 def checked_runs(notebooks: list[Path], runner_values: Mapping[str, Any], parameters: Mapping[str, Any] | None,

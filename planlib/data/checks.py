@@ -1,0 +1,54 @@
+"""Checks of the inputs against the config that the config alone cannot make, run before any notebook.
+
+May import ``core`` only (and its own sub-package).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from planlib.core.errors import DataError
+
+__all__ = ["check_as_of_reach", "last_closed_month"]
+
+
+def last_closed_month(as_of: dt.date) -> dt.date:
+    """First day of the last month fully before ``as_of`` (as_of 2026-11-26 -> 2026-10-01)."""
+    return (as_of.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def check_as_of_reach(sales: pd.DataFrame, as_of: dt.date) -> None:
+    """Check that the last closed month before ``as_of`` has sales: the history must reach ``as_of``.
+
+    A plan whose ``as_of`` lies months after the last sale would read the empty months as sales
+    of nothing: every page would show a collapse, and the customer tables of the last twelve
+    months are empty.
+
+    Parameters
+    ----------
+    sales : DataFrame
+        The sales used (``date``), as ``planlib.data.load_inputs(...).tables["sales"]``.
+    as_of : date
+        The config's ``as_of``.
+
+    Raises
+    ------
+    DataError
+        Naming the last sale, the gap in months to the last closed month and what to do, e.g.
+        "as_of 2027-11-26: the last sale is 2026-10-31, 12 months before the last closed month 2027-10; ...".
+    """
+    closed = last_closed_month(as_of)
+    dates = pd.to_datetime(sales["date"]) if "date" in sales else pd.Series([], dtype="datetime64[ns]")
+    if dates.notna().sum() == 0:
+        raise DataError(f"as_of {as_of.isoformat()}: no sale has a date, so the history cannot reach the last "
+                        f"closed month {closed:%Y-%m}")
+    last = dates.max()
+    if last >= pd.Timestamp(closed):
+        return
+    gap = (closed.year - last.year) * 12 + closed.month - last.month
+    suggested = (last.to_period("M") + 1).to_timestamp().date()
+    raise DataError(f"as_of {as_of.isoformat()}: the last sale is {last.date().isoformat()}, {gap} month(s) before "
+                    f"the last closed month {closed:%Y-%m}; the plan would read the months in between as months "
+                    f"without sales: set as_of to a day in {suggested:%Y-%m} (e.g. {suggested.isoformat()}), "
+                    f"or give the sales through {closed:%Y-%m}")

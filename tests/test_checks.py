@@ -1,0 +1,50 @@
+"""Tests of planlib.data.checks: the inputs against the config, before any notebook runs."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from tiny_project import SECOND_NOTEBOOK, make_project
+
+from planlib.core.errors import DataError
+from planlib.data.checks import check_as_of_reach, last_closed_month
+from planlib.report.runner import run_plan
+
+
+def _sales(*dates: str) -> pd.DataFrame:
+    return pd.DataFrame({"date": pd.to_datetime(list(dates)), "amount": 1.0})
+
+
+def test_last_closed_month():
+    assert last_closed_month(dt.date(2026, 11, 26)) == dt.date(2026, 10, 1)
+    assert last_closed_month(dt.date(2027, 1, 1)) == dt.date(2026, 12, 1)
+
+
+def test_as_of_within_reach_of_the_data_passes():
+    check_as_of_reach(_sales("2026-09-03", "2026-10-31"), dt.date(2026, 11, 26))
+    check_as_of_reach(_sales("2026-10-01"), dt.date(2026, 11, 1))  # one sale in the closed month is enough
+    check_as_of_reach(_sales("2026-10-01", "2026-11-20"), dt.date(2026, 11, 26))
+
+
+def test_as_of_past_the_last_sale_names_the_gap():
+    with pytest.raises(DataError, match=r"^as_of 2027-11-26: the last sale is 2026-10-31, 12 month\(s\) before the "
+                                        r"last closed month 2027-10; .*set as_of to a day in 2026-11 \(e\.g\. "
+                                        r"2026-11-01\), or give the sales through 2027-10$"):
+        check_as_of_reach(_sales("2025-01-15", "2026-10-31"), dt.date(2027, 11, 26))
+    with pytest.raises(DataError, match=r"the last sale is 2026-09-30, 1 month\(s\) before the last closed month "
+                                        r"2026-10"):
+        check_as_of_reach(_sales("2026-09-30"), dt.date(2026, 11, 1))
+    with pytest.raises(DataError, match=r"no sale has a date"):
+        check_as_of_reach(_sales(), dt.date(2026, 11, 1))
+
+
+def test_the_runner_checks_as_of_before_any_notebook_runs(tmp_path):
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})  # sales 2024-01 .. 2026-10
+    config.write_text(config.read_text().replace("as_of: 2026-11-26", "as_of: 2027-11-26"))
+    lines = []
+    with pytest.raises(DataError, match=r"^as_of 2027-11-26: the last sale is 2026-10-15, 12 month\(s\) before the "
+                                        r"last closed month 2027-10"):
+        run_plan(config, progress=lines.append)
+    assert not any(line.startswith("notebook") for line in lines)
+    assert list((tmp_path / "reports" / "FY2027").iterdir()) == []
