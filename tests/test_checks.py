@@ -48,3 +48,38 @@ def test_the_runner_checks_as_of_before_any_notebook_runs(tmp_path):
         run_plan(config, progress=lines.append)
     assert not any(line.startswith("notebook") for line in lines)
     assert list((tmp_path / "reports" / "FY2027").iterdir()) == []
+
+
+# --------------------------------------------------------------------------- returns: negative region-months
+def test_negative_months_lists_region_months_below_zero():
+    from planlib.data import negative_months
+    from planlib.data.checks import negative_months_note
+
+    ds = pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-01", "2026-02-01", "2026-02-01"])
+    history = pd.DataFrame({"unique_id": ["region/East", "region/East", "region/West", "region/West", "company"],
+                            "ds": ds, "y": [100.0, -40.5, -3.0, 20.0, -20.5],
+                            "level": ["region", "region", "region", "region", "company"],
+                            "region": ["East", "East", "West", "West", None]})
+    found = negative_months(history)
+    assert found.values.tolist() == [["West", "2026-01", -3.0], ["East", "2026-02", -40.5]]
+    assert list(found.columns) == ["region", "month", "amount"]
+    assert negative_months(history, "company").values.tolist() == [["company", "2026-02", -20.5]]
+    assert negative_months(history.assign(y=1.0)).empty
+    assert negative_months_note(history) == (
+        "2 region-month(s) with negative net sales (returns or credit notes larger than the month's sales): "
+        "West 2026-01 (-3.00), East 2026-02 (-40.50); planlib.data.negative_months(plan['history']) lists them")
+    assert negative_months_note(history.assign(y=1.0)) is None
+
+
+def test_the_run_flags_a_region_month_made_negative_by_returns(tmp_path, monkeypatch):
+    from tiny_project import restrict_to_data_stages
+
+    restrict_to_data_stages(monkeypatch)
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    sales = tmp_path / "data" / "sales.csv"
+    # East sells 1,510 + 1,610 in 2026-03; a batch of returns of 5,000 turns the month to -1,880
+    sales.write_text(sales.read_text() + "RET1,2026-03-20,-5000.00,-10,R001,C00001,Customer East,Instruments,East\n")
+    lines = []
+    run_plan(config, progress=lines.append)
+    assert ("1 region-month(s) with negative net sales (returns or credit notes larger than the month's sales): "
+            "East 2026-03 (-1,880.00); planlib.data.negative_months(plan['history']) lists them") in lines

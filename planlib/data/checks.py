@@ -10,7 +10,7 @@ import pandas as pd
 
 from planlib.core.errors import DataError
 
-__all__ = ["check_as_of_reach", "last_closed_month"]
+__all__ = ["check_as_of_reach", "last_closed_month", "negative_months", "negative_months_note"]
 
 
 def last_closed_month(as_of: dt.date) -> dt.date:
@@ -52,3 +52,45 @@ def check_as_of_reach(sales: pd.DataFrame, as_of: dt.date) -> None:
                     f"the last closed month {closed:%Y-%m}; the plan would read the months in between as months "
                     f"without sales: set as_of to a day in {suggested:%Y-%m} (e.g. {suggested.isoformat()}), "
                     f"or give the sales through {closed:%Y-%m}")
+
+
+def negative_months(history: pd.DataFrame, level: str = "region") -> pd.DataFrame:
+    """Return the region-months whose net sales are negative: returns and credit notes larger than the sales.
+
+    A batch of returns booked in one month can turn a region's month negative as a whole; the
+    forecast and the seasonal weights then read a month of negative demand, so the pages show
+    these months rather than hide them.
+
+    Parameters
+    ----------
+    history : DataFrame
+        The monthly panel (the ``history`` stage): unique_id, ds, y, level, region, ...
+    level : str, default "region"
+        The panel level looked at (``region``, ``region_product``, ``company``, ...).
+
+    Returns
+    -------
+    DataFrame
+        region, month (text ``YYYY-MM``), amount (float, negative), plus ``product`` at the
+        region_product level; sorted by month, then region. Empty (with the columns) when none.
+    """
+    keys = {"region": ["region"], "region_product": ["region", "product"], "product": ["product"],
+            "company": []}.get(level, ["unique_id"])
+    columns = [*(keys or ["unique_id"]), "month", "amount"]
+    rows = history[(history["level"] == level) & (history["y"] < 0)]
+    if rows.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "amount" else object) for c in columns})
+    out = rows.assign(month=pd.to_datetime(rows["ds"]).dt.strftime("%Y-%m"), amount=rows["y"].astype(float))
+    out = out[columns].sort_values(["month", *(keys or ["unique_id"])], kind="stable").reset_index(drop=True)
+    return out
+
+
+def negative_months_note(history: pd.DataFrame, limit: int = 5) -> str | None:
+    """Return one line counting the region-months with negative net sales and naming the first ones, or None."""
+    found = negative_months(history)
+    if found.empty:
+        return None
+    shown = ", ".join(f"{r.region} {r.month} ({r.amount:,.2f})" for r in found.head(limit).itertuples())
+    more = f" and {len(found) - limit} more" if len(found) > limit else ""
+    return (f"{len(found)} region-month(s) with negative net sales (returns or credit notes larger than the "
+            f"month's sales): {shown}{more}; planlib.data.negative_months(plan['history']) lists them")

@@ -28,9 +28,9 @@ from planlib.report.writers import export_notebook_html
 
 __all__ = [
     "INJECTED_CELL_ID", "RUNNER_PARAMETERS", "STAGING_RE", "VERSION_RE", "WIDGET_MIME", "KernelDied", "KernelError",
-    "OutputError", "check_inputs", "check_kernel", "checked_runs", "execute_all", "execute_notebook", "next_version",
-    "normalise_notebook", "notebook_paths", "notebook_stages", "notebook_title", "output_error", "run_plan",
-    "sweep_staging", "warm_stages",
+    "OutputError", "check_inputs", "check_kernel", "checked_runs", "data_notes", "execute_all", "execute_notebook",
+    "next_version", "normalise_notebook", "notebook_paths", "notebook_stages", "notebook_title", "output_error",
+    "run_plan", "sweep_staging", "warm_stages",
 ]
 
 VERSION_RE = re.compile(r"^v(\d{3,})$")
@@ -203,6 +203,8 @@ def run_plan(config_path: str | Path, *, version: str | None = None,
         plan = Plan.from_config(config_file, cache_dir=cache_dir)
         check_inputs(plan)
         warm_stages(plan, notebook_stages(notebooks), say)
+        for line in data_notes(plan):
+            say(line)
         pages = execute_all(runs, staging, kernel=cfg.report.kernel, cwd=nb_dir, failed_dir=fy_dir / "failed",
                             progress=say, workers=cfg.report.workers)
         say("tables, workbook, index and manifest")
@@ -229,6 +231,16 @@ def check_inputs(plan: Plan) -> None:
     from planlib.data.checks import check_as_of_reach
 
     check_as_of_reach(plan["inputs"].tables["sales"], plan.config.as_of)
+
+
+def data_notes(plan: Plan) -> list[str]:
+    """Return what the run says about the data before the notebooks: region-months with negative net sales."""
+    from planlib.data.checks import negative_months_note
+
+    if "history" not in stages():
+        return []
+    note = negative_months_note(plan["history"])
+    return [note] if note else []
 
 
 def checked_runs(notebooks: list[Path], runner_values: Mapping[str, Any], parameters: Mapping[str, Any] | None,
