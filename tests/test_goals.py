@@ -248,6 +248,8 @@ def test_goal_card_view_marks_each_letter():
     view = sm.goal_card_view(cards).iloc[0]
     assert (view["Target"], view["Baseline"], view["P(attain)"]) == ("10.5%", "9.7%", "10%")
     assert (view["S"], view["A"], view["Owner set"], view["SMART"]) == ("✓", "✗", "✗", "✗")
+    money = cards.assign(unit="USD", target=1_234_000.0, baseline=1_000_000.0)
+    assert sm.goal_card_view(money, 1000, "USD").iloc[0]["Target"] == "1,234"  # the company's currency is money
 
 
 def test_goal_charts_build_and_name_missing_columns():

@@ -229,8 +229,10 @@ def _goal_probability(metric, scope, target, deadline, values, forecast, tables,
     return trend_probability(values, target, years_ahead, log=metric in ("new_customers", "revenue"))
 
 
-def goal_card_view(cards: pd.DataFrame, unit: float = 1.0) -> pd.DataFrame:
+def goal_card_view(cards: pd.DataFrame, unit: float = 1.0, currency: str = "") -> pd.DataFrame:
     """Return the goal cards for reading: targets formatted by unit, one mark per SMART letter.
+
+    A goal whose unit is the company's ``currency`` (or "currency", or none) is money: shown in ``unit``.
 
     Returns
     -------
@@ -243,7 +245,7 @@ def goal_card_view(cards: pd.DataFrame, unit: float = 1.0) -> pd.DataFrame:
             return ""
         if "share" in unit_text or "%" in unit_text or (abs(value) < 1 and value != 0):
             return f"{value:.1%}"
-        if unit_text in ("CNY", "currency", "") and abs(value) >= 1000:
+        if unit_text in (currency, "currency", "") and abs(value) >= 1000:
             return f"{value / unit:,.0f}"
         return f"{value:,.2f}".rstrip("0").rstrip(".")
 
