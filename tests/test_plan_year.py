@@ -71,3 +71,34 @@ def test_fit_products_meets_rep_and_product_totals():
     even = np.full((2, 2), 0.5)
     same = _fit_products(even, np.array([[10.0], [30.0]]), np.array([[20.0], [20.0]]))
     np.testing.assert_allclose(same[:, :, 0], [[5.0, 5.0], [15.0, 15.0]])
+
+
+# --------------------------------------------------------------------------- a product first sold three months ago
+@pytest.mark.parametrize("shock_level", ["region_product", "region"])
+def test_a_new_product_plans_with_borrowed_shocks_and_no_target_where_it_never_sold(tmp_path, shock_level):
+    """Gadgets, sold only in East since 2026-08: the risk model says it borrowed shocks; West gets no Gadgets target."""
+    import planlib
+    from tiny_project import SECOND_NOTEBOOK, make_project
+
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    sales = tmp_path / "data" / "sales.csv"
+    sales.write_text(sales.read_text() + "".join(
+        f"G{m},2026-{m:02d}-10,900.00,1,R001,C00001,Customer East,Gadgets,East\n" for m in (8, 9, 10)))
+    config.write_text(config.read_text() + f"risk:\n  shock_level: {shock_level}\n")
+    plan = planlib.Plan.from_config(config, cache_dir=tmp_path / "cache")
+    model = plan["risk_model"]
+    if shock_level == "region_product":
+        assert ("shocks of East/Gadgets: 0 of the 12 months of year-on-year history needed (first sold recently); "
+                "it takes the shocks of its region East (the size and co-movement of East/Instruments, "
+                "East/Services)") in model.notes
+        assert model.shocks.sd["East/Gadgets"] == pytest.approx(
+            np.sqrt(np.mean(np.square(model.shocks.sd[["East/Instruments", "East/Services"]]))))
+    else:
+        assert sorted(model.shocks.sd.index) == ["East", "West"] and not model.shocks.notes
+    targets = plan["targets"]
+    gadgets = targets[(targets["product"] == "Gadgets") & (targets["period_type"] == "year")]
+    by_entity = gadgets.groupby(["level", "entity"])["target"].sum()
+    assert by_entity[("region_product", "West")] == 0 and by_entity[("team_product", "West-1")] == 0
+    assert by_entity[("rep_product", "R002")] == 0
+    assert by_entity[("region_product", "East")] == gadgets.loc[gadgets["level"] == "product", "target"].sum() > 0
+    assert np.isfinite(plan["monte_carlo"].summary["p_target"])

@@ -165,7 +165,38 @@ def test_shock_model_exact_on_mirrored_series_and_names_short_segments():
     assert model.sd["East/A"] == pytest.approx(model.sd["East/B"])
     short = np.r_[np.zeros(30), base[:18]] * 100
     with pytest.raises(DataError, match=r"(?s)at least 12 months.*column 'region_product:East/B': found 6"):
-        estimate_shock_model(_history({"East/A": base * 100, "East/B": short}, "region_product"))
+        estimate_shock_model(_history({"East/A": base * 100, "East/B": short}, "region_product"), fallback=False)
+    with pytest.raises(DataError, match=r"(?s)at least 12 months.*column 'region_product:East/B': found 6"):
+        estimate_shock_model(_history({"East/B": short}, "region_product"))  # no segment to borrow from
+
+
+def test_a_product_first_sold_months_ago_borrows_its_regions_shocks():
+    """A product sold for 3 months (0 year-on-year residuals) takes the shocks of its region's other products."""
+    base = np.exp(np.sin(np.arange(48) / 3.0)) * (1 + 0.2 * (np.arange(48) % 12 == 11))
+    new = np.r_[np.zeros(45), [500.0, 520.0, 480.0]]
+    history = _history({"East/A": base * 100, "East/B": base * 50, "West/C": 1000 / base, "East/New": new},
+                       "region_product")
+    model = estimate_shock_model(history)
+    assert model.sd["East/New"] == pytest.approx(model.sd["East/A"])  # rms of A and B, equal here
+    assert model.corr.loc["East/New", "East/A"] == pytest.approx(1.0, abs=1e-6)  # as A and B move together
+    assert model.corr.loc["East/New", "West/C"] == pytest.approx(-1.0, abs=1e-6)  # as A and B move against C
+    assert model.corr.loc["East/A", "West/C"] == pytest.approx(-1.0, abs=1e-6)  # the others are unchanged
+    assert model.notes == ("shocks of East/New: 0 of the 12 months of year-on-year history needed (first sold "
+                           "recently); it takes the shocks of its region East (the size and co-movement of East/A, "
+                           "East/B)",)
+    assert np.all(np.linalg.eigvalsh(model.corr.to_numpy()) > -1e-9)
+    assert model.scaled(2.0).notes == model.notes
+
+    # a product alone in a new region, and a new region: the median size of the others, uncorrelated
+    alone = estimate_shock_model(_history({"East/A": base * 100, "East/B": base * 50, "North/New": new},
+                                          "region_product"))
+    assert alone.sd["North/New"] == pytest.approx(float(alone.sd[["East/A", "East/B"]].median()))
+    assert alone.corr.loc["North/New", "East/A"] == pytest.approx(0.0, abs=1e-6)
+    assert "it takes the median shock size of the other region/product segments" in alone.notes[0]
+    regions = estimate_shock_model(_history({"East": base * 100, "West": 1000 / base, "North": new}, "region"),
+                                   "region")
+    assert regions.sd["North"] == pytest.approx(float(regions.sd[["East", "West"]].median()))
+    assert regions.corr.loc["North", "West"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_rep_noise_from_share_of_region():

@@ -265,4 +265,4 @@ def _risk_model_stage(plan) -> RiskModel:
         weighted = pd.DataFrame()
     weighted = weighted.reindex(index=year.expected.index, columns=months).fillna(0.0)
     return RiskModel(year, shocks, rep_sd, scale, _company_annual_target(plan["targets"], months), forecast_total,
-                     rep_targets, growth_base, weighted, list(year.notes))
+                     rep_targets, growth_base, weighted, list(year.notes) + list(shocks.notes))

@@ -78,12 +78,16 @@ class ShockModel:
         AR(1) coefficient of the shocks from one month to the next, in [0, 1).
     residuals : DataFrame or None
         The historical residuals the estimates came from (ds x segment), for charts and checks.
+    notes : tuple of str
+        What the estimate could not take from a segment's own history and what it used instead
+        (a product sold for a few months borrows its region's shocks).
     """
 
     corr: pd.DataFrame
     sd: pd.Series
     persistence: float = 0.0
     residuals: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def independent(cls, sd: Mapping[str, float] | pd.Series, persistence: float = 0.0) -> "ShockModel":
@@ -94,7 +98,7 @@ class ShockModel:
 
     def scaled(self, factor: float) -> "ShockModel":
         """Return the same model with every segment's standard deviation multiplied by ``factor``."""
-        return ShockModel(self.corr, self.sd * float(factor), self.persistence, self.residuals)
+        return ShockModel(self.corr, self.sd * float(factor), self.persistence, self.residuals, self.notes)
 
 
 def segment_labels(region: str, product: str | None = None) -> str:
@@ -125,7 +129,7 @@ def _nearest_correlation(corr: np.ndarray) -> np.ndarray:
 
 
 def estimate_shock_model(history: pd.DataFrame, level: str = "region_product", *,
-                         min_months: int = 12) -> ShockModel:
+                         min_months: int = 12, fallback: bool = True) -> ShockModel:
     """Estimate segment shock correlation, size and persistence from historical residuals.
 
     Parameters
@@ -137,32 +141,43 @@ def estimate_shock_model(history: pd.DataFrame, level: str = "region_product", *
     min_months : int, default 12
         Fewest residual months a pair of segments needs for its correlation to be
         estimated; a pair with fewer is taken as uncorrelated.
+    fallback : bool, default True
+        A segment with fewer than ``min_months`` residuals (a product first sold a few months
+        ago, a new region) borrows its shocks: a region/product pair takes its region's, the size
+        of the region's other products' shocks (root mean square) and their co-movement with the
+        rest (mean correlation), else the size of the region's own; a region (or product) takes the
+        median size of the others, uncorrelated with them. Each borrowing is said in ``notes``.
+        False: such a segment is an error.
 
     Returns
     -------
     ShockModel
         ``corr`` and ``sd`` labelled by segment ("East/Services" for region_product),
-        ``persistence`` and the ``residuals`` (ds x segment).
+        ``persistence``, the ``residuals`` (ds x segment) and ``notes``.
 
     Raises
     ------
     DataError
-        If the level is absent, or a segment has fewer than ``min_months`` residuals
-        (under two years of positive monthly sales).
+        If the level is absent, or no segment has ``min_months`` residuals (under two years of
+        positive monthly sales); with ``fallback=False``, if any segment has fewer.
     """
     wide = _wide(history, level)
-    logged = np.log(wide.where(wide > 0))
-    yoy = logged - logged.shift(12)  # same month a year earlier: removes seasonality
-    residuals = yoy - yoy.mean()  # constant mean growth: removes trend
-    residuals = residuals.dropna(how="all")
+    # the log ratio to the same month a year earlier removes seasonality, minus its mean the trend
+    residuals = _residuals(wide)
     counts = residuals.notna().sum()
     short = counts[counts < min_months]
-    if len(short):
+    if len(short) and (not fallback or len(short) == len(counts)):
         raise DataError(
             f"cannot estimate shocks at level {level!r}: a segment needs at least {min_months} months "
             "with positive sales in two consecutive years",
             [_problem(level, seg, int(n), min_months) for seg, n in short.items()],
         )
+    if len(short):
+        return _with_borrowed_shocks(history, level, residuals, list(short.index), counts, min_months)
+    return _shock_model(residuals, min_months)
+
+
+def _shock_model(residuals: pd.DataFrame, min_months: int, notes: tuple[str, ...] = ()) -> ShockModel:
     corr = np.array(residuals.corr(min_periods=min_months).fillna(0.0), dtype=float)
     np.fill_diagonal(corr, 1.0)
     corr = _nearest_correlation(corr)
@@ -175,7 +190,58 @@ def estimate_shock_model(history: pd.DataFrame, level: str = "region_product", *
         sd=residuals.std(ddof=1).rename("sd"),
         persistence=persistence,
         residuals=residuals,
+        notes=notes,
     )
+
+
+def _with_borrowed_shocks(history: pd.DataFrame, level: str, residuals: pd.DataFrame, short: list[str],
+                          counts: pd.Series, min_months: int) -> ShockModel:
+    """The model of the segments with enough history, and borrowed shocks for the ``short`` ones."""
+    long = [c for c in residuals.columns if c not in short]
+    base = _shock_model(residuals[long], min_months)
+    labels = list(residuals.columns)
+    sd = base.sd.reindex(labels)
+    corr = base.corr.reindex(index=labels, columns=labels)
+    pooled = float(base.sd.median())
+    region_sd = pd.Series(dtype=float)
+    if level == "region_product" and (history["level"] == "region").any():
+        regions = _residuals(_wide(history, "region"))
+        region_sd = regions.loc[:, regions.notna().sum() >= min_months].std(ddof=1).dropna()
+    notes = []
+    for seg in short:
+        region = seg.split("/", 1)[0] if level == "region_product" else None
+        siblings = [c for c in long if region is not None and c.split("/", 1)[0] == region]
+        if siblings:  # the region's own series moves with the launch itself: its other products are cleaner
+            sd[seg] = float(np.sqrt(np.mean(np.square(base.sd[siblings].to_numpy(float)))))
+            source = f"the shocks of its region {region} (the size and co-movement of {', '.join(siblings)})"
+        elif region in region_sd.index:
+            sd[seg], source = float(region_sd[region]), f"the shocks of its region {region}"
+        else:
+            sd[seg], source = pooled, f"the median shock size of the other {level.replace('_', '/')} segments"
+        # it moves with the others as its region's products do (on average); with no sibling, on its own
+        row = corr.loc[siblings, long].mean(axis=0) if siblings else pd.Series(0.0, index=long)
+        if siblings:
+            within = corr.loc[siblings, siblings].to_numpy()
+            pair = within[~np.eye(len(siblings), dtype=bool)]
+            row[siblings] = float(pair.mean()) if pair.size else 1.0
+        corr.loc[seg, long] = row.to_numpy()
+        corr.loc[long, seg] = row.to_numpy()
+        notes.append(f"shocks of {seg}: {int(counts[seg])} of the {min_months} months of year-on-year history needed "
+                     f"(first sold recently); it takes {source}")
+    corr = corr.fillna(0.0)
+    for seg in short:
+        corr.loc[seg, short] = 0.0
+        corr.loc[seg, seg] = 1.0
+    fixed = _nearest_correlation(corr.to_numpy(dtype=float))
+    return ShockModel(corr=pd.DataFrame(fixed, index=labels, columns=labels), sd=sd.rename("sd"),
+                      persistence=base.persistence, residuals=residuals, notes=tuple(notes))
+
+
+def _residuals(wide: pd.DataFrame) -> pd.DataFrame:
+    """Year-on-year log residuals of the columns of ``wide`` (as :func:`estimate_shock_model` takes them)."""
+    logged = np.log(wide.where(wide > 0))
+    yoy = logged - logged.shift(12)
+    return (yoy - yoy.mean()).dropna(how="all").reindex(columns=list(wide.columns))
 
 
 def _problem(level: str, segment: str, n: int, need: int):
