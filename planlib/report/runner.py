@@ -382,7 +382,8 @@ def notebook_paths(cfg: PlanConfig, names: list[str] | None = None,
     names = cfg.report.notebooks if names is None else names
     if not names:
         raise ConfigError([(key, "lists no notebook to run")])
-    shipped = Path(__file__).resolve().parents[1] / "notebooks"
+    # resolved: a kernel's working folder is the physical one, so paths made relative to it must be too
+    shipped = (Path(__file__).resolve().parents[1] / "notebooks").resolve()
     if cfg.report.notebooks_dir is not None:
         nb_dir = cfg.resolve(cfg.report.notebooks_dir)
     else:
