@@ -14,7 +14,9 @@ Methods, on the same origins:
   planlib          the plan's forecast defaults (templates/plan.yaml); the series of one data set that share
                    an origin form one panel (as the plan's series do: intervals are pooled over a panel);
                    no hierarchy (reconciliation off), no working days (the series are not the company's sales);
-                   year total from ForecastResult.total_distribution.
+                   year total from ForecastResult.total_distribution. Since issue 15 part 2 the engine moves its
+                   forecasts and widens its intervals by what its own backtest's year totals say (the panel's
+                   ForecastResult.shift and .widening, printed under (4)).
   HW (statsmodels) ExponentialSmoothing(trend="add", damped_trend=True, seasonal="mul", or "add" where the
                    series is not strictly positive); intervals and year total from simulated paths.
   statsforecast    AutoETS, AutoARIMA, AutoTheta, SeasonalNaive with level=[80, 95]; their year total is a
@@ -221,7 +223,8 @@ def run_planlib(task, cfg):
                     "extra": {"loc": float(dist.kwds.get("loc", dist.mean())),
                               "scale": float(dist.kwds.get("scale", dist.std())),
                               "truncated": "a" in dist.kwds, "bias": float(chosen_bias.get(uid, 0.0)),
-                              "rho": float(res.step_correlation)}}
+                              "rho": float(res.step_correlation), "shift": float(res.shift),
+                              "widening": float(res.widening)}}
     return out
 
 
@@ -410,7 +413,8 @@ def _planlib_total(loc, scale, truncated):
 
 
 def leads(df):
-    """Two changes to planlib's year-total distribution, tried here and not in planlib.
+    """Two changes to planlib's year-total distribution, tried here and not in planlib (on top of its own
+    year-total correction since issue 15 part 2).
 
     A: move the centre by the chosen model's own backtest bias (ForecastResult.backtest "bias": how far
        its backtest forecasts added up above the actuals): loc / (1 + bias).
@@ -577,6 +581,13 @@ def main():
         p = df[df["method"] == "planlib"]
         print("\n  (4) planlib's chosen model: " + ", ".join(f"{k} {v:.0%}" for k, v in
                                                             p["model"].value_counts(normalize=True).items()))
+        panels = pd.DataFrame([(r["set"], r["k"], r["extra"]["shift"], r["extra"]["widening"])
+                               for _, r in p.iterrows()], columns=["set", "k", "shift", "widening"])
+        panels = panels.drop_duplicates(["set", "k"])
+        print(f"      its correction from the backtest's year totals, over {len(panels)} panels: shift (per-step sds) "
+              f"median {panels['shift'].median():+.3f} (range {panels['shift'].min():+.3f} to "
+              f"{panels['shift'].max():+.3f}), widening median {panels['widening'].median():.3f} (range "
+              f"{panels['widening'].min():.3f} to {panels['widening'].max():.3f})")
         print("\n  (5) leads: planlib's year-total distribution changed in this script (not in planlib)")
         print("\n".join(leads(df)))
     if len(all_rows) > 1:

@@ -68,8 +68,11 @@ def test_mase_and_smape_by_hand_on_a_tiny_quarterly_series():
     # totals over both origins: forecast 12 + 22 + 33 + 41 = 108 against 15 + 21 + 36 + 44 = 116
     assert row["bias"] == pytest.approx(-8 / 116)
     assert _models.mase_scale(y[:8], 4) == pytest.approx(2.0)
-    # forecast of the next two quarters is last year's same quarters
-    np.testing.assert_allclose(result.forecasts["yhat"], [15, 21])
+    # forecast of the next two quarters is last year's same quarters, moved up by the panel's shift: the backtest
+    # forecasts ran low (year totals 4 and 6 below the actuals), and a lone series' sd is the panel's on its scale
+    assert result.shift > 0
+    np.testing.assert_allclose(result.forecasts["yhat"], np.array([15, 21]) + result.shift
+                               * result.sd["sd"].to_numpy() / result.widening)
     assert list(result.forecasts["ds"]) == [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01")]
 
 
@@ -617,3 +620,79 @@ def test_intervals_learn_from_the_errors_of_choosing_not_of_the_winner():
                             np.ones(1), 1.0, True)
     np.testing.assert_array_equal(_honest_errors(one, {"theta": (theta[:1], np.ones(2))}, "theta", 30, 12),
                                   [[-1.5, -1.5]])
+
+
+# --------------------------------------------------------------------------- the year-total correction
+def _fits(*uids):
+    return [_models.SeriesFit(u, ["snaive"], {}, {}, [24, 30, 36], 2, np.zeros((3, 2)), np.ones(3), 1.0, False)
+            for u in uids]
+
+
+def test_backtest_year_totals_always_10_percent_above_move_the_forecasts_up_by_the_pooled_amount():
+    from planlib.forecast.calibration import TOTAL_PRIOR, Z80, _total_calibration, _total_errors
+
+    # Two series, three origins, two-step years: forecasts 100 a step, actuals 110 (10% above), MASE scale 20,
+    # so every scaled error is 0.5 and every backtest year total misses by 1.0. The panel's per-step sd is 1
+    # (q80 = Z80) and steps are uncorrelated: the total's sd is sqrt(2) and the per-step sds add up to 2.
+    scaled = {u: np.full((3, 2), (110 - 100) / 20) for u in ("a", "b")}
+    q80 = np.full(2, Z80)
+    width, centre = _total_errors(_fits("a", "b", "no_backtest"), scaled, q80, 0.0, 2)
+    assert set(width) == set(centre) == {"a", "b"}
+    np.testing.assert_allclose(width["a"], [1 / np.sqrt(2)] * 3)
+    np.testing.assert_allclose(centre["a"], [0.5] * 3)
+    # Fully correlated steps: the total's sd is 1 + 1 = 2. A one-step year adds up the first step only.
+    np.testing.assert_allclose(_total_errors(_fits("a"), scaled, q80, 1.0, 2)[0]["a"], [0.5] * 3)
+    np.testing.assert_allclose(_total_errors(_fits("a"), scaled, q80, 0.0, 1)[1]["a"], [0.5] * 3)
+
+    assert TOTAL_PRIOR == 10.0
+    shift, widening = _total_calibration(width, centre)
+    # Six totals shrunk toward "as is" by ten: shift 6/16 x 0.5, widening sqrt((6 x 1/2 + 10) / 16).
+    assert shift == pytest.approx(6 / 16 * 0.5)
+    assert widening == pytest.approx(np.sqrt(13 / 16))
+    # Each forecast step moves up by shift x its per-step sd (20 x 1): 3.75 on 100, against the 10 missed.
+    assert shift * 20 * 1.0 == pytest.approx(3.75)
+    assert _total_calibration({}, {}) == (0.0, 1.0)
+
+
+def test_one_erratic_series_moves_the_others_correction_only_through_the_pool_size():
+    from planlib.forecast.calibration import _total_calibration
+
+    calm = {"a": np.full(3, 0.5), "b": np.full(3, 0.5)}
+    alone = _total_calibration(calm, calm)
+    assert alone[0] == pytest.approx(6 / 16 * 0.5)
+    # An erratic series (errors 10, -12, 30) leaves the pooled median at 0.5: the shared shift only gains the
+    # weight of three more totals, 9/19 x 0.5 (a mean would have jumped to (3 + 28) / 19 = 1.63).
+    noisy = {**calm, "c": np.array([10.0, -12.0, 30.0])}
+    shift, widening = _total_calibration(noisy, noisy)
+    assert shift == pytest.approx(9 / 19 * 0.5)
+    # The width is the panel's: its misses widen every series' intervals, sqrt((6 x 0.25 + 1144 + 10) / 19).
+    assert widening == pytest.approx(np.sqrt((6 * 0.25 + 100 + 144 + 900 + 10) / 19))
+    assert alone[1] == pytest.approx(np.sqrt((6 * 0.25 + 10) / 16))
+
+
+def test_the_engine_applies_the_shift_and_widening_to_forecasts_intervals_and_totals(monkeypatch):
+    import planlib.forecast.engine as engine
+
+    panel = panel_of({"a": seasonal_series(48, noise=0.08, seed=3)})
+    monkeypatch.setattr(engine, "_total_calibration", lambda *a, **k: (0.0, 1.0))
+    plain = forecast(panel, 12, models=FAST, n_jobs=1)
+    monkeypatch.setattr(engine, "_total_calibration", lambda *a, **k: (0.5, 2.0))
+    moved = forecast(panel, 12, models=FAST, n_jobs=1)
+    assert (plain.shift, plain.widening, moved.shift, moved.widening) == (0.0, 1.0, 0.5, 2.0)
+    # One series: its own error level is the panel's (factor 1), so its sd is the panel's sd on its scale.
+    sd = plain.sd["sd"].to_numpy()
+    np.testing.assert_allclose(moved.forecasts["yhat"] - plain.forecasts["yhat"], 0.5 * sd, rtol=1e-9)
+    np.testing.assert_allclose(moved.sd["sd"], 2 * sd, rtol=1e-9)
+    np.testing.assert_allclose(moved.forecasts["hi_80"] - moved.forecasts["yhat"],
+                               2 * (plain.forecasts["hi_80"] - plain.forecasts["yhat"]), rtol=1e-9)
+    before = plain.total_distribution("a", "2026-01-01", "2026-12-01")
+    after = moved.total_distribution("a", "2026-01-01", "2026-12-01")
+    assert after.median() - before.median() == pytest.approx(0.5 * sd.sum(), rel=1e-6)
+    assert after.std() == pytest.approx(2 * before.std(), rel=1e-6)
+    # Uncalibrated intervals get no correction either.
+    raw = forecast(panel, 12, models=FAST, n_jobs=1, calibrate=False)
+    assert (raw.shift, raw.widening) == (0.0, 1.0)
+
+
+def test_the_real_correction_is_small_and_shared_by_the_panel(monthly_result):
+    assert 0.5 < monthly_result.widening < 2.0 and abs(monthly_result.shift) < 1.0

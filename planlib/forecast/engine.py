@@ -17,7 +17,7 @@ from scipy import stats
 from planlib.core.errors import ForecastError
 from planlib.forecast import models as _models
 from planlib.forecast.calibration import (Z80, _bias, _pooled_quantiles, _series_factors, _step_correlation,
-                                          total_distribution)
+                                          _total_calibration, _total_errors, total_distribution)
 from planlib.forecast.inputs import _adjust_mode, _calendar_factors, _prepare
 from planlib.forecast.parallel import _run, _workers
 from planlib.forecast.reconcile import METHODS, reconcile, shrink_correlation, summing_matrix
@@ -56,6 +56,11 @@ class ForecastResult:
         80% interval), after reconciliation.
     step_correlation : float
         Correlation of forecast errors between months of one series, estimated from backtest totals.
+    shift, widening : float
+        The correction learned from the backtest's year totals
+        (:func:`planlib.forecast.calibration._total_calibration`): every forecast of a series with a backtest
+        was moved up by ``shift`` x the panel's sd for that step on the series' scale, and every interval and
+        sd multiplied by ``widening``.
     calendar : dict or None
         With working days given: adjusted (bool), mode, error_ratio (mean over series of the
         seasonal-naive error of sales per working day over that of sales), helped and n_series
@@ -74,6 +79,8 @@ class ForecastResult:
     reconciliation: str | None
     nonnegative: bool
     calendar: dict | None = None
+    shift: float = 0.0
+    widening: float = 1.0
 
     def total_distribution(self, unique_id: str, start, end):
         """Return the distribution of the total of one series over the months [start, end].
@@ -195,7 +202,9 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     shorter when the history is short) and the one with the lowest MASE is chosen, or the mean of
     the best two or three where that backtests better. Intervals come from the backtest errors of that
     choice made again without each origin (so they are not the winner's flattering ones), scaled by
-    each series' seasonal-naive error and pooled over the panel per horizon step.
+    each series' seasonal-naive error and pooled over the panel per horizon step. Last, the backtest's year
+    totals, pooled over the panel, move every forecast up or down and widen or narrow every interval alike
+    (``.shift``, ``.widening``; see :func:`planlib.forecast.calibration._total_calibration`).
 
     Parameters
     ----------
@@ -311,6 +320,11 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     half = {lv: np.array([factor[u] * by_uid[u].final_scale * q[lv] for u in uids]) for lv in levels}
     sd = half[80] / Z80
     rho = _step_correlation(fits, chosen, q80, factor)
+    # The backtest's year totals say how far forecasts run low and intervals narrow: correct both.
+    shift, widening = _total_calibration(*_total_errors(fits, scaled, q80, rho, m)) if calibrate else (0.0, 1.0)
+    yhat = yhat + shift * np.array([[by_uid[u].final_scale * (u in scaled)] for u in uids]) * q80 / Z80
+    half = {lv: arr * widening for lv, arr in half.items()}
+    sd, q80 = sd * widening, q80 * widening
     backtest = _backtest_table(fits, chosen, q80, factor)
 
     if hierarchy is not None:
@@ -341,7 +355,8 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     notes_table = (pd.DataFrame(notes, columns=["unique_id", "kind", "reason"])
                    .drop_duplicates().sort_values(["unique_id", "kind", "reason"]).reset_index(drop=True))
     return ForecastResult(forecasts, backtest, notes_table, history, sd_table, rho, asked, freq, m,
-                          reconciliation if hierarchy is not None else None, nonnegative, calendar)
+                          reconciliation if hierarchy is not None else None, nonnegative, calendar,
+                          shift, widening)
 
 
 def _backtest_table(fits, chosen, q80, factor):
