@@ -87,3 +87,20 @@ def test_init_writes_a_config_and_roster_that_load_every_row_and_never_writes_ov
         init_project(export)
     with pytest.raises(ConfigError, match=r"reps.csv exists; pass it with --reps"):
         init_project(export, out=tmp_path / "other.yaml")
+
+
+def test_the_init_command_prints_each_guess_and_the_next_command(tmp_path, capsys):
+    from planlib.report.cli import main
+
+    export = write_chinese_gbk(tmp_path, deals())
+    assert main(["init", str(export), "--out", str(tmp_path / "cfg" / "plan.yaml")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"wrote {tmp_path / 'cfg' / 'plan.yaml'}: 7 columns mapped, each with its evidence"
+    assert "  负责人 -> rep_id: 5 distinct values, e.g." in "\n".join(out)
+    assert out[-2] == f"wrote {tmp_path / 'cfg' / 'reps.csv'}: the roster inferred from the deal owners; complete it"
+    assert out[-1] == f"next: planlib plan --config {tmp_path / 'cfg' / 'plan.yaml'}"
+    # the config sits in another folder than the export: its path to the export is relative to the config
+    raw = yaml.safe_load((tmp_path / "cfg" / "plan.yaml").read_text(encoding="utf-8"))
+    assert raw["data"]["sales"]["path"] == "../成交明细.csv" and raw["data"]["reps"]["path"] == "reps.csv"
+    assert main(["init", str(export), "--out", str(tmp_path / "cfg" / "plan.yaml")]) == 1
+    assert "never writes over a config" in capsys.readouterr().err

@@ -6,6 +6,7 @@ and guess what can be guessed (encoding, date order, currency, fiscal year, as_o
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -286,11 +287,8 @@ def infer_roster(sales: pd.DataFrame, *, as_of: dt.date, leaver_months: int = 6)
 
 def render_config(found: Inference, *, config_dir: Path, reps_path: Path | None, roster_inferred: bool) -> str:
     """Return the annotated plan.yaml for what ``infer_config`` found (every guess with its evidence)."""
-    def rel(p: Path) -> str:
-        try:
-            return p.resolve().relative_to(config_dir.resolve()).as_posix()
-        except ValueError:
-            return p.resolve().as_posix()
+    def rel(p: Path) -> str:  # relative to the config, as config paths are read
+        return Path(os.path.relpath(p.resolve(), config_dir.resolve())).as_posix()
 
     def q(text: str) -> str:
         return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -4,6 +4,7 @@
     planlib review --plan reports/FY2027/v001 --as-of 2027-03-31 [--actuals new_deals.csv] [--config ...]
     planlib params notebooks/01_market_analysis.ipynb
     planlib stages
+    planlib init export.csv [--reps reps.csv] [--out plan.yaml]
 
 Every fault ends in one line on stderr, ``planlib <command>: error: <what and what to do>``; ``planlib --debug
 <command> ...`` prints the traceback before it.
@@ -37,6 +38,21 @@ def _review(args: argparse.Namespace) -> int:
     parameters = {name: parse_cli_value(value) for name, value in args.parameter}
     run_review(args.config, args.plan, args.as_of, actuals=args.actuals, parameters=parameters,
                progress=None if args.quiet else print)
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from planlib.report.init import init_project
+
+    config, reps, found = init_project(args.sales, reps_file=args.reps, out=args.out)
+    print(f"wrote {config}: {len(found.mapping)} columns mapped, each with its evidence")
+    for guess in found.mapping:
+        print(f"  {guess.evidence}")
+    for missing in found.missing:
+        print(f"  {missing}: no column found; fill it in the config")
+    if reps is not None:
+        print(f"wrote {reps}: the roster inferred from the deal owners; complete it")
+    print(f"next: planlib plan --config {config}")
     return 0
 
 
@@ -109,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="List a notebook's parameters with their types, defaults and docs.")
     params.add_argument("notebook", help="path of the .ipynb file")
     params.set_defaults(func=_params)
+
+    init = commands.add_parser(
+        "init", help="infer a config from a sales export (CSV or Excel) and write it beside the file",
+        description="Profile the export's columns, map them onto planlib's fields with the evidence of each guess, "
+                    "and write an annotated config (never over an existing file); without --reps, a roster "
+                    "inferred from the deal owners is written as reps.csv beside it.")
+    init.add_argument("sales", help="the sales export (CSV or .xlsx)")
+    init.add_argument("--reps", help="the roster file, if you have one")
+    init.add_argument("--out", help="the config to write (default: plan.yaml beside the export)")
+    init.set_defaults(func=_init)
 
     graph = commands.add_parser("stages", help="print the plan's stage graph: what each stage reads, what reads it",
                                 description="Print every stage of a plan with the config sections and upstream "
