@@ -104,13 +104,16 @@ def test_a_new_product_plans_with_borrowed_shocks(tmp_path, shock_level):
 
 
 @pytest.mark.xfail(reason="planlib/planning/weights.py seeds region x product with the company's product mix "
-                          "(allocation.methods capacity, equal), so West gets Gadgets targets it never sold; "
-                          "reported to the planning owner", strict=False)
+                          "(allocation.methods capacity and equal), so West gets a Gadgets share it never sold (a "
+                          "1000 target once rounding lands on it); reported to the planning owner", strict=True)
 def test_a_new_product_gets_no_target_in_a_region_that_never_sold_it(tmp_path):
     plan = _gadgets_plan(tmp_path, "region")
     targets = plan["targets"]
     gadgets = targets[(targets["product"] == "Gadgets") & (targets["period_type"] == "year")]
     by_entity = gadgets.groupby(["level", "entity"])["target"].sum()
     assert by_entity[("region_product", "East")] == gadgets.loc[gadgets["level"] == "product", "target"].sum() > 0
+    inputs = plan["allocation"].inputs
+    seed = pd.DataFrame(inputs.region_product_seed, index=inputs.regions, columns=inputs.products)
+    assert seed.loc["West", "Gadgets"] == 0  # never sold there: no share to round up into a target
     assert by_entity[("region_product", "West")] == 0 and by_entity[("team_product", "West-1")] == 0
     assert by_entity[("rep_product", "R002")] == 0
