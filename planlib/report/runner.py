@@ -303,9 +303,15 @@ def execute_all(runs: list[tuple[Path, dict[str, Any]]], staging: Path, *, kerne
     items = list(enumerate(runs, 1))
     if workers <= 1 or len(runs) <= 1:
         return [run_one(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(runs))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(runs)))
+    try:
         futures = [pool.submit(run_one, item) for item in items]
         return [future.result() for future in futures]
+    except BaseException:  # a failed notebook, Ctrl-C or SIGTERM: start no further notebook
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def notebook_stages(paths: list[Path]) -> list[str]:
