@@ -103,9 +103,6 @@ def test_a_new_product_plans_with_borrowed_shocks(tmp_path, shock_level):
     assert 0 <= plan["monte_carlo"].summary["p_target"] <= 1
 
 
-@pytest.mark.xfail(reason="planlib/planning/weights.py seeds region x product with the company's product mix "
-                          "(allocation.methods capacity and equal), so West gets a Gadgets share it never sold (a "
-                          "1000 target once rounding lands on it); reported to the planning owner", strict=True)
 def test_a_new_product_gets_no_target_in_a_region_that_never_sold_it(tmp_path):
     plan = _gadgets_plan(tmp_path, "region")
     targets = plan["targets"]

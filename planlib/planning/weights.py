@@ -135,6 +135,13 @@ def plan_ramp(allocation, *, history: pd.DataFrame, roster: pd.DataFrame, capaci
     return result.ramp
 
 
+def _sold_pairs(history: pd.DataFrame, regions: list[str], products: list[str]) -> np.ndarray:
+    """Return a regions x products mask: True where the region has any sale of the product in the history."""
+    rows = history[(history["level"] == "region_product") & (history["y"] != 0)]
+    sold = set(zip(rows["region"], rows["product"]))
+    return np.array([[(r, p) in sold for p in products] for r in regions], dtype=bool)
+
+
 def _ramp_months(ramp, roster: pd.DataFrame) -> int:
     if isinstance(ramp, RampEstimate):
         return int(ramp.ramp_months)
@@ -512,6 +519,11 @@ def allocation_inputs(*, roster: pd.DataFrame, history: pd.DataFrame, forecasts:
                      "forecast": lookup(planned, rp_ids, rp_hist.ravel()),
                      "market": rp_market.ravel(), "capacity": np.outer(region_capacity, mix).ravel()},
                     methods).reshape(len(regions), len(products))
+    # A product gets a share only in the regions that have sold it: the capacity and equal methods would
+    # otherwise give a region a share of a product it never sold (a new product, say), and rounding can
+    # land a target on it. A region with no product history at all keeps the blended mix.
+    sold = _sold_pairs(history, regions, products)
+    rp_seed = np.where(sold.any(axis=1, keepdims=True), rp_seed * sold, rp_seed)
     region_mix = rp_seed / np.maximum(rp_seed.sum(axis=1, keepdims=True), 1e-300)
     shrink = allocation.product_mix_shrinkage
     team_own = product_mix(sales, roster.set_index("rep_id")["team"], products, last_month).reindex(teams).to_numpy()
