@@ -306,12 +306,30 @@ def test_sales_after_as_of_are_rejected(tmp_path):
     assert rejects_of(inputs)["reason"].tolist() == ["dated after as_of 2026-11-26: left out of the plan"]
 
 
+def test_a_roster_without_teams_has_one_team_per_region_named_after_it(tmp_path):
+    write(tmp_path, "reps.csv", "rep_id,name,region\nR001,张伟,East\nR002,李娜,South\n")
+    inputs = load(tmp_path, HEADER + "D1,2026-01-05,10,R001,C1,A,East\n")
+    assert inputs.tables["reps"][["rep_id", "team", "region"]].values.tolist() == [["R001", "East", "East"],
+                                                                                   ["R002", "South", "South"]]
+    assert repairs(inputs, "reps")["team not given: one team per region, named after the region"] == 2
+    assert_balanced(inputs)
+    # a roster that lacks a required column is told so with an example of that table's own column
+    write(tmp_path, "reps.csv", "rep_id,name\nR001,张伟\n")
+    with pytest.raises(DataError, match=r"reps\.csv: missing required column\(s\) 'region'; headers found: "
+                                        r"'rep_id', 'name'\. Map your headers in data\.reps\.columns, e\.g\. "
+                                        r"\{region: <your header for region>\}"):
+        load(tmp_path, HEADER + "D1,2026-01-05,10,R001,C1,A,East\n")
+
+
 def test_missing_required_column_names_file_column_and_headers(tmp_path):
     text = "成交日期,金额,销售代表,客户编号\n2026-01-05,10,R001,C1\n"
     columns = {"date": "成交日期", "amount": "金额", "rep_id": "销售代表", "customer_id": "客户编号",
                "product": "产品"}
     with pytest.raises(DataError, match=r"sales\.csv: missing required column\(s\) 'product' \(mapped to header "
                                         r"'产品'\); headers found: '成交日期', '金额', '销售代表', '客户编号'"):
+        load(tmp_path, text, sales={"columns": columns})
+    with pytest.raises(DataError, match=r"'客户编号'\. Map your headers in data\.sales\.columns, e\.g\. "
+                                        r"\{product: <your header for product>\}"):
         load(tmp_path, text, sales={"columns": columns})
     with pytest.raises(DataError, match=r"data\.sales\.columns names \['amout'\], which sales does not have"):
         load(tmp_path, text, sales={"columns": {"amout": "金额"}})

@@ -75,7 +75,8 @@ SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (
         _opt("customer_name"),
     ), key=("deal_id",), rep_on_roster=True),
     TableSchema("reps", (
-        Column("rep_id", "id"), Column("name"), Column("team"), Column("region"), _opt("role", default="rep"),
+        Column("rep_id", "id"), Column("name"), Column("team", required=False), Column("region"),
+        _opt("role", default="rep"),
         _opt("hire_date", "date"), _opt("exit_date", "date"), _opt("fte", "fraction", default=1.0),
     ), key=("rep_id",)),
     TableSchema("market", (
@@ -263,7 +264,7 @@ def _map_columns(raw, schema: TableSchema, source, label: str, table: str) -> di
     for pos, h in enumerate(raw.header):
         exact.setdefault(h, []).append(pos)
         folded.setdefault(h.casefold(), []).append(pos)
-    found, missing = {}, []
+    found, missing, first = {}, [], None
     for col in schema.columns:
         wanted = source.columns.get(col.name, col.name)
         hits = exact.get(wanted) or folded.get(wanted.casefold()) or []
@@ -274,10 +275,11 @@ def _map_columns(raw, schema: TableSchema, source, label: str, table: str) -> di
             found[col.name] = hits[0]
         elif col.required:
             missing.append(f"{col.name!r}" + (f" (mapped to header {wanted!r})" if wanted != col.name else ""))
+            first = first or col.name
     if missing:
         headers = ", ".join(repr(h) for h in raw.header) or "(none)"
         raise DataError(f"{label}: missing required column(s) {', '.join(missing)}; headers found: {headers}. "
-                        f"Map your headers in data.{table}.columns, e.g. {{amount: 金额}}")
+                        f"Map your headers in data.{table}.columns, e.g. {{{first}: <your header for {first}>}}")
     return found
 
 
@@ -354,6 +356,9 @@ def _clean(table: str, raw, source, data, as_of: dt.date, roster: pd.DataFrame |
             repairs[f"{col.name}: {k}"] = repairs.get(f"{col.name}: {k}", 0) + v
         parsed[col.name] = values
     table_frame = pd.DataFrame(parsed)
+    if table == "reps" and "team" not in positions:  # no teams given: one team per region, named after it
+        table_frame["team"] = table_frame["region"]
+        repairs["team not given: one team per region, named after the region"] = len(table_frame)
     extras = [(p, h) for p, h in enumerate(raw.header)
               if p not in positions.values() and h and h not in table_frame.columns]
     for p, h in extras:
