@@ -14,7 +14,7 @@ from planlib.planning.bridge import (BASELINE_STEP, Bridge, HIRES_STEP, hire_cre
 from planlib.planning.fairness import (Fairness, gini)
 from planlib.planning.initiatives import (InitiativePlan, active_share, check_initiatives, effect_summary,
                                           initiatives_table, key_figures, monthly_effects, period_view,
-                                          rep_month_view, scope_of, strategy_summary)
+                                          rep_month_view, rep_product_view, scope_of, strategy_summary)
 from planlib.planning.market import (MarketAnalysis, analyse, company_trend, competitor_table, concentration,
                                      concentration_summary, customer_mix, growth_by, headlines, market_share, mix_by,
                                      seasonal_profile, share_by_region)
@@ -38,8 +38,8 @@ __all__ = [
     "initiatives_table", "key_figures", "largest_remainder", "last_year_figures", "market", "market_share",
     "metric_history", "mix_by", "monthly_effects", "monthly_fan_table", "period_view", "plan_ramp",
     "plan_year_baseline", "plan_year_days", "product_mix", "productivity_by_region", "rake", "ramp_curve",
-    "rep_availability", "rep_month_view", "rep_productivity", "rep_run_rates", "scope_of", "seasonal_index",
-    "seasonal_profile", "set_annual_target", "share_by_region", "smart", "split_two_way", "strategy_summary",
-    "target", "targets_table", "time_split_comparison", "trend_probability", "uplift_table", "verdict_of",
-    "what_if", "what_if_for",
+    "rep_availability", "rep_month_view", "rep_product_view", "rep_productivity", "rep_run_rates", "scope_of",
+    "seasonal_index", "seasonal_profile", "set_annual_target", "share_by_region", "smart", "split_two_way",
+    "strategy_summary", "target", "targets_table", "time_split_comparison", "trend_probability", "uplift_table",
+    "verdict_of", "what_if", "what_if_for",
 ]

@@ -18,8 +18,9 @@ from planlib.core.errors import AllocationError
 from planlib.core.graph import stage
 # Re-exported: callers have always imported the rounding primitives and the weights from here.
 from planlib.planning.rounding import block_sums, largest_remainder, rake, split_two_way
-from planlib.planning.weights import (NEW_REP_MONTHS, AllocationInputs, allocation_inputs, blend, explicit_ramp, plan_ramp,
-                      product_mix, rep_availability, rep_productivity)
+from planlib.planning.productivity import NEW_REP_MONTHS, explicit_ramp, plan_ramp
+from planlib.planning.weights import (AllocationInputs, allocation_inputs, blend, product_mix, rep_availability,
+                                      rep_productivity)
 
 __all__ = ["ALL", "LEVELS", "NEW_REP_MONTHS", "PRODUCT_LEVELS", "AllocationInputs", "AllocationResult", "allocate",
            "allocation_inputs", "allocation_view", "blend", "block_sums", "build_allocation", "check_additivity",

@@ -14,17 +14,24 @@ from planlib.core.calendar import month_index as _month_index
 from planlib.core.errors import DataError
 
 __all__ = [
+    "NEW_REP_MONTHS",
     "CapacityModel",
     "RampEstimate",
     "attrition_rate",
     "capacity_by_month",
     "estimate_capacity",
     "estimate_ramp",
+    "explicit_ramp",
+    "plan_ramp",
     "productivity_by_region",
     "ramp_curve",
     "rep_run_rates",
     "seasonal_index",
 ]
+
+# Capacity measures the ramp over a new rep's first 18 months; a rep hired longer ago than that
+# before the plan year is planned as ramped whatever their record.
+NEW_REP_MONTHS = 18
 
 
 # --------------------------------------------------------------------------- seasonality, ramp
@@ -442,3 +449,66 @@ def estimate_capacity(history: pd.DataFrame, roster: pd.DataFrame, settings, *, 
                                as_of=as_of, growth=settings.productivity_growth, run_rates=run_rates)
     return CapacityModel(productivity.sort_values("region", ignore_index=True), ramp, attrition, season, by_rep,
                          notes)
+
+
+def explicit_ramp(ramp: list[float]) -> RampEstimate:
+    """Return a ramp given month by month (the hire month is month 1; 1 after the last) as a RampEstimate.
+
+    >>> explicit_ramp([0.25, 0.5]).factor([1, 2, 3]).tolist()
+    [0.25, 0.5, 1.0]
+    """
+    ramp = [float(x) for x in ramp]
+    k = np.arange(1, NEW_REP_MONTHS + 1)
+    curve = pd.DataFrame({"tenure_month": k, "ramp_factor": ramp_curve(k, ramp=ramp) if ramp else 1.0,
+                          "observed": np.nan, "reps": 0})
+    return RampEstimate(len(ramp), "explicit" if ramp else "linear", "allocation", curve, ramp=ramp, level=1.0)
+
+
+def plan_ramp(allocation, *, history: pd.DataFrame, roster: pd.DataFrame, capacity=None, months=None,
+              as_of=None) -> RampEstimate:
+    """Return the ramp of new reps the allocation plans with: its own list, else capacity's ramp.
+
+    With ``allocation.ramp`` null the ramp is the one the capacity module plans with for the same
+    history, roster and ``capacity`` settings (capacity.ramp, or ramp_months and ramp_shape, else
+    estimated from the reps hired within the history, levelling off at ``level``), so targets and
+    capacity expect the same from a new rep. It is read from
+    :func:`planlib.planning.productivity.estimate_capacity` (the capacity stage itself needs the targets).
+
+    Parameters
+    ----------
+    allocation : planlib.config.Allocation
+    history : DataFrame
+        The monthly panel (rows of level "rep" and "region" are used).
+    roster : DataFrame
+        rep_id, team, region, hire_date, exit_date, fte (role optional).
+    capacity : planlib.config.Capacity, optional
+        Default: the defaults of the capacity section.
+    months : DatetimeIndex, optional
+        The plan months; default the 12 months after the history.
+    as_of : Timestamp, optional
+        Default: the end of the history's last month.
+
+    Returns
+    -------
+    RampEstimate
+        ``source`` "allocation" for an explicit list, else capacity's ("estimated", "config", "default").
+
+    Raises
+    ------
+    DataError
+        If capacity cannot estimate the ramp (its message, and the remedy of giving allocation.ramp).
+    """
+    if allocation.ramp is not None:
+        return explicit_ramp(allocation.ramp)
+    from planlib.core.config import Capacity
+
+    last = pd.Timestamp(history["ds"].max())
+    months = pd.date_range(last + pd.DateOffset(months=1), periods=12, freq="MS") if months is None else months
+    as_of = last + pd.offsets.MonthEnd(0) if as_of is None else pd.Timestamp(as_of)
+    try:
+        result = estimate_capacity(history, roster, capacity or Capacity(), months=pd.DatetimeIndex(months),
+                                   as_of=as_of)
+    except DataError as exc:
+        raise DataError(f"allocation takes the ramp of new reps from capacity, which could not estimate it: {exc} "
+                        "(or give allocation.ramp as a list, e.g. [0.25, 0.5, 0.75])") from exc
+    return result.ramp
