@@ -237,6 +237,12 @@ def test_monthly_fan_table_joins_month_targets():
     assert fan["ds"].dt.strftime("%Y-%m").tolist() == ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01"]
     assert fan["actual"].tolist()[:2] == [5.0, 6.0] and fan["target"].tolist()[-1] == 7500.0
     assert fan["target"].isna().sum() == 4
+    assert list(fan.columns) == ["ds", "actual", "yhat", "lo_80", "hi_80", "lo_95", "hi_95", "target"]
+    # the bands are the forecast's own levels: [70, 90] gives lo_70/hi_70 and lo_90/hi_90, never a missing lo_95
+    other = forecasts.rename(columns={"lo_80": "lo_90", "hi_80": "hi_90", "lo_95": "lo_70", "hi_95": "hi_70"})
+    fan = tg.monthly_fan_table(history, other, targets)
+    assert list(fan.columns) == ["ds", "actual", "yhat", "lo_70", "hi_70", "lo_90", "hi_90", "target"]
+    assert fan["lo_70"].tolist()[2:] == [5.0, 5.0, 5.0] and fan["hi_90"].tolist()[2:] == [8.0, 8.0, 8.0]
 
 
 def test_goal_card_view_marks_each_letter():

@@ -5,6 +5,7 @@ and its split over regions, and the tables behind the attainment curve and the m
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -255,7 +256,7 @@ def monthly_fan_table(history: pd.DataFrame, forecasts: pd.DataFrame, targets: p
     history : DataFrame
         unique_id, ds, y.
     forecasts : DataFrame
-        unique_id, ds, yhat, lo_80, hi_80, lo_95, hi_95.
+        unique_id, ds, yhat and lo_<level>, hi_<level> for each of the forecast's interval levels.
     targets : DataFrame, optional
         The targets table; month targets of the matching level and entity are joined (monthly
         calendars only: a 4-4-5 period is not a calendar month).
@@ -267,9 +268,10 @@ def monthly_fan_table(history: pd.DataFrame, forecasts: pd.DataFrame, targets: p
     Returns
     -------
     DataFrame
-        ds, actual, yhat, lo_80, hi_80, lo_95, hi_95, target.
+        ds, actual, yhat, lo_<level>, hi_<level> for each level in the forecasts (narrowest first), target.
     """
-    bands = ["yhat", "lo_80", "hi_80", "lo_95", "hi_95"]
+    levels = sorted({int(c[3:]) for c in forecasts.columns if re.fullmatch(r"(lo|hi)_\d+", c)} or {80, 95})
+    bands = ["yhat", *(f"{side}_{level}" for level in levels for side in ("lo", "hi"))]
     actual = history[history["unique_id"] == unique_id][["ds", "y"]].rename(columns={"y": "actual"})
     actual = actual[actual["ds"] > actual["ds"].max() - pd.DateOffset(months=months_back)]
     fc = forecasts[forecasts["unique_id"] == unique_id][["ds", *[c for c in bands if c in forecasts]]]
