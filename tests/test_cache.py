@@ -19,9 +19,10 @@ import planlib.core.cache as cache_mod
 from planlib.core.cache import CacheUnreadable, CacheUnsupported, read_value, write_value
 from planlib.core.config import load_config
 from planlib.core.errors import RowProblem
+from planlib.core.folders import process_alive
 
 ROOT = Path(__file__).resolve().parents[1]
-# stages whose result holds something that is not data (a scipy frozen distribution): not cached, recomputed
+# stages whose result holds something that is not data: not cached, recomputed
 NOT_CACHEABLE: dict[str, str] = {}  # every stage of the sample stores
 
 
@@ -614,5 +615,5 @@ def test_sweep_removes_temporary_folders_of_ended_processes_only(tmp_path):
         (folder / "value.json").write_text("{}")
     assert cache_mod.sweep_temporary(tmp_path) == [stale]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, mine.name, kept.name])
-    assert cache_mod.process_alive(os.getpid()) and not cache_mod.process_alive(dead)
+    assert process_alive(os.getpid()) and not process_alive(dead)
     assert cache_mod.sweep_temporary(tmp_path / "missing") == []

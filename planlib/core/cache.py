@@ -26,8 +26,9 @@ from pandas.tseries.frequencies import to_offset
 from pydantic import BaseModel
 
 from planlib.core.errors import PlanlibError
+from planlib.core.folders import sweep_dead_folders
 
-__all__ = ["CacheUnreadable", "CacheUnsupported", "process_alive", "read_value", "sweep_temporary", "write_value"]
+__all__ = ["CacheUnreadable", "CacheUnsupported", "read_value", "sweep_temporary", "write_value"]
 
 FORMAT = "planlib-cache/1"
 _PLAIN = (type(None), bool, int, float, str)  # stored as JSON itself (floats with repr: exact, -0.0, NaN)
@@ -480,40 +481,9 @@ def write_value(folder: Path, value: Any) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def process_alive(pid: int) -> bool:
-    """Return whether process ``pid`` exists on this machine (one of another user counts as alive)."""
-    if pid <= 0:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return True  # cannot tell: keep it
-    return True
-
-
 def sweep_temporary(cache_dir: Path) -> list[Path]:
-    """Remove the ``<name>.tmp-<pid>`` folders that a killed process left in ``cache_dir``; return them.
-
-    Only folders whose process is gone are removed: a live process may be writing its own.
-    """
-    swept = []
-    try:
-        entries = list(Path(cache_dir).iterdir())
-    except OSError:
-        return swept
-    for entry in entries:
-        m = _TEMPORARY.fullmatch(entry.name)
-        if m and entry.is_dir() and not entry.is_symlink() and not process_alive(int(m.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
-            if not entry.exists():
-                swept.append(entry)
-    return swept
+    """Remove the ``<name>.tmp-<pid>`` folders that a killed process left in ``cache_dir``; return them."""
+    return sweep_dead_folders(cache_dir, _TEMPORARY)
 
 
 def read_value(folder: Path) -> Any:

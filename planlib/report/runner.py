@@ -20,7 +20,8 @@ import nbformat
 
 from planlib.report.bundle import _relative, leads_index, write_tables
 from planlib.core.config import PlanConfig, find_config, load_config
-from planlib.core.cache import process_alive, sweep_temporary
+from planlib.core.cache import sweep_temporary
+from planlib.core.folders import sweep_dead_folders
 from planlib.core.errors import BundleExistsError, ConfigError, NotebookFailed, ParameterError, PlanlibError
 from planlib.report.params import check_parameters, declared_parameters, parameters_cell
 from planlib.core.graph import Plan, stages
@@ -107,18 +108,7 @@ def sweep_staging(parent: Path) -> list[Path]:
     A run that was killed cannot remove its staging folder; the next run does. A folder of a live
     process (a run still going) is kept.
     """
-    swept = []
-    try:
-        entries = list(Path(parent).iterdir())
-    except OSError:
-        return swept
-    for entry in entries:
-        m = STAGING_RE.match(entry.name)
-        if m and entry.is_dir() and not entry.is_symlink() and not process_alive(int(m.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
-            if not entry.exists():
-                swept.append(entry)
-    return swept
+    return sweep_dead_folders(parent, STAGING_RE)
 
 
 def check_kernel(name: str) -> None:
