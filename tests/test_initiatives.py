@@ -253,7 +253,11 @@ def test_the_stages_bridge_the_plan_from_its_forecast():
                                       "after the last closed month count"]
     steps = plan["bridge"].steps
     # Today's team sells 11.8M against a 12M baseline: 200,000 of the 400,000 the hires add is in the baseline.
-    assert steps["amount"].tolist() == [12_000_000, 240_000, 366_995, 200_000, 1_193_005]
+    # With the hires the team can sell 11.8M + 400,000 = 12.2M, so of the 12,806,995 that the baseline, the
+    # initiatives and the hires add up to, 606,995 is beyond it and not counted: 1.8M of the 14M stays open.
+    assert steps["amount"].tolist() == [12_000_000, 240_000, 366_995, 200_000, -606_995, 1_800_000]
+    assert steps["kind"].tolist() == ["baseline", "initiative", "initiative", "hires", "capacity", "gap"]
+    assert plan["bridge"].beyond_capacity == -606_995
     assert steps["amount"].sum() == 14_000_000
     assert plan["bridge"].hires.set_index("region").loc["East", ["in_baseline", "credited"]].tolist() == [
         200_000, 200_000]

@@ -196,14 +196,17 @@ def _payout_function(plan, model: RiskModel):
     """Total incentive payout of one rep x month sales array, by planlib.incentives' own cost model."""
     from planlib.resources.incentives import incentive_cost
 
-    reps = plan["inputs"].tables["reps"].set_index("rep_id").reindex(model.plan_year.expected.index).reset_index()
+    from planlib.resources.hiring import roster_with_hires
+
+    roster = roster_with_hires(plan["inputs"].tables["reps"], plan["planned_hires"])
+    reps = roster.set_index("rep_id").reindex(model.plan_year.expected.index).reset_index()
     if model.rep_targets is None or not model.rep_targets.sum() > 0:
         return None
     return lambda sales: incentive_cost(sales, model.rep_targets, reps, plan.config.incentives).summary[
         "expected_payout"]
 
 
-@stage("scenarios", needs=("inputs", "risk_model", "risk_register"), config=("risk", "incentives"))
+@stage("scenarios", needs=("inputs", "risk_model", "risk_register", "planned_hires"), config=("risk", "incentives"))
 def _scenarios_stage(plan) -> pd.DataFrame:
     settings, model = plan.config.risk, plan["risk_model"]
     chosen = {name: (s.quantile, s.risks) for name, s in settings.scenarios.items()}
@@ -264,7 +267,9 @@ def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.
 
     model = plan["risk_model"]
     company = plan.config.company
-    factors, hits, events = _draws(plan, plan.config.risk.sensitivity_sims)
+    # the Monte Carlo's own draws (same seed, same count, same order): with nothing moved the what-if states
+    # the plan's P(attainment), plan["monte_carlo"].p_target, to the last simulated year
+    factors, hits, events = _draws(plan, plan.config.risk.n_sims)
     expected = model.plan_year.expected * (1 + model.growth_base + growth) / (1 + model.growth_base) * (1 + price)
     if attrition:
         expected = assumption_moves(expected, {"attrition": attrition}, growth_base=0.0)["attrition"][1]
