@@ -16,7 +16,7 @@ from planlib.core.graph import stage
 from planlib.risk.plan_year import RiskModel
 from planlib.risk.simulate import draw_risk_events, simulate_rep_outcomes
 
-__all__ = ["assumption_moves", "scenarios", "sensitivity", "what_if", "what_if_for"]
+__all__ = ["assumption_moves", "scenarios", "sensitivity", "what_if", "what_if_figures", "what_if_for"]
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -248,8 +248,38 @@ def _sensitivity_stage(plan) -> pd.DataFrame:
                        **events)
 
 
+def what_if_figures(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.0) -> pd.Series:
+    """Return revenue and P(attainment) with growth, price and attrition moved, on the Monte Carlo's own draws.
+
+    The draws are those of the ``monte_carlo`` stage (its seed, ``risk.n_sims`` years, the same order), so with
+    nothing moved ``p_target`` is ``plan["monte_carlo"].p_target`` exactly and ``revenue`` its mean revenue.
+
+    Parameters
+    ----------
+    plan : planlib.Plan
+    growth, price, attrition : float
+        Points of growth added, price change, and further share of reps leaving (0.02 = 2%).
+
+    Returns
+    -------
+    Series
+        revenue, revenue_base (nothing moved), p_target, p_target_base.
+    """
+    model = plan["risk_model"]
+    factors, hits, events = _draws(plan, plan.config.risk.n_sims)
+    expected = model.plan_year.expected * (1 + model.growth_base + growth) / (1 + model.growth_base) * (1 + price)
+    if attrition:
+        expected = assumption_moves(expected, {"attrition": attrition}, growth_base=0.0)["attrition"][1]
+    row = sensitivity(factors, hits, expected=model.plan_year.expected, moves={"what-if": ("", expected, expected)},
+                      annual_target=model.annual_target, **events).iloc[0]
+    return pd.Series({"revenue": row["revenue_low"], "revenue_base": row["revenue_base"],
+                      "p_target": row["p_target_low"], "p_target_base": row["p_target_base"]})
+
+
 def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.0):
     """Return, as Markdown, P(attainment) and revenue with growth, price and attrition moved (what-if widgets).
+
+    The figures are :func:`what_if_figures`: with nothing moved, the plan's own P(attainment).
 
     Parameters
     ----------
@@ -265,23 +295,15 @@ def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.
     """
     from planlib.core.text import md, money
 
-    model = plan["risk_model"]
     company = plan.config.company
-    # the Monte Carlo's own draws (same seed, same count, same order): with nothing moved the what-if states
-    # the plan's P(attainment), plan["monte_carlo"].p_target, to the last simulated year
-    factors, hits, events = _draws(plan, plan.config.risk.n_sims)
-    expected = model.plan_year.expected * (1 + model.growth_base + growth) / (1 + model.growth_base) * (1 + price)
-    if attrition:
-        expected = assumption_moves(expected, {"attrition": attrition}, growth_base=0.0)["attrition"][1]
-    row = sensitivity(factors, hits, expected=model.plan_year.expected, moves={"what-if": ("", expected, expected)},
-                      annual_target=model.annual_target, **events).iloc[0]
-    change = row["revenue_low"] - row["revenue_base"]
+    row = what_if_figures(plan, growth=growth, price=price, attrition=attrition)
+    change = row["revenue"] - row["revenue_base"]
     return md("With growth {g:+.1f} points, price {p:+.1%} and {a:.0%} more reps leaving: expected revenue "
               "**{rev}** ({sign}{d} against the plan's assumptions), P(reaching the annual target) **{pt:.0%}** "
               "(was {pb:.0%}).", g=100 * growth, p=price, a=attrition,
-              rev=money(row["revenue_low"], company.display_unit, company.display_unit_label),
+              rev=money(row["revenue"], company.display_unit, company.display_unit_label),
               sign="+" if change >= 0 else "-", d=money(abs(change), company.display_unit, company.display_unit_label),
-              pt=row["p_target_low"], pb=row["p_target_base"])
+              pt=row["p_target"], pb=row["p_target_base"])
 
 
 def what_if_for(plan) -> Callable[..., object]:
