@@ -164,8 +164,8 @@ def build_plan_year(forecast_rp: pd.DataFrame, sales: pd.DataFrame, reps: pd.Dat
         if cap_at_capacity and capacity is not None:
             supply, demand = float(weight.loc[members].to_numpy().sum()), float(region_fc.sum())
             if 0 < supply < demand:
-                notes.append(f"{region}: the forecast ({demand:,.0f}) is above what its reps and planned hires "
-                             f"can sell ({supply:,.0f}); they are expected to sell their capacity")
+                notes.append(f"{region}: the forecast is {demand / supply - 1:.1%} above what its reps and planned "
+                             "hires can sell; they are expected to sell their capacity")
                 region_fc = region_fc * (supply / demand)
         rep_totals = w / w.sum(axis=0, keepdims=True) * region_fc.sum(axis=0)[None, :]
         own = rep_product.loc[members].to_numpy(dtype=float, copy=True)
