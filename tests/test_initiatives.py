@@ -205,6 +205,20 @@ def test_a_plan_that_covers_more_than_the_target_shows_a_step_down():
     assert empty.steps["amount"].tolist() == [9_500_000, 250_000, 250_000]
 
 
+def test_the_bridge_counts_no_more_than_the_team_can_sell():
+    effects = pd.DataFrame({"initiative": ["A"], "strategy": ["price"], "plan_year_effect": [2_000_000]})
+    # 9m + 2m + 0.5m = 11.5m, but the team with its hires can sell 10,400,000.4: 1,099,999.6 -> 1,100,000 is cut
+    capped = bridge(9_000_000, effects, 500_000, 10_000_000, capacity=10_400_000.4)
+    assert capped.steps["step"].tolist() == ["Baseline forecast", "A", "New-hire capacity",
+                                             "Beyond what the team can sell", "Covered beyond target"]
+    assert capped.steps["amount"].tolist() == [9_000_000, 2_000_000, 500_000, -1_100_000, -400_000]
+    assert (capped.beyond_capacity, capped.uncovered) == (-1_100_000, -400_000)
+    # with room to spare there is no capacity step
+    roomy = bridge(9_000_000, effects, 500_000, 12_000_000, capacity=11_600_000)
+    assert roomy.steps["kind"].tolist() == ["baseline", "initiative", "hires", "gap"]
+    assert (roomy.beyond_capacity, roomy.uncovered) == (0, 500_000)
+
+
 def test_hires_are_credited_only_beyond_what_the_baseline_expects():
     summary = pd.DataFrame({"region": ["A", "B", "C", "Total"], "capacity_without_hires": [90.0, 85.0, 100.0, 275.0],
                             "capacity_added": [25.0, 5.0, 10.0, 40.0]})
