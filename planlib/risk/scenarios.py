@@ -295,8 +295,8 @@ def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.
     """
     from planlib.core.text import md, money
 
-    company = plan.config.company
     row = what_if_figures(plan, growth=growth, price=price, attrition=attrition)
+    company = plan.config.company
     change = row["revenue"] - row["revenue_base"]
     return md("With growth {g:+.1f} points, price {p:+.1%} and {a:.0%} more reps leaving: expected revenue "
               "**{rev}** ({sign}{d} against the plan's assumptions), P(reaching the annual target) **{pt:.0%}** "
