@@ -222,9 +222,14 @@ def _ramp_months(plan) -> float:
     return float(plan["capacity"].ramp.ramp_months)
 
 
-def _draws(plan, n_sims: int):
-    """Outcomes for expected sales of one and risk draws, shared by the tornado and the what-if."""
-    settings, model, reg = plan.config.risk, plan["risk_model"], plan["risk_register"]
+def _draws(plan, n_sims: int | None = None):
+    """Outcomes for expected sales of one and risk draws, shared by the tornado and the what-if.
+
+    With ``n_sims`` None: the Monte Carlo's own count (``risk.n_sims``), so the draws are its draws.
+    """
+    model, reg = plan["risk_model"], plan["risk_register"]
+    settings = plan.config.risk
+    n_sims = settings.n_sims if n_sims is None else n_sims
     year = model.plan_year
     ones = pd.DataFrame(1.0, index=year.expected.index, columns=year.expected.columns)
     mix = year.product_mix if settings.shock_level == "region_product" else None
@@ -248,7 +253,8 @@ def _sensitivity_stage(plan) -> pd.DataFrame:
                        **events)
 
 
-def what_if_figures(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.0) -> pd.Series:
+def what_if_figures(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.0, *,
+                    draws=None) -> pd.Series:
     """Return revenue and P(attainment) with growth, price and attrition moved, on the Monte Carlo's own draws.
 
     The draws are those of the ``monte_carlo`` stage (its seed, ``risk.n_sims`` years, the same order), so with
@@ -259,6 +265,8 @@ def what_if_figures(plan, growth: float = 0.0, price: float = 0.0, attrition: fl
     plan : planlib.Plan
     growth, price, attrition : float
         Points of growth added, price change, and further share of reps leaving (0.02 = 2%).
+    draws : tuple, optional
+        The draws of an earlier call (``_draws(plan)``), so that a widget draws once, not at every move.
 
     Returns
     -------
@@ -266,7 +274,7 @@ def what_if_figures(plan, growth: float = 0.0, price: float = 0.0, attrition: fl
         revenue, revenue_base (nothing moved), p_target, p_target_base.
     """
     model = plan["risk_model"]
-    factors, hits, events = _draws(plan, plan.config.risk.n_sims)
+    factors, hits, events = _draws(plan) if draws is None else draws
     expected = model.plan_year.expected * (1 + model.growth_base + growth) / (1 + model.growth_base) * (1 + price)
     if attrition:
         expected = assumption_moves(expected, {"attrition": attrition}, growth_base=0.0)["attrition"][1]
@@ -276,7 +284,7 @@ def what_if_figures(plan, growth: float = 0.0, price: float = 0.0, attrition: fl
                       "p_target": row["p_target_low"], "p_target_base": row["p_target_base"]})
 
 
-def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.0):
+def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.0, *, draws=None):
     """Return, as Markdown, P(attainment) and revenue with growth, price and attrition moved (what-if widgets).
 
     The figures are :func:`what_if_figures`: with nothing moved, the plan's own P(attainment).
@@ -295,7 +303,7 @@ def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.
     """
     from planlib.core.text import md, money
 
-    row = what_if_figures(plan, growth=growth, price=price, attrition=attrition)
+    row = what_if_figures(plan, growth=growth, price=price, attrition=attrition, draws=draws)
     company = plan.config.company
     change = row["revenue"] - row["revenue_base"]
     return md("With growth {g:+.1f} points, price {p:+.1%} and {a:.0%} more reps leaving: expected revenue "
@@ -309,10 +317,15 @@ def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.
 def what_if_for(plan) -> Callable[..., object]:
     """Return :func:`what_if` bound to ``plan``: a function of growth, price and attrition for ``ipywidgets.interact``.
 
-    ``interact`` reads the function's name and signature, which a ``functools.partial`` lacks.
+    ``interact`` reads the function's name and signature, which a ``functools.partial`` lacks. The Monte
+    Carlo's draws are made on the first call and reused by every later one (a slider moves in a blink).
     """
+    drawn: list = []
+
     def what_if_of_plan(growth: float = 0.0, price: float = 0.0, attrition: float = 0.0):
-        return what_if(plan, growth=growth, price=price, attrition=attrition)
+        if not drawn:
+            drawn.append(_draws(plan))
+        return what_if(plan, growth=growth, price=price, attrition=attrition, draws=drawn[0])
 
     what_if_of_plan.__doc__ = what_if.__doc__
     return what_if_of_plan
