@@ -57,3 +57,60 @@ def write_chinese_gbk(folder: Path, frame: pd.DataFrame) -> Path:
     path = folder / "成交明细.csv"
     path.write_bytes(out.to_csv(index=False).encode("gbk"))
     return path
+
+
+HUBSPOT_OPEN = {"Appointment Scheduled": 20, "Qualified to Buy": 40, "Presentation Scheduled": 60,
+                "Decision Maker Bought-In": 80, "Contract Sent": 90}
+
+
+def with_outcomes(won: pd.DataFrame, seed: int = 3) -> pd.DataFrame:
+    """Add lost deals (within the history) and open deals (closing in the months after it) to won deals.
+
+    Returns the deals of all three outcomes with the columns of ``deals`` plus outcome (won, lost, open), stage
+    (HubSpot's default stage names) and probability (percent), sorted by deal_id.
+    """
+    rng = np.random.default_rng(seed)
+    won = won.assign(outcome="won", stage="Closed Won", probability=100)
+    lost = won.sample(frac=0.25, random_state=seed).assign(outcome="lost", stage="Closed Lost", probability=0)
+    lost["amount"] = (lost["amount"] * 0.9).round(2)
+    last = max(won["closed"])
+    open_rows = []
+    for i in range(12):
+        stage = list(HUBSPOT_OPEN)[i % len(HUBSPOT_OPEN)]
+        closed = last + dt.timedelta(days=int(rng.integers(20, 120)))
+        owner = list(OWNERS)[i % len(OWNERS)]
+        open_rows.append({"closed": closed, "created": last - dt.timedelta(days=int(rng.integers(5, 60))),
+                          "owner": owner, "region": OWNERS[owner], "account": f"ACC-{int(rng.integers(1, 60)):04d}",
+                          "product": PRODUCTS[i % 3], "amount": round(float(rng.lognormal(8, 0.5)), 2),
+                          "outcome": "open", "stage": stage, "probability": HUBSPOT_OPEN[stage]})
+    frame = pd.concat([won, lost, pd.DataFrame(open_rows)], ignore_index=True)
+    frame["deal_id"] = [f"{9000000 + i}" for i in range(len(frame))]
+    return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # exports are not in date order
+
+
+def write_hubspot(folder: Path, frame: pd.DataFrame) -> Path:
+    """HubSpot's deal export: its property labels as headers, ISO date-times, plain amounts and a Currency column."""
+    out = pd.DataFrame({
+        "Record ID": frame["deal_id"], "Deal Name": frame["account"] + " - " + frame["product"],
+        "Deal Stage": frame["stage"], "Close Date": frame["closed"].map(lambda d: f"{d.isoformat()} 17:30"),
+        "Deal owner": frame["owner"], "Amount": frame["amount"].map(lambda a: f"{a:.2f}"),
+        "Pipeline": frame["product"], "Create Date": frame["created"].map(lambda d: f"{d.isoformat()} 09:05"),
+        "Associated Company": frame["account"], "Currency": "USD"})
+    path = folder / "hubspot-crm-exports-all-deals.csv"
+    out.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def write_salesforce(folder: Path, frame: pd.DataFrame) -> Path:
+    """A Salesforce opportunity report exported with a US locale: 3/7/2026 dates, "USD 1,234.56", 1/0 flags."""
+    stage = frame["stage"].where(frame["outcome"] != "open", "Negotiation/Review")
+    out = pd.DataFrame({
+        "Opportunity Owner": frame["owner"], "Account Name": frame["account"],
+        "Opportunity Name": frame["account"] + " - " + frame["deal_id"], "Stage": stage,
+        "Amount": frame["amount"].map(lambda a: f"USD {a:,.2f}"), "Probability (%)": frame["probability"],
+        "Close Date": frame["closed"].map(lambda d: f"{d.month}/{d.day}/{d.year}"),
+        "Won": (frame["outcome"] == "won").astype(int), "Closed": (frame["outcome"] != "open").astype(int),
+        "Product": frame["product"], "Created Date": frame["created"].map(lambda d: f"{d.month}/{d.day}/{d.year}")})
+    path = folder / "report1700000000000.csv"
+    out.to_csv(path, index=False, encoding="utf-8")
+    return path
