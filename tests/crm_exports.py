@@ -15,19 +15,21 @@ OWNERS = {"Ana Lima": "North", "Ben Okoro": "North", "Chloé Martin": "South", "
 PRODUCTS = ("Widgets", "Gadgets", "Service plans")
 
 
-def deals(seed: int = 7, months: int = 30, start: dt.date = dt.date(2024, 5, 1)) -> pd.DataFrame:
+def deals(seed: int = 7, months: int = 30, start: dt.date = dt.date(2024, 5, 1), owners: dict | None = None,
+          products: tuple[str, ...] = PRODUCTS) -> pd.DataFrame:
     """Return won deals: deal_id, created, closed, owner, region, account, product, amount (cents exact)."""
+    owners = owners or OWNERS
     rng = np.random.default_rng(seed)
     rows = []
     for m in range(months):
         first = (pd.Timestamp(start) + pd.DateOffset(months=m)).date()
-        for owner, region in OWNERS.items():
+        for owner, region in owners.items():
             for _ in range(int(rng.integers(3, 7))):
                 closed = first + dt.timedelta(days=int(rng.integers(0, 27)))
                 season = 1.3 if closed.month == 12 else 1.0
                 rows.append({"closed": closed, "created": closed - dt.timedelta(days=int(rng.integers(10, 90))),
                              "owner": owner, "region": region, "account": f"ACC-{int(rng.integers(1, 60)):04d}",
-                             "product": PRODUCTS[int(rng.integers(0, 3))],
+                             "product": products[int(rng.integers(0, len(products)))],
                              "amount": round(float(rng.lognormal(8, 0.5)) * season, 2)})
     frame = pd.DataFrame(rows).sort_values(["closed", "owner"], ignore_index=True)
     frame.insert(0, "deal_id", [f"D{i:05d}" for i in range(1, len(frame) + 1)])
@@ -74,14 +76,16 @@ def with_outcomes(won: pd.DataFrame, seed: int = 3) -> pd.DataFrame:
     lost = won.sample(frac=0.25, random_state=seed).assign(outcome="lost", stage="Closed Lost", probability=0)
     lost["amount"] = (lost["amount"] * 0.9).round(2)
     last = max(won["closed"])
+    owners = {o: r for o, r in zip(won["owner"], won["region"])}
+    products = sorted(set(won["product"]))
     open_rows = []
     for i in range(12):
         stage = list(HUBSPOT_OPEN)[i % len(HUBSPOT_OPEN)]
         closed = last + dt.timedelta(days=int(rng.integers(20, 120)))
-        owner = list(OWNERS)[i % len(OWNERS)]
+        owner = sorted(owners)[i % len(owners)]
         open_rows.append({"closed": closed, "created": last - dt.timedelta(days=int(rng.integers(5, 60))),
-                          "owner": owner, "region": OWNERS[owner], "account": f"ACC-{int(rng.integers(1, 60)):04d}",
-                          "product": PRODUCTS[i % 3], "amount": round(float(rng.lognormal(8, 0.5)), 2),
+                          "owner": owner, "region": owners[owner], "account": f"ACC-{int(rng.integers(1, 60)):04d}",
+                          "product": products[i % len(products)], "amount": round(float(rng.lognormal(8, 0.5)), 2),
                           "outcome": "open", "stage": stage, "probability": HUBSPOT_OPEN[stage]})
     frame = pd.concat([won, lost, pd.DataFrame(open_rows)], ignore_index=True)
     frame["deal_id"] = [f"{9000000 + i}" for i in range(len(frame))]
