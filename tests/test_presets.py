@@ -124,6 +124,7 @@ def test_init_detects_the_preset_and_the_roster_keeps_pipeline_owners(tmp_path):
     config, reps, found = init_project(write_salesforce(tmp_path, frame))
     assert found.preset == "salesforce" and found.outcomes == {"won": int((frame["outcome"] == "won").sum()),
                                                                "open": 12, "lost": int((frame["outcome"] == "lost").sum())}
+    assert found.currency == "USD" and found.currency_evidence == f"{len(frame):,} amounts written with 'USD'"
     won = frame[frame["outcome"] == "won"]
     assert found.last_date == max(won["closed"])  # open deals close later: as_of comes from the won ones
     text = config.read_text(encoding="utf-8")

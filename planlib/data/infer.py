@@ -203,7 +203,7 @@ def _currency(values: pd.Series) -> tuple[str | None, str]:
     for symbol, code in _CURRENCIES:
         count = text.count(symbol)
         if count:
-            return code, f"{count:,} amounts written with {symbol!r}"
+            return code, f"{count:,} amounts written with {symbol.upper() if symbol.isalpha() else symbol!r}"
     return None, "no currency symbol in the amounts"
 
 
