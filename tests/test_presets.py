@@ -143,3 +143,28 @@ def test_roster_note_counts_rows_still_inferred():
                                  "deal owners as `planlib init` inferred them (their dates, team and region are "
                                  "guesses).", {"n": 3, "marked": 1})
     assert roster_note(reps.drop(columns="source"))[1] == {"n": 3}
+
+
+def test_lines_that_hold_no_deal_and_a_deal_without_stage(tmp_path):
+    frame = with_outcomes(deals(**SMALL))
+    path = write_hubspot(tmp_path, frame)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], lines[1:]
+    no_stage = body[0].split(",")
+    no_stage[2] = ""  # Deal Stage
+    total = "Total" + "," * (len(header.split(",")) - 1)
+    blank = "," * (len(header.split(",")) - 1)
+    path.write_text("\n".join([header, ",".join(no_stage), *body[1:5], blank, header, *body[5:], total]) + "\n",
+                    encoding="utf-8")
+    inputs = load_inputs(_config(tmp_path, path, "hubspot"))
+    rejects = inputs.rejects.set_index("line")
+    assert rejects.loc[2, "reason"] == ("expected a stage (the cell is empty): without it the deal is neither won, "
+                                        "lost nor open")
+    assert rejects.loc[8, "reason"] == "repeated header row: removed"
+    assert rejects.loc[len(body) + 4, "reason"] == "total row: removed so it is not counted twice"
+    counts = inputs.counts.set_index("table")
+    assert len(inputs.tables["pipeline"]) == 12 and counts.loc["pipeline", "rows_rejected"] == 0
+    # every line of the file but the header and the blank one is a row: used or rejected with its reason
+    assert counts.loc[["sales", "pipeline"], "rows_in"].sum() == len(body) + 2
+    won = frame[frame["outcome"] == "won"].drop(index=0, errors="ignore")
+    assert round(inputs.tables["sales"]["amount"].sum(), 2) == round(won["amount"].sum(), 2)

@@ -221,7 +221,8 @@ def load_inputs(config, *, strict: bool = False, sales_after: dt.date | None = N
         else:
             raw = _readers.read_source(source, name, config.resolve)
         if name == "sales" and source.preset:
-            split = _presets.split_export(raw, source, pipeline_given=data.pipeline is not None)
+            split = _presets.split_export(raw, source, pipeline_given=data.pipeline is not None,
+                                          total_labels=data.total_row_labels)
             raw, source = split.won, split.won_source
         roster_label = counts[0][1] if counts and counts[0][0] == "reps" else "the reps table"
         cleaned = _clean(name, raw, source, data, config.as_of, tables.get("reps"), roster_label,

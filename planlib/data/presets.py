@@ -155,12 +155,14 @@ def _flag(values: pd.Series) -> pd.Series:
 
 
 def outcome_of(frame: pd.DataFrame, header: list[str], preset: str, columns: dict[str, str]) -> pd.Series:
-    """Return "won", "lost" or "open" for each row: by the Won/Closed flags where exported, else by the stage."""
+    """Return "won", "lost" or "open" for each row: by the Won/Closed flags where exported, else by the stage;
+    "" where neither says (no flags and an empty stage)."""
     spec = PRESETS[preset]
     stage = frame[header.index(columns["stage"])].map(_fold)
     won = stage.isin({_fold(s) for s in spec.won_stages})
     lost = stage.isin({_fold(s) for s in spec.lost_stages})
-    out = pd.Series(np.where(won, "won", np.where(lost, "lost", "open")), index=frame.index)
+    out = pd.Series(np.where(won, "won", np.where(lost, "lost", np.where(stage == "", "", "open"))),
+                    index=frame.index)
     if "won" in columns and "closed" in columns:
         is_won = _flag(frame[header.index(columns["won"])])
         is_closed = _flag(frame[header.index(columns["closed"])])
@@ -186,7 +188,18 @@ def _rejects(table: str, label: str, lines, column: str, values, reasons) -> pd.
                          "reason": pd.Series(reasons, dtype=object).to_numpy(), "soft": True})
 
 
-def split_export(raw, source, *, pipeline_given: bool) -> Split:
+def _not_a_deal(raw, total_labels) -> pd.Series:
+    """Rows that hold no deal: blank, the header again, or a total row (its first filled cell a total label)."""
+    frame = raw.frame
+    filled = frame != ""
+    blank = ~filled.any(axis=1)
+    header_again = (frame == pd.Series(raw.header, index=frame.columns)).all(axis=1)
+    first = frame.where(filled).bfill(axis=1).iloc[:, 0].fillna("") if len(frame.columns) else frame.index
+    total = pd.Series(first, index=frame.index).astype(str).str.lower().isin({x.lower() for x in total_labels})
+    return blank | header_again | total
+
+
+def split_export(raw, source, *, pipeline_given: bool, total_labels=()) -> Split:
     """Split a CRM export (``source.preset``) into won, open and lost deals, before any value is parsed.
 
     Parameters
@@ -198,6 +211,8 @@ def split_export(raw, source, *, pipeline_given: bool) -> Split:
     pipeline_given : bool
         ``data.pipeline`` is configured on its own: the export's open deals are then set aside (counted), not
         read as the pipeline.
+    total_labels : sequence of str
+        data.total_row_labels: a row that starts with one is a total, not a deal (the sales table removes it).
 
     Returns
     -------
@@ -212,11 +227,17 @@ def split_export(raw, source, *, pipeline_given: bool) -> Split:
                     "customer_name")
     won_source = source.model_copy(update={"columns": {k: v for k, v in columns.items() if k in sales_fields},
                                            "preset": None})
-    won_rows = np.flatnonzero((outcome == "won").to_numpy())
-    lost_rows = np.flatnonzero((outcome == "lost").to_numpy())
-    open_rows = np.flatnonzero((outcome == "open").to_numpy())
+    # Blank lines, a header repeated mid-file and total rows are no deal: the sales table removes them by its rules.
+    structural = _not_a_deal(raw, total_labels)
+    won_rows = np.flatnonzero(((outcome == "won") | structural).to_numpy())
+    lost_rows = np.flatnonzero(((outcome == "lost") & ~structural).to_numpy())
+    open_rows = np.flatnonzero(((outcome == "open") & ~structural).to_numpy())
+    unknown = np.flatnonzero(((outcome == "") & ~structural).to_numpy())
     aside = [_rejects("sales", raw.label, raw.lines[lost_rows], stage_header, stage_text.iloc[lost_rows],
-                      [f"lost deal ({stage_header} {v!r}): counted, not a sale" for v in stage_text.iloc[lost_rows]])]
+                      [f"lost deal ({stage_header} {v!r}): counted, not a sale" for v in stage_text.iloc[lost_rows]]),
+             _rejects("sales", raw.label, raw.lines[unknown], stage_header, [""] * len(unknown),
+                      "expected a stage (the cell is empty): without it the deal is neither won, lost nor open")
+             .assign(soft=False)]
     open_part = open_source = None
     open_rejects = _rejects("pipeline", raw.label, [], stage_header, [], [])
     if pipeline_given:
