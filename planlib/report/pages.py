@@ -42,6 +42,10 @@ img { max-width: 100%; height: auto; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap; font-size: .85rem; }
 .output_stderr pre { background: #fff4f0; }
 .output_area, .text_cell_render { margin: .4rem 0; }
+/* a wide table scrolls inside its output instead of widening the page */
+.output_html { overflow-x: auto; }
+details { margin: .4rem 0 .8rem; }
+details > summary { cursor: pointer; color: #1f5f8b; }
 .headline { display: flex; flex-wrap: wrap; gap: .8rem; margin: 1rem 0 1.6rem; }
 .headline > div { border: 1px solid #dcdcdc; border-radius: 6px; padding: .6rem 1rem; min-width: 10rem; }
 .headline .label { font-size: .8rem; color: #555; }
