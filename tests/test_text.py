@@ -80,6 +80,12 @@ def test_a_long_table_folds_into_a_closed_details_block():
     assert not text.table(frame, caption="Every step", collapse_above=5).data.startswith("<details>")
 
 
+def test_folded_puts_tables_in_one_closed_block():
+    one, two = text.table(pd.DataFrame({"a": [1]})), text.table(pd.DataFrame({"b": [2]}))
+    out = text.folded("The <tables>", one, None, two).data
+    assert out == f"<details><summary>The &lt;tables&gt;</summary>\n{one.data}\n{two.data}\n</details>"
+
+
 def test_table_refuses_a_money_column_it_does_not_have():
     with pytest.raises(ValueError, match=r"money/percent column\(s\) \['amount'\] not in the table \['region'\]"):
         text.table(pd.DataFrame({"region": ["East"]}), money=["amount"])

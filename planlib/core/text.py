@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-__all__ = ["FORMULA_PREFIXES", "escape", "fmt", "label", "md", "money", "shown", "table", "with_unit"]
+__all__ = ["FORMULA_PREFIXES", "escape", "fmt", "folded", "label", "md", "money", "shown", "table", "with_unit"]
 
 # ``$`` too: nbconvert and JupyterLab read ``$...$`` as math, where escapes are not undone.
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~$"})
@@ -185,6 +185,15 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
         out = (f"<details><summary>{html.escape(title or 'The table')} · {len(shown):,} rows</summary>\n"
                f"{out}\n</details>")
     return HTML(out)
+
+
+def folded(summary: str, *parts: HTML | None) -> HTML:
+    """Return ``parts`` (tables from :func:`table`) in one closed ``<details>`` block headed by ``summary`` (escaped).
+
+    A detail a reader may open: one line on the page however many tables it holds. Parts that are None are left out.
+    """
+    inner = "\n".join(part.data for part in parts if part is not None)
+    return HTML(f"<details><summary>{html.escape(summary)}</summary>\n{inner}\n</details>")
 
 
 def shown(function: Callable[..., object], /, **table_options: object) -> Callable[..., object]:
