@@ -126,7 +126,8 @@ def test_every_money_figure_on_the_pages_is_in_the_display_unit(sample_bundle):
     assert (company.display_unit, company.display_unit_label) == (1000, "k CNY")
     for page in sorted(sample_bundle.bundle.glob("*.html")):
         words = page_text(page)
-        in_yuan = [words[max(0, m.start() - 50):m.end()] for m in re.finditer(r"(?<!k )CNY", words)]
+        # "120,000 CNY" is money in yuan; "120 k CNY" is not, nor a rejected row's reason that names CNY
+        in_yuan = [words[max(0, m.start() - 50):m.end()] for m in re.finditer(r"\d CNY", words)]
         assert in_yuan == [], (page.name, in_yuan)
         too_long = [words[max(0, m.start() - 50):m.end()] for m in SEVEN_DIGITS.finditer(words)
                     if not words[:m.start()].endswith("seed ")]  # the config's seed is not money
@@ -152,3 +153,9 @@ def test_the_pages_state_one_chance_and_one_last_year(sample_bundle):
     # the forecast-only odds appear once on the summary, labelled as such
     forecast_only = f"{target.probability:.0%}"
     assert pages["05_annual_plan"].count(f"alone the chance would be {forecast_only}") == 1
+
+
+def test_the_summary_speaks_the_director_s_language(sample_bundle):
+    words = page_text(sample_bundle.bundle / "05_annual_plan.html")
+    for jargon in ("MASE", "combo(", "holt_winters", "region_product/", "True", "False", "NaN", "_"):
+        assert jargon not in words, jargon
