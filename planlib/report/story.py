@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["LastYear", "chance_of_target", "chance_source", "last_year", "plan_on_a_page", "verdict"]
+__all__ = ["LastYear", "chance_of_target", "chance_source", "goal_cards", "last_year", "plan_on_a_page", "verdict"]
 
 
 def chance_of_target(plan) -> float:
@@ -132,3 +132,35 @@ def plan_on_a_page(plan) -> pd.DataFrame:
         ("Expected loss from risks", shown(float(live["expected_loss"].sum())), f"{len(live)} risks of the register"),
     ]
     return pd.DataFrame(rows, columns=["figure", "value", "basis"])
+
+
+def goal_cards(plan) -> pd.DataFrame:
+    """Return the plan's SMART goal cards with the annual revenue target judged on :func:`chance_of_target`.
+
+    ``planning.smart`` judges a revenue goal on the forecast alone; the goal that is the annual target itself
+    (metric revenue, scope company, target the annual target) is the one number every page gives one chance
+    of reaching, so its probability, "achievable" and "SMART" marks and its problems are restated on that
+    chance against ``goals.min_probability``.
+
+    Returns
+    -------
+    DataFrame
+        As ``plan["goal_cards"]`` (``planlib.planning.smart.goal_cards``).
+    """
+    cards = plan["goal_cards"].copy()
+    if cards.empty:
+        return cards
+    threshold = plan.config.goals.min_probability
+    chance = chance_of_target(plan)
+    is_target = ((cards["metric"] == "revenue") & (cards["scope"] == "company")
+                 & (pd.to_numeric(cards["target"], errors="coerce") == plan["annual_target"].target))
+    for i in cards.index[is_target]:
+        kept = [p for p in str(cards.at[i, "problems"]).split("; ") if p and not p.startswith("achievability ")]
+        achievable = chance >= threshold
+        if not achievable:
+            kept.insert(0, f"achievability {chance:.0%} is below the {threshold:.0%} threshold")
+        cards.at[i, "probability"] = chance
+        cards.at[i, "achievable"] = achievable
+        cards.at[i, "smart"] = not kept
+        cards.at[i, "problems"] = "; ".join(kept)
+    return cards
