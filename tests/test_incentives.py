@@ -68,6 +68,9 @@ def test_plain_language_description_computes_its_numbers():
     steep = describe_plan(Incentives(**{**SAMPLE, "bonuses": []}, commission=STEEP), currency="EUR")
     assert "Below 50% of target nothing is paid.\n\nFrom 50% to 100% of target each 1% of attainment pays 2%" in steep
     assert "reached at 133.3% of target" in steep
+    # in the display unit: 120,000 / 1000 and 5,000 / 1000; 1,500 keeps its half (1.5)
+    in_k = describe_plan(Incentives(**SAMPLE), currency="CNY", unit=1000, unit_label="k CNY")
+    assert "is rep 120 k CNY" in in_k and "gets 5 k CNY." in in_k and "CNY" not in in_k.replace("k CNY", "")
 
 
 def test_commission_per_quarter_is_a_quarter_of_target_incentive_times_the_factor():
@@ -173,6 +176,9 @@ def test_payout_examples_and_the_what_if_sentence():
     assert payout_example(1.2, Incentives(**SAMPLE), currency="CNY") == (
         "At 120% of target in every quarter, a full-time rep earns 168,000 CNY of commission in the year "
         "(140% of target incentive).")
+    # 0.65 x 120,000 = 78,000 CNY = 78 k CNY
+    assert "a full-time rep earns 78 k CNY of commission" in payout_example(
+        0.8, Incentives(**SAMPLE), currency="CNY", unit=1000, unit_label="k CNY")
     with pytest.raises(DataError, match=r"no target incentive for role 'intern'"):
         payout_examples(Incentives(**SAMPLE), role="intern")
 

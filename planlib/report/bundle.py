@@ -5,6 +5,7 @@ and manifest.json. Used by ``planlib.runner`` for plans and ``planlib.review_run
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import sys
 from importlib import metadata
@@ -292,35 +293,25 @@ def fiscal_year_months(year: int, start_month: int) -> tuple[pd.Timestamp, pd.Ti
 def headline(plan: Plan) -> dict[str, str]:
     """Return the headline figures of the index page, label -> formatted value.
 
-    Last full fiscal year's revenue and its growth over the year before, the plan year's
-    forecast revenue (closed months as booked, the rest forecast), target and the chance of reaching it
-    (the Monte Carlo of forecast, capacity and risks) where the plan has them, and the rows read, used
-    and rejected.
+    Last year (``planlib.report.story.last_year``: last fiscal year's actual plus outlook, the figure every
+    page states), the plan year's forecast revenue (closed months as booked, the rest forecast), the target and
+    its growth on last year, the chance of reaching it (``story.chance_of_target``) where the plan has them,
+    and the rows read, used and rejected.
     """
     from planlib.core.text import money
+
+    from planlib.report.story import chance_of_target, last_year
 
     cfg = plan.config
     unit, label = cfg.company.display_unit, cfg.company.display_unit_label
     history = plan["history"]
     company = history[history["level"] == "company"].set_index("ds")["y"].sort_index()
-    last_closed = pd.Timestamp(cfg.last_closed_month)
     figures: dict[str, str] = {}
-
-    def booked(year: int) -> float | None:
-        first, last = fiscal_year_months(year, cfg.fiscal.start_month)
-        if len(company) == 0 or first < company.index.min() or last > last_closed:
-            return None
-        return float(company.loc[first:last].sum())
-
-    start = cfg.fiscal.start_month
-    year = last_closed.year + (1 if start > 1 and last_closed.month >= start else 0)
-    if fiscal_year_months(year, start)[1] != last_closed:  # the year of the last closed month is not over
-        year -= 1
-    revenue, before = booked(year), booked(year - 1)
-    if revenue is not None:
-        figures[f"FY{year} revenue"] = money(revenue, unit, label)
-        if before:
-            figures[f"FY{year} growth over FY{year - 1}"] = f"{revenue / before - 1:+.1%}"
+    if "annual_target" in stages():
+        # the one "last year" of every page: last fiscal year's actual plus the forecast of its open months
+        last = last_year(plan)
+        if math.isfinite(last.amount):
+            figures[f"Last year: {last.label}"] = money(last.amount, unit, label)
     if "forecast" in stages():
         forecast = plan_year_forecast(plan, company)
         if forecast is not None:
@@ -329,9 +320,10 @@ def headline(plan: Plan) -> dict[str, str]:
         target = company_annual_target(plan["targets"])
         if target is not None:
             figures[f"FY{cfg.fiscal.year} target"] = money(target, unit, label)
+            if "annual_target" in stages() and math.isfinite(last.amount) and last.amount > 0:
+                figures[f"Target growth on {last.fiscal_year}"] = f"{target / last.amount - 1:+.1%}"
     if "monte_carlo" in stages():
-        # the odds of the one model that holds the forecast, the team's capacity and the risk register
-        figures["Chance of reaching the target"] = f"{plan['monte_carlo'].summary['p_target']:.0%}"
+        figures["Chance of reaching the target"] = f"{chance_of_target(plan):.0%}"
     counts = input_counts(plan)
     for key, text in (("rows_in", "Input rows read"), ("rows_used", "Input rows used"),
                       ("rows_rejected", "Input rows rejected")):
