@@ -223,7 +223,9 @@ def test_page_07_runs_only_when_commits_are_given(tmp_path):
     assert plan_notebooks(config_for(tmp_path))[-1] == COMMITS_NOTEBOOK
     assert COMMITS_NOTEBOOK not in plan_notebooks(config_for(tmp_path, None))
     listed = config_for(tmp_path, report={"notebooks": ["01_market_analysis.ipynb"]})
-    assert plan_notebooks(listed) == ["01_market_analysis.ipynb"]
+    assert plan_notebooks(listed) == ["01_market_analysis.ipynb", COMMITS_NOTEBOOK]
+    named = config_for(tmp_path, report={"notebooks": [COMMITS_NOTEBOOK, "02_goal_setting.ipynb"]})
+    assert plan_notebooks(named) == [COMMITS_NOTEBOOK, "02_goal_setting.ipynb"]
 
 
 def test_the_sample_plan_negotiates_its_commits_and_still_adds_up(tmp_path):
@@ -242,3 +244,31 @@ def test_the_sample_plan_negotiates_its_commits_and_still_adds_up(tmp_path):
     ignore = planlib.Plan.from_config(ROOT / "templates" / "plan.yaml", cache_dir=tmp_path / "cache",
                                       overrides={"allocation.commits": "ignore"})
     pd.testing.assert_frame_equal(ignore["targets"], al.targets_table(ignore["allocation"]))
+
+
+def test_the_cli_writes_a_template_from_a_published_plan(tmp_path, capsys):
+    import json
+
+    from planlib.data.readers import file_sha256
+    from planlib.report.cli import main
+
+    bundle = tmp_path / "reports" / "FY2027" / "v001"
+    bundle.mkdir(parents=True)
+    rng = np.random.default_rng(8)
+    targets = al.targets_table(al.allocate(20_000, make_inputs(rng), unit=1000.0))
+    targets.to_csv(bundle / "targets.csv", index=False)
+    config = {"company": {"name": "Test Co", "currency": "EUR"}, "fiscal": {"year": 2027}, "as_of": "2026-11-26",
+              "data": {"sales": {"path": "sales.csv"}, "reps": {"path": "reps.csv"}}}
+    (bundle / "manifest.json").write_text(json.dumps({"config": config,
+                                                      "files": {"targets.csv": file_sha256(bundle / "targets.csv")}}))
+    out = tmp_path / "east.xlsx"
+    assert main(["commits-template", "--plan", str(bundle), "--out", str(out), "--team", "T1"]) == 0
+    assert f"wrote {out}: 4 rows to fill in (team x quarter)" in capsys.readouterr().out
+    sheet = openpyxl.load_workbook(out)["Commits"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    expected = targets[(targets["level"] == "team") & (targets["entity"] == "T1") & (targets["product"] == "All")
+                       & (targets["period_type"] == "quarter")]
+    assert [r[:2] + r[3:6] for r in rows] == [["team", "T1", p, t, None] for p, t in
+                                             zip(expected["period"], expected["target"].astype(float))]
+    assert main(["commits-template", "--plan", str(bundle), "--out", str(out), "--team", "Nope"]) != 0
+    assert "Nope is not a team of the plan" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from planlib.planning.commits import CommitReview
 from planlib.planning.fairness import Fairness, fairness
 
 __all__ = ["MOVE_RULE", "Negotiation", "commits_view", "fairness_comparison", "negotiate", "negotiated_allocation",
-           "negotiation_level", "talking_points"]
+           "negotiation_level", "talking_points", "what_if", "what_if_for"]
 
 MOVE_RULE = ("the difference between the company target and the sum after commits is spread so that the "
              "entities with the most headroom (highest P(attainment)) take it first: their targets rise (or, "
@@ -198,6 +198,31 @@ def _negotiation(allocation: AllocationResult, review: CommitReview, mode: str, 
     moves, notes = negotiate(frame, total_units, method=method, weight=weight, unit=allocation.unit)
     moves.insert(1, "region", odds["region"].to_numpy())
     return Negotiation(mode, method, mode != "ignore", level, weight, moves, notes)
+
+
+def what_if(plan, method: str = "blend", weight: float = 0.5) -> pd.DataFrame:
+    """Return the moves the negotiation would make under ``method`` and ``weight``; the plan is not changed.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`negotiate` returns it, with region; empty when nobody committed.
+    """
+    return _negotiation(plan["allocation"], plan["commits"], method, weight).moves
+
+
+def what_if_for(plan):
+    """Return :func:`what_if` bound to ``plan``, as a named function for ``ipywidgets.interact``.
+
+    >>> # ipywidgets.interact(what_if_for(plan), method=["blend", "floor"], weight=(0.0, 1.0, 0.1))
+    """
+    cfg = plan.config.allocation
+    start = cfg.commits if cfg.commits != "ignore" else "blend"
+
+    def what_if_commits(method: str = start, weight: float = cfg.commits_weight) -> pd.DataFrame:
+        return what_if(plan, method=method, weight=weight)
+
+    return what_if_commits
 
 
 @stage("negotiation", needs=("allocation", "commits"), config=("allocation",))

@@ -280,9 +280,11 @@ def _inputs_sheet(plan: Plan) -> Sheet:
     return Sheet(pd.DataFrame(input_counts(plan)))
 
 
-@bundle_sheet("Rejected rows", needs=("inputs",))
+@bundle_sheet("Rejected rows", needs=("inputs", "commits"))
 def _rejects_sheet(plan: Plan) -> Sheet:
-    return Sheet(plan["inputs"].rejects)
+    if plan.config.data.commits is None:
+        return Sheet(plan["inputs"].rejects)
+    return Sheet(pd.concat([plan["inputs"].rejects, plan["commits"].commits.rejects], ignore_index=True))
 
 
 # --------------------------------------------------------------------------- headline and manifest

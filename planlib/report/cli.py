@@ -70,6 +70,9 @@ def _commits_template(args: argparse.Namespace) -> int:
     write_commits_template(rows, out, title=f"{cfg.company.name}: commits for FY{cfg.fiscal.year} "
                                              f"(plan {bundle.name})", currency=cfg.company.currency)
     print(f"wrote {out}: {len(rows)} rows to fill in ({args.level} x {args.periods})")
+    if cfg.allocation.commits != "ignore" and cfg.data.commits is not None:
+        print(f"note: {bundle.name}'s targets were negotiated with commits (allocation.commits: "
+              f"{cfg.allocation.commits}); a plan reading the filled file sets it against the top-down targets")
     return 0
 
 

@@ -366,10 +366,10 @@ COMMITS_NOTEBOOK = "07_commits.ipynb"
 
 
 def plan_notebooks(cfg: PlanConfig) -> list[str]:
-    """Return the notebooks ``planlib plan`` runs: ``report.notebooks``, and 07_commits when commits are given
-    and the config leaves the list to its default."""
+    """Return the notebooks ``planlib plan`` runs: ``report.notebooks``, then 07_commits when commits are given
+    (``data.commits``) and the list does not name it already; a page of commits needs commits."""
     names = list(cfg.report.notebooks)
-    if cfg.data.commits is not None and "notebooks" not in cfg.report.model_fields_set and COMMITS_NOTEBOOK not in names:
+    if cfg.data.commits is not None and COMMITS_NOTEBOOK not in names:
         names.append(COMMITS_NOTEBOOK)
     return names
 
