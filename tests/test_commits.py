@@ -272,3 +272,41 @@ def test_the_cli_writes_a_template_from_a_published_plan(tmp_path, capsys):
                                              zip(expected["period"], expected["target"].astype(float))]
     assert main(["commits-template", "--plan", str(bundle), "--out", str(out), "--team", "Nope"]) != 0
     assert "Nope is not a team of the plan" in capsys.readouterr().err
+
+
+def test_the_template_is_byte_identical_for_the_same_rows(tmp_path):
+    rows = pd.DataFrame({"level": "team", "entity": ["=cmd()", "B"], "product": "", "period": ["2027Q1", "2027Q1"],
+                         "target": [1000.0, 2000.0], "amount": np.nan, "submitted_by": "", "note": ""})
+    first = write_commits_template(rows, tmp_path / "a.xlsx", title="T", currency="EUR").read_bytes()
+    second = write_commits_template(rows, tmp_path / "b.xlsx", title="T", currency="EUR").read_bytes()
+    assert first == second
+    cell = openpyxl.load_workbook(tmp_path / "a.xlsx")["Commits"]["B2"]
+    assert cell.value == "=cmd()" and cell.data_type == "s"  # text, never a live formula
+
+
+def test_sample_commits_sandbag_and_over_promise_as_built():
+    from planlib.data import sample
+    from planlib.data.sample_commits import GROWTH, SAMPLE_COMMIT_MIX
+
+    tables = sample.generate()
+    commits = tables["commits"]
+    assert len(commits) == 8 * 4 and set(commits["period"]) == {f"2027Q{q}" for q in range(1, 5)}
+    sales, reps = tables["sales"], tables["reps"]
+    recent = sales[sales["date"] > pd.Timestamp("2025-10-31")]
+    run_rate = recent.groupby(recent["rep_id"].map(reps.set_index("rep_id")["team"]))["amount"].sum()
+    ratio = commits.groupby("entity")["amount"].sum() / (run_rate * (1 + GROWTH))
+    kinds = commits.groupby("entity")["note"].first()
+    for kind, (count, factor) in SAMPLE_COMMIT_MIX.items():
+        mine = ratio[kinds.str.contains("safe number" if kind == "sandbagging" else "tenders")]
+        assert len(mine) == count
+        assert mine.between(factor * 0.92, factor * 1.08).all()  # the factor, give or take the 2% noise
+
+
+def test_a_commits_folder_without_files_and_a_missing_file_are_clear_errors(tmp_path):
+    from planlib.core.errors import DataError
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"data.commits.path is a folder with no commit file \(expected .csv"):
+        read_commits(config_for(tmp_path, "empty"))
+    with pytest.raises(DataError, match=r"gone.csv: file not found at .*gone.csv \(data.commits.path\)"):
+        read_commits(config_for(tmp_path, "gone.csv"))
