@@ -81,6 +81,17 @@ def test_bad_commit_rows_are_rejected_with_their_reasons(tmp_path):
     assert set(result.rejects["file"]) == {"commits.csv"}
 
 
+def test_commits_by_product_must_name_every_product(tmp_path):
+    result = checked(tmp_path, "level,entity,product,period,amount\n"
+                               "team,East-1,Kit,FY2027,100\n"
+                               "team,West-1,Kit,FY2027,100\nteam,West-1,Service,FY2027,50\n")
+    assert result.annual.set_index("entity")["commit"].to_dict() == {"West-1": 150}
+    assert result.rejects[["line", "column"]].values.tolist() == [[2, "product"]]
+    assert result.rejects["reason"].iloc[0] == ("expected every product when committing by product: East-1 commits "
+                                                "1 of 2 (none for Service); give each product, or one row for all "
+                                                "products")
+
+
 def test_a_folder_of_files_is_read_one_file_each(tmp_path):
     folder = tmp_path / "commits"
     folder.mkdir()
@@ -310,3 +321,16 @@ def test_a_commits_folder_without_files_and_a_missing_file_are_clear_errors(tmp_
         read_commits(config_for(tmp_path, "empty"))
     with pytest.raises(DataError, match=r"gone.csv: file not found at .*gone.csv \(data.commits.path\)"):
         read_commits(config_for(tmp_path, "gone.csv"))
+
+
+def test_the_gap_chart_sums_teams_into_their_regions_and_draws():
+    from planlib.report.charts import commits as commit_charts, to_svg
+
+    rec = pd.DataFrame({"level": "team", "entity": ["E-1", "E-2", "W-1"], "region": ["East", "East", "West"],
+                        "gap": [-3000.0, 1000.0, 500.0], "target": 1.0, "commit": 1.0, "likely": 1.0, "sd": 1.0,
+                        "flag": ["sandbagging", "", "over-promising"]})
+    chart = commit_charts.commit_gap(rec, title="gap", unit=1000.0, unit_label="k EUR")
+    data = chart.data.set_index("entity")["gap"]
+    assert data.to_dict() == {"East (region)": -2.0, "  E-1": -3.0, "  E-2": 1.0, "West (region)": 0.5, "  W-1": 0.5}
+    assert "<svg" in to_svg(chart)
+    assert "<svg" in to_svg(commit_charts.target_commit_likely(rec, title="t"))

@@ -176,7 +176,7 @@ def check_commits(parsed: CommitRows, *, entities: dict[str, list[str]], periods
     or rep; the entity is one of the plan's at that level; the product is the plan's (or blank); the period is
     the year, a quarter or a month of the plan year ("2027" is read as the year); the amount is given and not
     negative; one row per level, entity, product and period; an entity's rows share one period type and one
-    product grain (all products, or by product) and cover the whole year (every quarter, or every month).
+    product grain (all products, or every product) and cover the whole year (every quarter, or every month).
     """
     rows = parsed.rows.copy()
     rows["product"] = rows["product"].fillna("").astype(str).replace({"": ALL})
@@ -230,6 +230,12 @@ def check_commits(parsed: CommitRows, *, entities: dict[str, list[str]], periods
             reject(rows.index.isin(group.index), "period", rows["period"],
                    f"expected one grain per {level}: {entity} mixes {what}, which would count the commit twice; "
                    f"give the year, or every quarter, or every month, for all products or for each product")
+            continue
+        missing = [p for p in products if p not in by_product] if ALL not in by_product else []
+        if missing:
+            reject(rows.index.isin(group.index), "product", rows["product"],
+                   f"expected every product when committing by product: {entity} commits {len(by_product)} of "
+                   f"{len(products)} (none for {_listing(missing)}); give each product, or one row for all products")
             continue
         need = per_type[types[0]]
         short = {p: len(g) for p, g in group.groupby("product") if len(g) < need}

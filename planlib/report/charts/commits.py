@@ -32,12 +32,12 @@ def commit_gap(reconciliation: pd.DataFrame, *, title: str, subtitle: str | None
     rows = []
     for region in sorted(set(regions.index) | set(summed.index)):
         gap = regions.get(region, summed.get(region))
-        rows.append({"entity": f"{region} (region)", "gap": float(gap), "of": "region"})
+        rows.append({"entity": f"{region} (region)", "gap": float(gap), "Level": "region"})
         for team in rec[(rec["level"] == "team") & (rec["region"] == region)].itertuples():
-            rows.append({"entity": f"  {team.entity}", "gap": float(team.gap), "of": "team"})
-    frame = pd.DataFrame(rows, columns=["entity", "gap", "of"])
-    return bars(frame, "entity", "gap", "of", title=title, subtitle=subtitle, horizontal=True, stack=True,
-                unit=unit, unit_label=unit_label, x_title="", y_title="Commit - target")
+            rows.append({"entity": f"  {team.entity}", "gap": float(team.gap), "Level": "team"})
+    frame = pd.DataFrame(rows, columns=["entity", "gap", "Level"])
+    return bars(frame, "entity", "gap", "Level", title=title, subtitle=subtitle, horizontal=True, stack=True,
+                unit=unit, unit_label=unit_label, x_title="Region and its teams", y_title="Commit - target")
 
 
 def target_commit_likely(reconciliation: pd.DataFrame, *, title: str, subtitle: str | None = None,
@@ -68,7 +68,7 @@ def target_commit_likely(reconciliation: pd.DataFrame, *, title: str, subtitle: 
     likely = base.mark_point(color="#333333", filled=True, size=40).encode(y=y, x="likely:Q")
     flags = [f for f in FLAG_COLORS if f in set(shown["flag"])]
     commit = base.mark_tick(thickness=4, size=22).encode(
-        y=y, x="commit:Q", color=alt.Color("flag:N", title="commit", scale=alt.Scale(
+        y=y, x="commit:Q", color=alt.Color("flag:N", title="Commit", scale=alt.Scale(
             domain=flags, range=[FLAG_COLORS[f] for f in flags])))
     return alt.layer(target, spread, likely, commit).properties(title=make_title(title, subtitle))
 
@@ -84,8 +84,8 @@ def commit_moves(moves: pd.DataFrame, *, title: str, subtitle: str | None = None
     """
     require_columns(moves, ["entity", "commit_step", "headroom_step"], "moves chart")
     long = pd.concat([
-        pd.DataFrame({"entity": moves["entity"], "step": "1. the commit", "amount": moves["commit_step"]}),
-        pd.DataFrame({"entity": moves["entity"], "step": "2. the difference, by headroom",
+        pd.DataFrame({"entity": moves["entity"], "Step": "1. the commit", "amount": moves["commit_step"]}),
+        pd.DataFrame({"entity": moves["entity"], "Step": "2. the difference, by headroom",
                       "amount": moves["headroom_step"]})], ignore_index=True)
-    return bars(long, "entity", "amount", "step", title=title, subtitle=subtitle, horizontal=True, stack=True,
-                unit=unit, unit_label=unit_label, x_title="", y_title="Move from the top-down target")
+    return bars(long, "entity", "amount", "Step", title=title, subtitle=subtitle, horizontal=True, stack=True,
+                unit=unit, unit_label=unit_label, x_title="Entity", y_title="Move from the top-down target")
