@@ -503,6 +503,7 @@ def _allocation_stage(plan) -> AllocationResult:
     return build_allocation(plan)
 
 
-@stage("targets", needs=("allocation",))
+@stage("targets", needs=("negotiated_allocation",))
 def _targets_stage(plan) -> pd.DataFrame:
-    return targets_table(plan["allocation"])
+    # the top-down allocation unless allocation.commits negotiates it with managers' commits (planning.negotiate)
+    return targets_table(plan["negotiated_allocation"])

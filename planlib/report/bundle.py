@@ -52,7 +52,10 @@ def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
     cfg = plan.config
     if "targets" in stages():
         write_csv(plan["targets"], folder / "targets.csv")
-    write_csv(plan["inputs"].rejects, folder / "rejects.csv")
+    rejects = plan["inputs"].rejects
+    if cfg.data.commits is not None:  # the commits' rejects too, so rows in = used + rejected holds for every file
+        rejects = pd.concat([rejects, plan["commits"].commits.rejects], ignore_index=True)
+    write_csv(rejects, folder / "rejects.csv")
     created = dt.datetime.combine(cfg.as_of, dt.time())  # a fixed document date keeps the workbook's bytes
     write_excel(folder / "plan.xlsx", bundle_sheets(plan), unit=cfg.company.display_unit,
                 unit_label=cfg.company.display_unit_label, created=created)
@@ -92,6 +95,8 @@ _SHEETS: list[tuple[str, tuple[str, ...], SheetBuilder]] = []
 def bundle_sheet(name: str, *, needs: tuple[str, ...]):
     """Register ``func(plan) -> report.Sheet`` as a sheet of plan.xlsx, built when the stages ``needs`` exist.
 
+    A builder returns None when the plan has nothing for its sheet (e.g. no commits were given).
+
     Sheets appear in the order registered; a topic module adds its view by decorating a function.
     """
     if len(name) > 31:
@@ -107,7 +112,8 @@ def bundle_sheet(name: str, *, needs: tuple[str, ...]):
 def bundle_sheets(plan: Plan) -> dict[str, Sheet]:
     """Return the sheets of plan.xlsx (name -> :class:`planlib.report.Sheet`) whose stages the plan has."""
     available = stages()  # imports the topic modules, which register their sheets
-    return {name: func(plan) for name, needs, func in _SHEETS if all(n in available for n in needs)}
+    built = {name: func(plan) for name, needs, func in _SHEETS if all(n in available for n in needs)}
+    return {name: sheet for name, sheet in built.items() if sheet is not None}
 
 
 def with_total_row(view: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
@@ -244,6 +250,17 @@ def _scorecard_sheet(plan: Plan) -> Sheet:
     return Sheet(plan["scorecard_definition"].kpis, percent=["weight"])
 
 
+@bundle_sheet("Commits", needs=("commits", "negotiation"))
+def _commits_sheet(plan: Plan) -> Sheet | None:
+    if plan.config.data.commits is None:
+        return None
+    from planlib.planning.negotiate import commits_view
+
+    view = commits_view(plan["commits"], plan["negotiation"])
+    return Sheet(view, money=["Target (top-down)", "Commit", "Gap", "Likely outcome", "Negotiated target", "Move"],
+                 percent=["Gap %", "P(commit)", "P(target)"])
+
+
 @bundle_sheet("Targets", needs=("targets",))
 def _targets_sheet(plan: Plan) -> Sheet:
     return Sheet(plan["targets"], money=["target"])
@@ -278,9 +295,11 @@ def _inputs_sheet(plan: Plan) -> Sheet:
     return Sheet(pd.DataFrame(input_counts(plan)))
 
 
-@bundle_sheet("Rejected rows", needs=("inputs",))
+@bundle_sheet("Rejected rows", needs=("inputs", "commits"))
 def _rejects_sheet(plan: Plan) -> Sheet:
-    return Sheet(plan["inputs"].rejects)
+    if plan.config.data.commits is None:
+        return Sheet(plan["inputs"].rejects)
+    return Sheet(pd.concat([plan["inputs"].rejects, plan["commits"].commits.rejects], ignore_index=True))
 
 
 # --------------------------------------------------------------------------- headline and manifest
