@@ -1,6 +1,7 @@
-"""Top-down meets bottom-up: each committed entity's target, commit and gap, the odds of each under the
-distribution the fairness check uses for reps (summed over a team's or region's reps), who commits below
-what their history and capacity make likely (sandbagging) or above it (over-promising), and the totals.
+"""Top-down meets bottom-up: each committed entity's target, commit and gap, the odds of each from the plan's
+one model (the Monte Carlo's simulated years, summed over a team's or region's reps in each year: see
+:mod:`planlib.planning.odds`), who commits below what that model makes likely (sandbagging) or above it
+(over-promising), and the totals.
 """
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from planlib.core.graph import stage
 from planlib.data.commits import COMMIT_LEVELS, Commits, check_commits
 from planlib.planning.allocate import AllocationResult
+from planlib.planning.odds import Outcomes, outcome_odds, outcomes_of, share_reaching
 
-__all__ = ["CommitReview", "commit_summary", "entity_odds", "plan_periods", "reconcile"]
+__all__ = ["CommitReview", "commit_summary", "entity_draws", "entity_odds", "plan_periods", "reconcile"]
 
 SANDBAGGING, OVER_PROMISING = "sandbagging", "over-promising"
 
@@ -48,20 +49,54 @@ def plan_periods(allocation: AllocationResult) -> dict[str, str]:
     return {str(p): kind for kind in ("year", "quarter", "month") for p in sorted(pd.unique(pieces[kind]))}
 
 
-def entity_odds(allocation: AllocationResult, reps: pd.DataFrame) -> pd.DataFrame:
-    """Return each entity's top-down target, likely outcome and spread, and P(target).
+def entity_draws(allocation: AllocationResult, outcomes: Outcomes) -> pd.DataFrame:
+    """Return each entity's simulated plan-year sales: columns (level, entity), one row per simulated year.
 
-    A rep's plan-year sales are the Normal of :func:`planlib.planning.fairness.fairness` (mean = potential,
-    from their own run rate, ramp and months in the plan year; sd from their month-to-month spread). A team's
-    or region's are the sum over its reps, taken as independent (variances add): a team whose reps move
-    together is more uncertain than this says, so its P() are nearer 0 or 1 than the truth.
+    A rep's are the rep's own draws; a team's and a region's the sum of their reps' in the same year (so
+    reps who move together move their team together); the company's the Monte Carlo's own total. See
+    :mod:`planlib.planning.odds` for the model and the rule.
+
+    Raises
+    ------
+    ValueError
+        When the allocation's reps and the simulated reps differ (every rep with a target must be simulated,
+        and every simulated rep's sales must belong to a team): names both lists.
+    """
+    ins = allocation.inputs
+    reps = outcomes.reps
+    missing = [r for r in ins.reps if r not in reps.columns]
+    extra = [r for r in reps.columns if r not in set(ins.reps)]
+    if missing or extra:
+        raise ValueError(f"the simulated reps and the reps with targets differ: with a target but not simulated "
+                         f"{missing or 'none'}; simulated without a target {extra or 'none'}")
+    rep = reps[list(ins.reps)].to_numpy(dtype=float)
+    team = np.zeros((len(rep), len(ins.teams)))
+    np.add.at(team.T, np.asarray(ins.rep_team), rep.T)
+    region = np.zeros((len(rep), len(ins.regions)))
+    np.add.at(region.T, np.asarray(ins.team_region), team.T)
+    blocks = [pd.DataFrame(outcomes.company[:, None], columns=pd.MultiIndex.from_tuples([("company", "company")])),
+              pd.DataFrame(region, columns=pd.MultiIndex.from_product([["region"], list(ins.regions)])),
+              pd.DataFrame(team, columns=pd.MultiIndex.from_product([["team"], list(ins.teams)])),
+              pd.DataFrame(rep, columns=pd.MultiIndex.from_product([["rep"], list(ins.reps)]))]
+    draws = pd.concat(blocks, axis=1)
+    draws.columns = draws.columns.set_names(["level", "entity"])
+    return draws
+
+
+def entity_odds(allocation: AllocationResult, outcomes: Outcomes) -> pd.DataFrame:
+    """Return each entity's top-down target, likely outcome and spread, and P(target), from the one model.
+
+    Every figure is read off the Monte Carlo's simulated years (:func:`entity_draws`): likely is the mean of
+    the entity's simulated plan-year sales, sd their spread, p_target the share of years at or above the
+    target. So the reps' likely outcomes add up to their team's, the teams' to their region's and the
+    regions' to the company's (to rounding), and the company's p_target is the Monte Carlo's.
 
     Parameters
     ----------
     allocation : AllocationResult
         The top-down targets (``tables``, in rounding units).
-    reps : DataFrame
-        ``Fairness.reps``: rep_id, team, region, potential, sd.
+    outcomes : Outcomes
+        :func:`planlib.planning.odds.outcomes_of` the ``monte_carlo`` stage.
 
     Returns
     -------
@@ -71,36 +106,33 @@ def entity_odds(allocation: AllocationResult, reps: pd.DataFrame) -> pd.DataFram
     """
     ins = allocation.inputs
     unit = allocation.unit
-    rep = reps.set_index("rep_id").reindex(ins.reps)
-    frames = []
-    rep_frame = pd.DataFrame({"level": "rep", "entity": ins.reps, "region": rep["region"].to_numpy(),
-                              "team": rep["team"].to_numpy(),
-                              "target": allocation.tables["rep"].sum(axis=(1, 2)) * unit,
-                              "likely": rep["potential"].to_numpy(float), "var": rep["sd"].to_numpy(float) ** 2})
-    frames.append(rep_frame)
-    team_region = {t: ins.regions[ins.team_region[i]] for i, t in enumerate(ins.teams)}
-    for level, names, by in (("team", ins.teams, "team"), ("region", ins.regions, "region")):
-        sums = rep_frame.groupby(by)[["likely", "var"]].sum().reindex(names).fillna(0.0)
-        frames.append(pd.DataFrame({
-            "level": level, "entity": names,
-            "region": [team_region[n] for n in names] if level == "team" else names,
-            "team": names if level == "team" else "",
-            "target": allocation.tables[level].sum(axis=(1, 2)) * unit,
-            "likely": sums["likely"].to_numpy(), "var": sums["var"].to_numpy()}))
-    frames.append(pd.DataFrame({"level": "company", "entity": "company", "region": "", "team": "",
-                                "target": [allocation.tables["company"].sum() * unit],
-                                "likely": [rep_frame["likely"].sum()], "var": [rep_frame["var"].sum()]}))
-    odds = pd.concat(frames[::-1], ignore_index=True)
-    odds["sd"] = np.sqrt(odds.pop("var").clip(lower=0)).clip(lower=1e-9 * np.maximum(odds["likely"].abs(), 1))
-    odds["p_target"] = stats.norm.sf(odds["target"], loc=odds["likely"], scale=odds["sd"])
-    return odds
+    team_region = [ins.regions[i] for i in ins.team_region]
+    rep_team = [ins.teams[i] for i in ins.rep_team]
+    frame = pd.concat([
+        pd.DataFrame({"level": "company", "entity": ["company"], "region": "", "team": "",
+                      "target": [allocation.tables["company"].sum() * unit]}),
+        pd.DataFrame({"level": "region", "entity": list(ins.regions), "region": list(ins.regions), "team": "",
+                      "target": allocation.tables["region"].sum(axis=(1, 2)) * unit}),
+        pd.DataFrame({"level": "team", "entity": list(ins.teams), "region": team_region, "team": list(ins.teams),
+                      "target": allocation.tables["team"].sum(axis=(1, 2)) * unit}),
+        pd.DataFrame({"level": "rep", "entity": list(ins.reps),
+                      "region": [team_region[t] for t in ins.rep_team], "team": rep_team,
+                      "target": allocation.tables["rep"].sum(axis=(1, 2)) * unit})], ignore_index=True)
+    draws = entity_draws(allocation, outcomes)
+    odds = outcome_odds(draws, frame["target"].to_numpy(float))
+    return frame.assign(likely=odds["likely"].to_numpy(), sd=odds["sd"].to_numpy(),
+                        p_target=odds["p_target"].to_numpy())
 
 
-def reconcile(annual: pd.DataFrame, odds: pd.DataFrame, *, low: float = 0.30, high: float = 0.85) -> pd.DataFrame:
+def reconcile(annual: pd.DataFrame, odds: pd.DataFrame, draws: pd.DataFrame, *, low: float = 0.30,
+              high: float = 0.85) -> pd.DataFrame:
     """Set each entity's commit against its target and its likely outcome, and flag what looks off.
 
+    P(commit) is the share of the entity's simulated years (``draws``, the same ones as P(target)) at or
+    above the commit.
+
     A commit that the entity would beat with a probability above ``high`` is sandbagging: it promises
-    less than its own history and capacity make likely. One it would reach with a probability below ``low``
+    less than its share of the plan's capacity and forecast (its own run rate and ramp) makes likely. One it would reach with a probability below ``low``
     is over-promising. (The same thresholds judge targets in the fairness check.)
 
     Parameters
@@ -109,6 +141,8 @@ def reconcile(annual: pd.DataFrame, odds: pd.DataFrame, *, low: float = 0.30, hi
         level, entity, commit, submitted_by (``Commits.annual``).
     odds : DataFrame
         From :func:`entity_odds`.
+    draws : DataFrame
+        From :func:`entity_draws`: columns (level, entity), one row per simulated year.
     low, high : float
         P(commit) below ``low`` is over-promising, above ``high`` sandbagging.
 
@@ -124,18 +158,22 @@ def reconcile(annual: pd.DataFrame, odds: pd.DataFrame, *, low: float = 0.30, hi
     merged["gap"] = merged["commit"] - merged["target"]
     merged["gap_pct"] = np.divide(merged["gap"], merged["target"], out=np.full(len(merged), np.nan),
                                   where=merged["target"].to_numpy(float) > 0)
-    merged["p_commit"] = stats.norm.sf(merged["commit"], loc=merged["likely"], scale=merged["sd"])
+    keys = pd.MultiIndex.from_arrays([merged["level"], merged["entity"]])
+    missing = [f"{lv} {e}" for lv, e in keys if (lv, e) not in draws.columns]
+    if missing:
+        raise ValueError(f"no simulated outcome for the committed {', '.join(missing)}")
+    merged["p_commit"] = share_reaching(draws[keys], merged["commit"].to_numpy(float)) if len(merged) else []
     flags, evidence = [], []
     for row in merged.itertuples():
         versus = row.commit / row.likely - 1 if row.likely > 0 else np.nan
         if row.p_commit > high:
             flags.append(SANDBAGGING)
-            evidence.append(f"commits {versus:+.0%} against the likely outcome of its own history and capacity: "
-                            f"a {row.p_commit:.0%} chance of beating it (above {high:.0%})")
+            evidence.append(f"commits {versus:+.0%} against the likely outcome of its capacity share of the "
+                            f"forecast: a {row.p_commit:.0%} chance of beating it (above {high:.0%})")
         elif row.p_commit < low:
             flags.append(OVER_PROMISING)
-            evidence.append(f"commits {versus:+.0%} against the likely outcome of its own history and capacity: "
-                            f"only a {row.p_commit:.0%} chance of reaching it (below {low:.0%})")
+            evidence.append(f"commits {versus:+.0%} against the likely outcome of its capacity share of the "
+                            f"forecast: only a {row.p_commit:.0%} chance of reaching it (below {low:.0%})")
         else:
             flags.append("")
             evidence.append(f"commits {versus:+.0%} against the likely outcome: a {row.p_commit:.0%} chance of "
@@ -170,14 +208,17 @@ def commit_summary(reconciliation: pd.DataFrame, odds: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-@stage("commits", needs=("commit_rows", "allocation", "fairness"), config=("allocation", "fiscal"))
+@stage("commits", needs=("commit_rows", "allocation", "monte_carlo"), config=("allocation", "fiscal"))
 def _commits_stage(plan) -> CommitReview:
     allocation = plan["allocation"]
     ins = allocation.inputs
     checked = check_commits(plan["commit_rows"], entities={"region": ins.regions, "team": ins.teams, "rep": ins.reps},
                             periods=plan_periods(allocation), products=ins.products,
                             fiscal_year=f"FY{plan.config.fiscal.year}")
-    odds = entity_odds(allocation, plan["fairness"].reps)
+    # the odds are the Monte Carlo's (planlib.planning.odds): read through the stage, nothing imported from risk
+    outcomes = outcomes_of(plan["monte_carlo"])
+    odds = entity_odds(allocation, outcomes)
     cfg = plan.config.allocation
-    recon = reconcile(checked.annual, odds, low=cfg.fairness_low, high=cfg.fairness_high)
+    recon = reconcile(checked.annual, odds, entity_draws(allocation, outcomes), low=cfg.fairness_low,
+                      high=cfg.fairness_high)
     return CommitReview(checked, odds, recon, commit_summary(recon, odds))

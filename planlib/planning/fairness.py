@@ -1,5 +1,5 @@
-"""Fairness of rep targets: each rep's target against what their history and ramp make likely, with the
-probability of attainment, the Gini of target over potential, and the targets that look unfair or soft.
+"""Fairness of rep targets: each rep's target against what the plan's one model (the Monte Carlo) expects
+of them, with the probability of attainment, the Gini of target over potential, and the targets that look unfair or soft.
 """
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from planlib.core.graph import stage
 from planlib.planning.allocate import AllocationResult, rep_productivity
+from planlib.planning.odds import Outcomes, outcome_odds, outcomes_of
 
-__all__ = ["Fairness", "fairness", "gini"]
+__all__ = ["Fairness", "fairness", "fairness_of", "gini"]
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,9 @@ class Fairness:
     Attributes
     ----------
     reps : DataFrame
-        rep_id, name, team, region, target, potential (expected plan-year sales), sd, ratio
-        (target / potential), probability (P(attainment)), basis ("own history" or "team peers").
+        rep_id, name, team, region, target, potential (expected plan-year sales in the Monte Carlo), sd,
+        ratio (target / potential), probability (P(attainment): share of simulated years reaching the
+        target), basis (the run rate behind the rep's capacity: "own history" or "team peers").
     summary : dict
         reps, share_below_low, share_above_high, gini (of target / potential), median_probability,
         low, high.
@@ -50,47 +51,54 @@ def gini(values) -> float:
     return float((2 * np.sum(np.arange(1, n + 1) * x)) / (n * x.sum()) - (n + 1) / n)
 
 
-def fairness(allocation: AllocationResult, productivity: pd.DataFrame, *, growth: float = 0.0,
+def fairness(allocation: AllocationResult, outcomes: Outcomes, *, basis: pd.Series | None = None,
              low: float = 0.30, high: float = 0.85) -> Fairness:
-    """Judge each rep's target against what their history and ramp make likely.
+    """Judge each rep's target against what the plan's one model expects of them.
 
-    A rep's plan-year sales are modelled as Normal: mean = productivity per FTE-month x
-    (1 + growth) x the rep's FTE-months in the plan year (ramp and hire/exit dates included);
-    variance = month-to-month variance x FTE-months plus the uncertainty of the mean itself.
+    A rep's potential is the mean of their simulated plan-year sales in the Monte Carlo (their share of the
+    region's capacity-capped forecast: own run rate or team peers', ramp, months in the year), sd the spread
+    of those draws, and P(attainment) the share of simulated years in which they reach their target (see
+    :mod:`planlib.planning.odds` for the model). The same draws give the team, region and company odds of
+    :func:`planlib.planning.commits.entity_odds`.
 
     Parameters
     ----------
     allocation : AllocationResult
-        Its inputs' ``rep_info`` gives capacity_months.
-    productivity : DataFrame
-        From :func:`rep_productivity` (rep_id, mean, sd, months, basis).
-    growth : float, default 0.0
-        Market growth expected by the forecast (company plan-year mean / trailing 12 months - 1).
+        The rep targets (``tables["rep"]``) and the roster (``inputs.rep_info``).
+    outcomes : Outcomes
+        :func:`planlib.planning.odds.outcomes_of` the ``monte_carlo`` stage; one column per rep of the
+        allocation.
+    basis : Series, optional
+        rep_id -> where the rep's run rate comes from ("own history" or "team peers"); default "own history".
     low, high : float
         P(attainment) below ``low`` looks unfair; above ``high`` looks soft.
 
     Returns
     -------
     Fairness
+
+    Raises
+    ------
+    ValueError
+        When a rep with a target has no simulated sales (names them).
     """
     ins = allocation.inputs
     info = ins.rep_info.set_index("rep_id").reindex(ins.reps)
-    prod = productivity.set_index("rep_id").reindex(ins.reps)
+    missing = [r for r in ins.reps if r not in outcomes.reps.columns]
+    if missing:
+        raise ValueError(f"reps with a target but no simulated sales: {missing}")
     target = allocation.tables["rep"].sum(axis=(1, 2)) * allocation.unit
-    capacity = info["capacity_months"].to_numpy(float)  # FTE-months
-    mean = prod["mean"].to_numpy(float) * (1 + growth)
-    sd_month = prod["sd"].to_numpy(float) * (1 + growth)
-    n_months = np.maximum(prod["months"].to_numpy(float), 1)
-    potential = mean * capacity
-    sd = np.sqrt(sd_month ** 2 * capacity + (sd_month ** 2 / n_months) * capacity ** 2)
-    sd = np.maximum(sd, 1e-9 * np.maximum(np.abs(potential), 1))
-    probability = stats.norm.sf(target, loc=potential, scale=sd)
+    odds = outcome_odds(outcomes.reps[list(ins.reps)], target)
+    potential = odds["likely"].to_numpy(float)
+    sd = odds["sd"].to_numpy(float)
+    probability = odds["p_target"].to_numpy(float)
     ratio = np.divide(target, potential, out=np.full(len(target), np.nan), where=potential > 0)
+    where_from = (basis.reindex(ins.reps).fillna("own history").to_numpy() if basis is not None
+                  else np.full(len(ins.reps), "own history", dtype=object))
     reps = pd.DataFrame({
         "rep_id": ins.reps, "name": info["name"].to_numpy() if "name" in info else ins.reps,
         "team": info["team"].to_numpy(), "region": info["region"].to_numpy(), "target": target,
-        "potential": potential, "sd": sd, "ratio": ratio, "probability": probability,
-        "basis": prod["basis"].to_numpy()})
+        "potential": potential, "sd": sd, "ratio": ratio, "probability": probability, "basis": where_from})
     median_ratio = float(np.nanmedian(ratio)) if np.isfinite(ratio).any() else math.nan
     reasons = []
     for row in reps.itertuples():
@@ -115,13 +123,16 @@ def fairness(allocation: AllocationResult, productivity: pd.DataFrame, *, growth
     return Fairness(reps.drop(columns="reason"), summary, unfair)
 
 
-@stage("fairness", needs=("allocation", "annual_target", "history", "inputs"), config=("allocation", "as_of"))
+@stage("fairness", needs=("allocation", "monte_carlo", "history"), config=("allocation", "as_of"))
 def _fairness_stage(plan) -> Fairness:
+    return fairness_of(plan, plan["allocation"])
+
+
+def fairness_of(plan, allocation: AllocationResult) -> Fairness:
+    """Run :func:`fairness` on ``allocation`` against the plan's Monte Carlo (read through the stage)."""
     cfg = plan.config
-    allocation = plan["allocation"]
     roster = allocation.inputs.rep_info
     productivity = rep_productivity(plan["history"], roster, cfg.last_closed_month, ramp=cfg.allocation.ramp)
-    target = plan["annual_target"]
-    growth = target.forecast_mean / target.trailing_12m - 1 if target.trailing_12m > 0 else 0.0
-    return fairness(allocation, productivity, growth=growth, low=cfg.allocation.fairness_low,
+    return fairness(allocation, outcomes_of(plan["monte_carlo"]),
+                    basis=productivity.set_index("rep_id")["basis"], low=cfg.allocation.fairness_low,
                     high=cfg.allocation.fairness_high)

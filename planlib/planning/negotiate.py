@@ -12,9 +12,10 @@ from scipy import stats
 
 from planlib.core.graph import stage
 from planlib.data.commits import COMMIT_LEVELS
-from planlib.planning.allocate import AllocationResult, allocate, largest_remainder, rep_productivity
-from planlib.planning.commits import CommitReview
-from planlib.planning.fairness import Fairness, fairness
+from planlib.planning.allocate import AllocationResult, allocate, largest_remainder
+from planlib.planning.commits import CommitReview, entity_draws
+from planlib.planning.fairness import Fairness, fairness_of
+from planlib.planning.odds import outcomes_of, share_reaching
 
 __all__ = ["MOVE_RULE", "Negotiation", "commits_view", "fairness_comparison", "negotiate", "negotiated_allocation",
            "negotiation_level", "talking_points", "what_if", "what_if_for"]
@@ -95,7 +96,7 @@ def _water_fill(start: np.ndarray, likely: np.ndarray, sd: np.ndarray, total: fl
 
 
 def negotiate(frame: pd.DataFrame, total_units: int, *, method: str, weight: float = 0.5,
-              unit: float = 1.0) -> tuple[pd.DataFrame, list[str]]:
+              unit: float = 1.0, draws: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Negotiate one level's targets with its commits, keeping the level's total exactly.
 
     Step 1 (commits): under ``floor`` a committed entity's target becomes max(target, commit); under
@@ -114,6 +115,11 @@ def negotiate(frame: pd.DataFrame, total_units: int, *, method: str, weight: flo
         The commit's weight under blend.
     unit : float, default 1.0
         The rounding unit (currency).
+    draws : DataFrame, optional
+        Simulated plan-year sales, one column per entity of ``frame`` (in its order), one row per simulated
+        year (:func:`planlib.planning.commits.entity_draws`): P(attainment) is then the share of years
+        reaching the target, as on every other page; without it, Normal(likely, sd). The moves themselves
+        rank entities by z = (target - likely) / sd either way (likely and sd are the draws' mean and sd).
 
     Returns
     -------
@@ -144,8 +150,13 @@ def negotiate(frame: pd.DataFrame, total_units: int, *, method: str, weight: flo
         lower = np.zeros(len(top))
     filled = _water_fill(after, likely, sd, total, lower)
     final = largest_remainder(np.maximum(filled, 0) / unit, int(total_units)) * unit
-    p_top = stats.norm.sf(top, loc=likely, scale=sd)
-    p_final = stats.norm.sf(final, loc=likely, scale=sd)
+    if draws is not None:
+        def chance(level):
+            return share_reaching(draws, level)
+    else:
+        def chance(level):
+            return stats.norm.sf(level, loc=likely, scale=sd)
+    p_top, p_final, p_after = chance(top), chance(final), chance(after)
     reasons = []
     for i in range(len(top)):
         why = []
@@ -156,7 +167,7 @@ def negotiate(frame: pd.DataFrame, total_units: int, *, method: str, weight: flo
         if abs(step) >= unit / 2:
             why.append(("takes " if step > 0 else "gives up ") + f"{abs(step) / total:.1%} of the total as its "
                        f"share of the difference (P(attainment) "
-                       f"{stats.norm.sf(after[i], loc=likely[i], scale=sd[i]):.0%} after commits)")
+                       f"{p_after[i]:.0%} after commits)")
         reasons.append("; ".join(why) or "unchanged")
     moves = pd.DataFrame({"entity": frame["entity"].to_numpy(), "commit": commit, "top_down": top,
                           "after_commits": after, "final": final, "commit_step": after - top,
@@ -186,7 +197,8 @@ def negotiated_allocation(allocation: AllocationResult, level: str, final_units:
     return allocate(total, replace(ins, **changes), unit=allocation.unit, uplift=uplift)
 
 
-def _negotiation(allocation: AllocationResult, review: CommitReview, mode: str, weight: float) -> Negotiation:
+def _negotiation(allocation: AllocationResult, review: CommitReview, mode: str, weight: float,
+                 monte_carlo=None) -> Negotiation:
     method = mode if mode in ("floor", "blend") else "blend"
     level = negotiation_level(review.summary)
     if not level:
@@ -195,7 +207,10 @@ def _negotiation(allocation: AllocationResult, review: CommitReview, mode: str, 
     mine = review.reconciliation[review.reconciliation["level"] == level].set_index("entity")["commit"]
     frame = odds.assign(commit=odds["entity"].map(mine))
     total_units = int(allocation.tables[level].sum())
-    moves, notes = negotiate(frame, total_units, method=method, weight=weight, unit=allocation.unit)
+    draws = None
+    if monte_carlo is not None:
+        draws = entity_draws(allocation, outcomes_of(monte_carlo))[level][list(frame["entity"])]
+    moves, notes = negotiate(frame, total_units, method=method, weight=weight, unit=allocation.unit, draws=draws)
     moves.insert(1, "region", odds["region"].to_numpy())
     return Negotiation(mode, method, mode != "ignore", level, weight, moves, notes)
 
@@ -208,7 +223,7 @@ def what_if(plan, method: str = "blend", weight: float = 0.5) -> pd.DataFrame:
     DataFrame
         As :func:`negotiate` returns it, with region; empty when nobody committed.
     """
-    return _negotiation(plan["allocation"], plan["commits"], method, weight).moves
+    return _negotiation(plan["allocation"], plan["commits"], method, weight, plan["monte_carlo"]).moves
 
 
 def what_if_for(plan):
@@ -225,10 +240,10 @@ def what_if_for(plan):
     return what_if_commits
 
 
-@stage("negotiation", needs=("allocation", "commits"), config=("allocation",))
+@stage("negotiation", needs=("allocation", "commits", "monte_carlo"), config=("allocation",))
 def _negotiation_stage(plan) -> Negotiation:
     cfg = plan.config.allocation
-    return _negotiation(plan["allocation"], plan["commits"], cfg.commits, cfg.commits_weight)
+    return _negotiation(plan["allocation"], plan["commits"], cfg.commits, cfg.commits_weight, plan["monte_carlo"])
 
 
 @stage("negotiated_proposal", needs=("allocation", "negotiation"), config=("allocation",))
@@ -249,18 +264,11 @@ def _negotiated_allocation_stage(plan) -> AllocationResult:
     return plan["negotiated_proposal"]
 
 
-@stage("negotiated_fairness", needs=("negotiated_proposal", "annual_target", "history"),
+@stage("negotiated_fairness", needs=("negotiated_proposal", "monte_carlo", "history"),
        config=("allocation", "as_of"))
 def _negotiated_fairness_stage(plan) -> Fairness:
-    """The fairness check of :mod:`planlib.planning.fairness` run on the negotiated targets."""
-    cfg = plan.config
-    allocation = plan["negotiated_proposal"]
-    productivity = rep_productivity(plan["history"], allocation.inputs.rep_info, cfg.last_closed_month,
-                                    ramp=cfg.allocation.ramp)
-    target = plan["annual_target"]
-    growth = target.forecast_mean / target.trailing_12m - 1 if target.trailing_12m > 0 else 0.0
-    return fairness(allocation, productivity, growth=growth, low=cfg.allocation.fairness_low,
-                    high=cfg.allocation.fairness_high)
+    """The fairness check of :mod:`planlib.planning.fairness` run on the negotiated targets (same draws)."""
+    return fairness_of(plan, plan["negotiated_proposal"])
 
 
 # --------------------------------------------------------------------------- views for the page and plan.xlsx

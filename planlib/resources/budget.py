@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from planlib.core.calendar import month_index as _month_index
-from planlib.resources.capacity import CapacityResult, rep_month_targets
+from planlib.resources.capacity import CapacityResult, rep_month_targets, rep_target_array
 from planlib.core.config import Budget, Incentives
 from planlib.core.errors import ConfigError
 from planlib.resources.hiring import HiringPlanResult, hire_label, roster_with_hires
@@ -349,5 +349,7 @@ def _incentive_cost_stage(plan) -> IncentiveCost:
     roster = roster.drop_duplicates("rep_id").set_index("rep_id")
     reps = roster.reindex(sims.rep_ids)[["team", "role", "fte"]].reset_index()
     reps["fte"] = reps["fte"].fillna(1.0)
-    return incentive_cost(sims.rep_sales, sims.rep_targets, reps, plan.config.incentives,
+    # the rep targets of the bundle (negotiated when commits are), in the simulation's rep and month order
+    rep_targets = rep_target_array(plan["targets"], sims.rep_ids, sims.months)
+    return incentive_cost(sims.rep_sales, rep_targets, reps, plan.config.incentives,
                           fixed_cost=fixed_budget(plan).fixed_cost, on_cost_rate=plan.config.budget.on_cost_rate)

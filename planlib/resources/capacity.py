@@ -16,7 +16,8 @@ from planlib.core.graph import stage
 from planlib.planning.allocate import fiscal_months
 from planlib.planning.productivity import RampEstimate, estimate_capacity
 
-__all__ = ["CapacityResult", "build_capacity", "capacity_against_target", "region_month_targets", "rep_month_targets"]
+__all__ = ["CapacityResult", "build_capacity", "capacity_against_target", "region_month_targets", "rep_month_targets",
+           "rep_target_array"]
 
 _TOTAL_PRODUCT = {"", "all", "total", "*", "All", "Total"}
 
@@ -63,6 +64,13 @@ def region_month_targets(targets: pd.DataFrame) -> pd.DataFrame:
 def rep_month_targets(targets: pd.DataFrame) -> pd.DataFrame:
     """Return monthly rep targets (rep_id, month, target) from the long targets table (level "rep")."""
     return _month_targets(targets, "rep").rename(columns={"entity": "rep_id"})
+
+
+def rep_target_array(targets: pd.DataFrame, rep_ids, months) -> np.ndarray:
+    """Return the rep targets as an array (reps x months) in the order of ``rep_ids`` and ``months`` (0 if none)."""
+    monthly = rep_month_targets(targets)
+    return (monthly.pivot_table(index="rep_id", columns="month", values="target", aggfunc="sum")
+            .reindex(index=pd.Index(rep_ids), columns=pd.DatetimeIndex(months)).fillna(0.0).to_numpy())
 
 
 @dataclass

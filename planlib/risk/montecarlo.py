@@ -33,7 +33,8 @@ class MonteCarloResult:
     summary : Series  see :func:`planlib.simulate.summarize_attainment`
     shock_scale : float  the factor on historical shock sizes (forecast calibration)
     seed : int
-    rep_targets : ndarray (reps, months) or None  the rep targets in rep order, for the incentive cost
+    rep_targets : ndarray (reps, months) or None  rep targets in rep order, if the caller sets them (the
+        simulation reads no target: the ``incentive_cost`` stage takes them from the ``targets`` stage)
     hits : ndarray of bool (n_sims, risks) or None  which risks happened in each simulated year
     """
 
@@ -174,5 +175,4 @@ def _monte_carlo_stage(plan) -> MonteCarloResult:
                              register=reg.register, exposure=reg.exposure, annual_target=model.annual_target,
                              n_sims=plan.config.risk.n_sims, seed=plan.config.seed, product_mix=mix,
                              shock_scale=model.shock_scale)
-    result.rep_targets = model.rep_targets
     return result

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planlib.core.errors import DataError
 from planlib.risk.montecarlo import calibrate_shock_scale
 from planlib.core.graph import stage
 from planlib.risk.simulate import ShockModel, estimate_rep_noise, estimate_shock_model
@@ -200,7 +199,11 @@ def build_plan_year(forecast_rp: pd.DataFrame, sales: pd.DataFrame, reps: pd.Dat
 
 @dataclass
 class RiskModel:
-    """Everything the simulations share: the plan year, shock model, rep noise, target and scale."""
+    """Everything the simulations share: the plan year, shock model, rep noise, company target and scale.
+
+    No rep target: the simulation splits sales by capacity, and whatever judges targets takes them from the
+    ``targets`` stage (the incentive cost, the scenarios' payout, the fairness and commit odds).
+    """
 
     plan_year: PlanYear
     shocks: ShockModel
@@ -208,32 +211,16 @@ class RiskModel:
     shock_scale: float
     annual_target: float
     forecast_total: object
-    rep_targets: np.ndarray | None
     growth_base: float
     pipeline_weighted: pd.DataFrame
     notes: list[str] = field(default_factory=list)
-
-
-def _company_annual_target(targets: pd.DataFrame, months: pd.DatetimeIndex) -> float:
-    """The company's plan-year target: its year row of the targets table, else its months added up."""
-    rows = targets[targets["level"] == "company"]
-    if "product" in rows:
-        rows = rows[rows["product"].isna() | rows["product"].astype(str).isin(["", "all", "All", "total", "Total"])]
-    year = rows[rows["period_type"].isin(["year", "annual"])]
-    if len(year):
-        return float(year["target"].sum())
-    month = rows[(rows["period_type"] == "month") & rows["period"].astype(str).isin(months.strftime("%Y-%m"))]
-    if len(month):
-        return float(month["target"].sum())
-    raise DataError("targets have no company row for the plan year (level 'company', period_type 'year' or "
-                    "'month'); the risk review measures attainment against it")
 
 
 def _open_pipeline(pipeline: pd.DataFrame, settings) -> pd.DataFrame:
     return pipeline[~pipeline["stage"].isin(settings.open_stages_exclude)]
 
 
-@stage("risk_model", needs=("inputs", "history", "forecast", "targets", "capacity", "planned_hires"),
+@stage("risk_model", needs=("inputs", "history", "forecast", "annual_target", "capacity", "planned_hires"),
        config=("risk", "fiscal", "as_of", "seed", "capacity"))
 def _risk_model_stage(plan) -> RiskModel:
     """The one model of the plan year behind P(attainment): forecast, capacity with the hires, and the risks.
@@ -244,9 +231,12 @@ def _risk_model_stage(plan) -> RiskModel:
     ``cap_at_capacity``). Around that expectation the simulated years spread as the forecast's
     calibrated plan-year total does (``calibrate_to_forecast``), and the register's risks are drawn on top
     (:mod:`planlib.risk.montecarlo`).
+
+    It reads no rep, team or region target (only the company's annual target, to measure attainment):
+    the reps' shares are their capacity, so the same simulated years can judge the targets, the commits
+    and the negotiation that set them (:mod:`planlib.planning.odds`) without a circle in the stage graph.
     """
     from planlib.core.calendar import plan_months
-    from planlib.resources.capacity import rep_month_targets
     from planlib.resources.hiring import roster_with_hires
 
     cfg, settings = plan.config, plan.config.risk
@@ -256,7 +246,6 @@ def _risk_model_stage(plan) -> RiskModel:
     rp = fc[fc["unique_id"].str.startswith("region_product/") & fc["ds"].isin(months)].copy()
     parts = rp["unique_id"].str.split("/", n=2, expand=True)
     rp["region"], rp["product"] = parts[1], parts[2]
-    targets = rep_month_targets(plan["targets"])
     # capacity carries ramp, exits and attrition: the simulation expects of each rep what the capacity plan does
     hires = plan["planned_hires"]
     capacity = pd.concat([plan["capacity"].by_rep, hires.by_month], ignore_index=True)
@@ -272,8 +261,6 @@ def _risk_model_stage(plan) -> RiskModel:
     if settings.calibrate_to_forecast:
         scale = calibrate_shock_scale(year.expected, region_of=year.reps["region"], shocks=shocks, rep_sd=rep_sd,
                                       target_sd=float(forecast_total.std()), seed=cfg.seed, product_mix=mix)
-    rep_targets = (targets.pivot_table(index="rep_id", columns="month", values="target", aggfunc="sum")
-                   .reindex(index=year.expected.index, columns=months).fillna(0.0).to_numpy())
     hist = plan["history"]
     company = hist[hist["level"] == "company"].sort_values("ds")
     trailing = float(company["y"].tail(12).sum())
@@ -286,5 +273,5 @@ def _risk_model_stage(plan) -> RiskModel:
     else:
         weighted = pd.DataFrame()
     weighted = weighted.reindex(index=year.expected.index, columns=months).fillna(0.0)
-    return RiskModel(year, shocks, rep_sd, scale, _company_annual_target(plan["targets"], months), forecast_total,
-                     rep_targets, growth_base, weighted, list(year.notes) + list(shocks.notes))
+    return RiskModel(year, shocks, rep_sd, scale, float(plan["annual_target"].target), forecast_total,
+                     growth_base, weighted, list(year.notes) + list(shocks.notes))

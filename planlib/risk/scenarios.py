@@ -194,19 +194,22 @@ def sensitivity(factors: np.ndarray, hits: np.ndarray, *, expected: pd.DataFrame
 
 def _payout_function(plan, model: RiskModel):
     """Total incentive payout of one rep x month sales array, by planlib.incentives' own cost model."""
+    from planlib.resources.capacity import rep_target_array
     from planlib.resources.incentives import incentive_cost
 
     from planlib.resources.hiring import roster_with_hires
 
     roster = roster_with_hires(plan["inputs"].tables["reps"], plan["planned_hires"])
     reps = roster.set_index("rep_id").reindex(model.plan_year.expected.index).reset_index()
-    if model.rep_targets is None or not model.rep_targets.sum() > 0:
+    rep_targets = rep_target_array(plan["targets"], model.plan_year.expected.index, model.plan_year.months)
+    if not rep_targets.sum() > 0:
         return None
-    return lambda sales: incentive_cost(sales, model.rep_targets, reps, plan.config.incentives).summary[
+    return lambda sales: incentive_cost(sales, rep_targets, reps, plan.config.incentives).summary[
         "expected_payout"]
 
 
-@stage("scenarios", needs=("inputs", "risk_model", "risk_register", "planned_hires"), config=("risk", "incentives"))
+@stage("scenarios", needs=("inputs", "risk_model", "risk_register", "planned_hires", "targets"),
+       config=("risk", "incentives"))
 def _scenarios_stage(plan) -> pd.DataFrame:
     settings, model = plan.config.risk, plan["risk_model"]
     chosen = {name: (s.quantile, s.risks) for name, s in settings.scenarios.items()}
