@@ -12,7 +12,8 @@ from scipy import stats
 from planlib.core.config import parse_config
 from planlib.data.commits import check_commits, read_commits
 from planlib.planning import allocate as al
-from planlib.planning.commits import entity_odds, plan_periods, reconcile
+from planlib.planning.commits import entity_draws, entity_odds, plan_periods, reconcile
+from planlib.planning.odds import Outcomes, outcomes_of
 from planlib.planning.negotiate import negotiate, negotiated_allocation
 from planlib.report.commits_template import commit_rows, write_commits_template
 from planlib.report.runner import COMMITS_NOTEBOOK, plan_notebooks
@@ -106,36 +107,63 @@ def test_a_folder_of_files_is_read_one_file_each(tmp_path):
 
 
 # --------------------------------------------------------------------------- the gap and its odds
+def normal_years(mean: float, sd: float, n: int = 200_000) -> np.ndarray:
+    """Simulated years of a Normal(mean, sd): its quantiles at (i + 0.5) / n (a share of them is a tail to 1/n)."""
+    return stats.norm.ppf((np.arange(n) + 0.5) / n, loc=mean, scale=sd)
+
+
 def test_reconcile_flags_sandbagging_and_over_promising_by_hand():
     odds = pd.DataFrame({"level": "team", "entity": ["A", "B", "C"], "region": "R", "team": ["A", "B", "C"],
                          "target": [100.0, 100.0, 100.0], "likely": [100.0, 100.0, 100.0], "sd": [10.0, 10.0, 10.0],
                          "p_target": [0.5, 0.5, 0.5]})
     annual = pd.DataFrame({"level": "team", "entity": ["A", "B", "C"], "commit": [80.0, 130.0, 105.0],
                            "submitted_by": ["a", "b", "c"]})
-    rec = reconcile(annual, odds, low=0.30, high=0.85).set_index("entity")
+    years = normal_years(100.0, 10.0)
+    draws = pd.DataFrame({("team", e): years for e in ["A", "B", "C"]})
+    rec = reconcile(annual, odds, draws, low=0.30, high=0.85).set_index("entity")
     assert rec["gap"].tolist() == [-20.0, 30.0, 5.0]
     assert rec["gap_pct"].tolist() == pytest.approx([-0.20, 0.30, 0.05])
     # P(sales >= commit) for sales ~ Normal(100, 10): z = -2, 3, 0.5
-    assert rec["p_commit"].tolist() == pytest.approx([0.977250, 0.001350, 0.308538], abs=1e-6)
+    assert rec["p_commit"].tolist() == pytest.approx([0.977250, 0.001350, 0.308538], abs=1e-5)
     assert rec["flag"].tolist() == ["sandbagging", "over-promising", ""]
     assert rec.loc["A", "evidence"].startswith("commits -20% against the likely outcome")
     assert "98% chance of beating it (above 85%)" in rec.loc["A", "evidence"]
 
 
-def test_entity_odds_add_reps_into_teams_and_regions():
+def test_entity_odds_of_fixed_shares_of_a_normal_total_by_hand():
+    # the company's plan-year sales ~ Normal(9,000, 1,500), each rep a fixed share of it: (i + 1) / 28
     rng = np.random.default_rng(3)
     ins = make_inputs(rng)
     result = al.allocate(1000, ins, unit=10.0)
-    reps = pd.DataFrame({"rep_id": ins.reps, "team": [ins.teams[t] for t in ins.rep_team],
-                         "region": [ins.regions[ins.team_region[t]] for t in ins.rep_team],
-                         "potential": np.arange(1.0, len(ins.reps) + 1) * 1000, "sd": np.full(len(ins.reps), 300.0)})
-    odds = entity_odds(result, reps).set_index(["level", "entity"])
+    shares = {rep: (i + 1) / 28 for i, rep in enumerate(ins.reps)}
+    outcomes = Outcomes.from_normal_total(9000.0, 1500.0, shares)
+    odds = entity_odds(result, outcomes).set_index(["level", "entity"])
+    company = odds.loc[("company", "company")]
+    assert company["target"] == 10000.0
+    assert company["likely"] == pytest.approx(9000.0) and company["sd"] == pytest.approx(1500.0, rel=1e-3)
+    assert company["p_target"] == pytest.approx(stats.norm.sf((10000 - 9000) / 1500), abs=2e-5)
     t0 = [i for i, t in enumerate(ins.rep_team) if t == 0]
-    assert odds.loc[("team", "T0"), "likely"] == pytest.approx(sum((i + 1) * 1000 for i in t0))
-    assert odds.loc[("team", "T0"), "sd"] == pytest.approx(300.0 * np.sqrt(len(t0)))
-    assert odds.loc[("company", "company"), "target"] == 10000.0
-    row = odds.loc[("region", "R0")]
-    assert row["p_target"] == pytest.approx(stats.norm.sf(row["target"], row["likely"], row["sd"]))
+    share_t0 = sum((i + 1) / 28 for i in t0)
+    team = odds.loc[("team", "T0")]
+    # a team of fixed share s reaches its target when the total reaches target / s
+    assert team["likely"] == pytest.approx(9000.0 * share_t0)
+    assert team["sd"] == pytest.approx(1500.0 * share_t0, rel=1e-3)  # its reps move together: sd adds, not variance
+    assert team["p_target"] == pytest.approx(stats.norm.sf((team["target"] / share_t0 - 9000) / 1500), abs=2e-5)
+    for level in ("region", "team", "rep"):  # every level's likely outcomes add up to the company's
+        assert odds.loc[level, "likely"].sum() == pytest.approx(9000.0)
+    # the draws behind them: a region is the sum of its teams, year by year
+    draws = entity_draws(result, outcomes)
+    r0_teams = [t for i, t in enumerate(ins.teams) if ins.team_region[i] == 0]
+    np.testing.assert_allclose(draws[("region", "R0")], draws["team"][r0_teams].sum(axis=1))
+
+
+def test_entity_odds_name_reps_that_were_not_simulated():
+    ins = make_inputs(np.random.default_rng(3))
+    result = al.allocate(1000, ins, unit=10.0)
+    shares = {rep: 1 / 7 for rep in ins.reps[1:]} | {"Z99": 1 / 7}
+    with pytest.raises(ValueError, match=r"with a target but not simulated \['P00'\]; simulated without a target "
+                                         r"\['Z99'\]"):
+        entity_odds(result, Outcomes.from_normal_total(9000.0, 1500.0, shares, n=10))
 
 
 # --------------------------------------------------------------------------- the negotiated plan
@@ -218,7 +246,8 @@ def test_the_template_filled_with_the_targets_reads_back_with_zero_gap(tmp_path)
     odds = pd.DataFrame({"level": "team", "entity": result.inputs.teams, "region": "", "team": result.inputs.teams,
                          "target": result.tables["team"].sum(axis=(1, 2)) * 1000.0, "likely": 1.0, "sd": 1.0,
                          "p_target": 0.0})
-    rec = reconcile(checked_rows.annual, odds)
+    draws = pd.DataFrame({("team", t): np.ones(4) for t in result.inputs.teams})
+    rec = reconcile(checked_rows.annual, odds, draws)
     assert rec["gap"].tolist() == [0.0, 0.0, 0.0]
 
 
@@ -244,8 +273,30 @@ def test_the_sample_plan_negotiates_its_commits_and_still_adds_up(tmp_path):
 
     plan = planlib.Plan.from_config(ROOT / "templates" / "plan.yaml", cache_dir=tmp_path / "cache")
     review, negotiation = plan["commits"], plan["negotiation"]
-    flags = review.reconciliation["flag"].value_counts()
-    assert flags.get("over-promising") == 1 and flags.get("sandbagging", 0) >= 2
+    rec = review.reconciliation.set_index("entity")
+    flags = rec["flag"].value_counts()
+    # the team the sample built to over-promise is flagged so, and at least two teams sandbag
+    notes = plan["commit_rows"].rows.groupby("entity")["note"].first()
+    built_over = notes.index[notes.str.contains("tenders")].tolist()
+    assert len(built_over) == 1 and rec.loc[built_over[0], "flag"] == "over-promising"
+    assert flags.get("sandbagging", 0) >= 2
+    # one model: the company row is the Monte Carlo's P(attainment), and every level adds up to its expectation
+    mc, odds = plan["monte_carlo"], review.odds
+    company = odds[odds["level"] == "company"].iloc[0]
+    assert company["p_target"] == mc.p_target and company["target"] == mc.annual_target
+    assert company["likely"] == pytest.approx(float(mc.company_total.mean()), rel=1e-12)
+    for level in ("region", "team", "rep"):
+        assert odds.loc[odds["level"] == level, "likely"].sum() == pytest.approx(company["likely"], rel=1e-6)
+    # the team targets add up to the company's: in a year where every team reaches its target the company
+    # does, and in one where the company does some team does
+    draws = entity_draws(plan["allocation"], outcomes_of(mc))["team"]
+    team_targets = odds[odds["level"] == "team"].set_index("entity")["target"].reindex(draws.columns).to_numpy()
+    reached = draws.to_numpy() >= team_targets
+    assert reached.all(axis=1).mean() <= company["p_target"] <= reached.any(axis=1).mean()
+    # the reps' chances on the fairness page are the same draws' (top-down targets)
+    reps = odds[odds["level"] == "rep"].set_index("entity")["p_target"]
+    fair = plan["fairness"].reps.set_index("rep_id")["probability"]
+    pd.testing.assert_series_equal(fair.reindex(reps.index), reps, check_names=False)
     assert negotiation.applied and negotiation.level == "team"
     targets = plan["targets"]
     teams = targets[(targets["level"] == "team") & (targets["period_type"] == "year")].set_index("entity")["target"]

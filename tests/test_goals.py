@@ -12,6 +12,7 @@ from scipy import stats
 
 from planlib.planning import allocate as al
 from planlib.planning.fairness import fairness, gini
+from planlib.planning.odds import Outcomes
 from planlib.planning import smart as sm
 from planlib.planning import target as tg
 from planlib.core.config_targets import Goals, SmartGoal
@@ -211,15 +212,16 @@ def test_fairness_by_hand():
         rep_info=pd.DataFrame({"rep_id": ["A", "B"], "name": ["甲", "乙"], "team": "East-1", "region": "East",
                                "capacity_months": [12.0, 12.0]}))
     allocation = al.allocate(255, inputs)  # A 135, B 120
-    productivity = pd.DataFrame({"rep_id": ["A", "B"], "mean": [10.0, 10.0], "sd": [3.0, 3.0], "months": [12, 12],
-                                 "basis": "own history"})
-    result = fairness(allocation, productivity, low=0.3, high=0.85)
+    # the simulated years: a company total ~ Normal(240, 2 sqrt(216)), each rep half of it
+    outcomes = Outcomes.from_normal_total(240.0, 2 * math.sqrt(216), {"A": 0.5, "B": 0.5})
+    result = fairness(allocation, outcomes, basis=pd.Series({"A": "own history"}), low=0.3, high=0.85)
     reps = result.reps.set_index("rep_id")
-    # potential 10 x 12 = 120; sd = sqrt(9 x 12 + 9 / 12 x 144) = sqrt(216)
+    # potential 240 / 2 = 120, sd sqrt(216); A reaches 135 when the total reaches 270: z = 30 / (2 sqrt(216))
     assert reps.loc["A", "potential"] == pytest.approx(120.0)
-    assert reps.loc["A", "sd"] == pytest.approx(math.sqrt(216))
-    assert reps.loc["A", "probability"] == pytest.approx(stats.norm.sf(15 / math.sqrt(216)))
+    assert reps.loc["A", "sd"] == pytest.approx(math.sqrt(216), rel=1e-3)
+    assert reps.loc["A", "probability"] == pytest.approx(stats.norm.sf(15 / math.sqrt(216)), abs=2e-5)
     assert reps.loc["B", "probability"] == pytest.approx(0.5)
+    assert reps["basis"].tolist() == ["own history", "own history"]  # B: not given, the default
     assert result.summary["share_below_low"] == 0.5 and result.summary["share_above_high"] == 0.0
     # ratios 1.125 and 1.0: Gini = |1.125 - 1| x 2 / (4 x 2 x 1.0625)
     assert result.summary["gini"] == pytest.approx(0.25 / (8 * 1.0625))

@@ -11,8 +11,9 @@ from planlib.planning.allocate import (ALL, AllocationInputs, AllocationResult, 
                                        plan_year_days, product_mix, rake, rep_availability, rep_productivity,
                                        split_two_way, targets_table, time_split_comparison, uplift_table)
 from planlib.planning.bridge import (BASELINE_STEP, Bridge, HIRES_STEP, hire_credit, plan_year_baseline)
-from planlib.planning.commits import (CommitReview, commit_summary, entity_odds, reconcile)
-from planlib.planning.fairness import (Fairness, gini)
+from planlib.planning.commits import (CommitReview, commit_summary, entity_draws, entity_odds, reconcile)
+from planlib.planning.fairness import (Fairness, fairness_of, gini)
+from planlib.planning.odds import (BASIS, Outcomes, outcome_odds, outcomes_of, share_reaching)
 from planlib.planning.initiatives import (InitiativePlan, active_share, check_initiatives, effect_summary,
                                           initiatives_table, key_figures, monthly_effects, period_view,
                                           rep_month_view, rep_product_view, scope_of, strategy_summary)
@@ -27,10 +28,11 @@ from planlib.planning.productivity import (CapacityModel, RampEstimate, attritio
 from planlib.planning.smart import (KNOWN_METRICS, goal_card_view, goal_cards, metric_history, trend_probability)
 from planlib.planning.target import (AnnualTarget, MODES, annual_target_for, attainment_curve, last_year_figures,
                                      monthly_fan_table, set_annual_target, verdict_of, what_if, what_if_for)
-from planlib.planning import allocate, bridge, commits, fairness, initiatives, market, negotiate, smart, target
+from planlib.planning import allocate, bridge, commits, fairness, initiatives, market, negotiate, odds, smart, target
 
 __all__ = [
-    "ALL", "AllocationInputs", "AllocationResult", "AnnualTarget", "BASELINE_STEP", "Bridge", "CapacityModel",
+    "ALL", "AllocationInputs", "BASIS", "Outcomes", "entity_draws", "fairness_of", "odds", "outcome_odds",
+    "outcomes_of", "share_reaching", "AllocationResult", "AnnualTarget", "BASELINE_STEP", "Bridge", "CapacityModel",
     "CommitReview", "MOVE_RULE", "Negotiation", "commit_summary", "commits", "commits_view", "entity_odds",
     "fairness_comparison", "negotiate", "negotiated_allocation", "negotiation_level", "reconcile", "talking_points",
     "Fairness", "HIRES_STEP", "InitiativePlan", "KNOWN_METRICS", "LEVELS", "MODES", "MarketAnalysis",

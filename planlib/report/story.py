@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["LastYear", "chance_of_target", "chance_source", "goal_cards", "last_year", "plan_on_a_page", "verdict"]
+__all__ = ["LastYear", "chance_of_target", "chance_source", "goal_cards", "last_year", "odds_basis", "plan_on_a_page",
+           "verdict"]
 
 
 def chance_of_target(plan) -> float:
@@ -58,6 +59,32 @@ class LastYear:
             return f"{self.fiscal_year}: the actual of the whole year"
         months = "its open month" if self.open_months == 1 else f"its {self.open_months} open months"
         return f"{self.fiscal_year}: actual to {self.last_closed:%Y-%m} plus the forecast of {months}"
+
+
+def odds_basis(plan, unit: float = 1.0, unit_label: str = "") -> str:
+    """Return, in words computed from the plan, what every rep's, team's and region's chance is based on.
+
+    The rule of :mod:`planlib.planning.odds`: the same simulated years as the company's P(attainment), a
+    rep's sales their share of the region's capacity-capped forecast with their own spread. The sentence
+    names the number of years, the reps and planned hires simulated, how many reps' run rates come from
+    their team peers, the risks drawn, the company's chance and the reps' likely outcomes added up.
+    """
+    from planlib.core.text import money
+
+    mc, fair = plan["monte_carlo"], plan["fairness"]
+    reps = fair.reps
+    hires = set(plan["planned_hires"].by_month["rep_id"]) & set(reps["rep_id"])
+    peers = int((reps["basis"] == "team peers").sum())
+    n_risks = len(mc.risk_ids)
+    return (f"Each chance is the share of the same {len(mc.company_total):,} simulated plan years as the company's "
+            f"P(attainment) ({mc.p_target:.0%}) in which the figure is reached. In each year every region sells its "
+            f"forecast, at most what its {len(reps) - len(hires)} reps and {len(hires)} planned hires can sell, "
+            "split by each one's share of that capacity (their run rate"
+            + (f", or their team peers' for {peers} reps with little history" if peers else "")
+            + ", ramp and months in the year); each rep moves with their own spread, each region with its swings"
+            + (f", and the risk register's {n_risks} risks are drawn on top" if n_risks else "")
+            + ". A team is the sum of its reps in the same year, so the likely outcomes of the reps, teams and "
+            f"regions add up to the company's, {money(float(reps['potential'].sum()), unit, unit_label)}.")
 
 
 def last_year(plan) -> LastYear:
