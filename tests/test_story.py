@@ -84,3 +84,28 @@ def test_the_annual_target_goal_is_judged_on_the_one_chance():
     assert cleared.loc["Owned by nobody", "achievable"] and not cleared.loc["Owned by nobody", "smart"]
     assert cleared.loc["FY2027 revenue", "smart"] and cleared.loc["FY2027 revenue", "problems"] == ""
     assert cards.loc[0, "probability"] == 0.40  # the stage's own table is left as it was
+
+
+def covered_plan(*, uncovered, losses, p_target=0.134):
+    """A FakePlan with a bridge, initiatives and a register, money shown in k CNY."""
+    plan = FakePlan(p_target=p_target)
+    plan.config.company = SimpleNamespace(display_unit=1000, display_unit_label="k CNY", currency="CNY")
+    plan.stages["bridge"] = SimpleNamespace(uncovered=uncovered, covered_share=0.97)
+    plan.stages["initiatives"] = SimpleNamespace(summary=pd.DataFrame({"initiative": ["a", "b"]}))
+    plan.stages["risk_register"] = SimpleNamespace(register=pd.DataFrame(
+        {"expected_loss": losses, "simulated": [True] * len(losses)}))
+    return plan
+
+
+def test_a_covered_target_with_a_low_chance_says_why_in_the_same_breath():
+    # Covered with 4,576,000 to spare, risks expected to cost 9,000,000 + 5,094,000: the cushion is smaller.
+    words = story.cover_and_chance(covered_plan(uncovered=-4_576_000.0, losses=[9_000_000.0, 5_094_000.0]))
+    assert words == ("On their expected effects, the baseline forecast, 2 initiatives and the planned hires cover "
+                     "the target with **4,576 k CNY** to spare. That cushion is smaller than the risks' expected "
+                     "loss of 14,094 k CNY, and a year's sales spread around the forecast, so the plan reaches the "
+                     "target in only 13% of simulated years.")
+    larger = story.cover_and_chance(covered_plan(uncovered=-20_000_000.0, losses=[1_000_000.0], p_target=0.62))
+    assert "larger than the risks' expected loss of 1,000 k CNY" in larger and "in 62% of" in larger
+    gap = story.cover_and_chance(covered_plan(uncovered=11_000_000.0, losses=[1.0]))
+    assert gap == ("The baseline forecast, the 2 initiatives and the planned hires bring in 97% of the target; "
+                   "**11,000 k CNY** is still uncovered and needs more action.")

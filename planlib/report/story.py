@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["LastYear", "chance_of_target", "chance_source", "goal_cards", "last_year", "odds_basis", "plan_on_a_page",
-           "verdict"]
+__all__ = ["LastYear", "chance_of_target", "chance_source", "cover_and_chance", "goal_cards", "last_year", "odds_basis",
+           "plan_on_a_page", "verdict"]
 
 
 def chance_of_target(plan) -> float:
@@ -191,3 +191,38 @@ def goal_cards(plan) -> pd.DataFrame:
         cards.at[i, "smart"] = not kept
         cards.at[i, "problems"] = "; ".join(kept)
     return cards
+
+
+def cover_and_chance(plan) -> str:
+    """Return, in words, how the bridge's cover and the chance of reaching the target fit together.
+
+    The bridge adds expected effects (baseline, initiatives, hires) and knows nothing of the risks or of a
+    year's spread; :func:`chance_of_target` holds both. A target covered "with X to spare" can still be
+    unlikely, and the summary must say why in the same breath. Markdown, money in the display unit.
+    """
+    from planlib.core.text import money
+
+    cfg = plan.config
+    unit, label = cfg.company.display_unit, cfg.company.display_unit_label or cfg.company.currency
+    bridge, chance = plan["bridge"], chance_of_target(plan)
+    n = len(plan["initiatives"].summary)
+    if bridge.uncovered > 0:
+        return (f"The baseline forecast, the {n} initiatives and the planned hires bring in "
+                f"{bridge.covered_share:.0%} of the target; **{money(bridge.uncovered, unit, label)}** is still "
+                "uncovered and needs more action.")
+    cushion = -bridge.uncovered
+    register = plan["risk_register"].register
+    live = register[register["simulated"]] if "simulated" in register else register
+    loss = float(live["expected_loss"].sum())
+    text = (f"On their expected effects, the baseline forecast, {n} initiatives and the planned hires cover the "
+            f"target with **{money(cushion, unit, label)}** to spare. ")
+    if len(live) and loss > cushion:
+        text += (f"That cushion is smaller than the risks' expected loss of {money(loss, unit, label)}, and a year's "
+                 f"sales spread around the forecast, so the plan reaches the target in only {chance:.0%} of "
+                 "simulated years.")
+    elif len(live):
+        text += (f"That cushion is larger than the risks' expected loss of {money(loss, unit, label)}; with the spread "
+                 f"of a year's sales the plan reaches the target in {chance:.0%} of simulated years.")
+    else:
+        text += f"With the spread of a year's sales the plan reaches the target in {chance:.0%} of simulated years."
+    return text
