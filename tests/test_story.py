@@ -109,3 +109,26 @@ def test_a_covered_target_with_a_low_chance_says_why_in_the_same_breath():
     gap = story.cover_and_chance(covered_plan(uncovered=11_000_000.0, losses=[1.0]))
     assert gap == ("The baseline forecast, the 2 initiatives and the planned hires bring in 97% of the target; "
                    "**11,000 k CNY** is still uncovered and needs more action.")
+
+
+def test_odds_basis_says_in_numbers_what_the_entity_odds_rest_on():
+    import numpy as np
+
+    plan = FakePlan()
+    plan.stages["monte_carlo"] = SimpleNamespace(company_total=np.array([90.0, 110.0, 130.0, 150.0]),
+                                                 p_target=0.25, risk_ids=["R-01", "R-02"])
+    plan.stages["fairness"] = SimpleNamespace(reps=pd.DataFrame({
+        "rep_id": ["A", "B", "East TBH 1"], "potential": [60_000.0, 50_000.0, 10_000.0],
+        "basis": ["own history", "own history", "team peers"]}))
+    plan.stages["planned_hires"] = SimpleNamespace(by_month=pd.DataFrame({"rep_id": ["East TBH 1"] * 2}))
+    said = story.odds_basis(plan, unit=1000, unit_label="k CNY")
+    assert said.startswith("Each chance is the share of the same 4 simulated plan years as the company's "
+                           "P(attainment) (25%) in which the figure is reached.")
+    assert "at most what its 2 reps and 1 planned hires can sell" in said
+    assert "their team peers' for 1 reps with little history" in said
+    assert "the risk register's 2 risks are drawn on top" in said
+    assert said.endswith("add up to the company's, 120 k CNY.")
+    plan.stages["monte_carlo"].risk_ids = []
+    plan.stages["fairness"].reps["basis"] = "own history"
+    plain = story.odds_basis(plan, unit=1000, unit_label="k CNY")
+    assert "risk register" not in plain and "team peers" not in plain
