@@ -17,6 +17,7 @@ import pandas as pd
 
 from planlib.data import panel as _panel
 from planlib.data import parsers as _parsers
+from planlib.data import presets as _presets
 from planlib.data import readers as _readers
 from planlib.data.panel import LEVELS, customer_table, monthly_panel
 from planlib.core.errors import DataError, RowProblem
@@ -210,14 +211,24 @@ def load_inputs(config, *, strict: bool = False, sales_after: dt.date | None = N
     """
     data = config.data
     tables, rejects, counts, repairs = {}, [], [], []
+    split = None  # a CRM export (data.sales.preset) split into won, open and lost deals
     for name in TABLE_ORDER:
         source = getattr(data, name)
-        if source is None:
+        if source is None and not (name == "pipeline" and split is not None and split.open is not None):
             continue
-        raw = _readers.read_source(source, name, config.resolve)
+        if source is None:
+            raw, source = split.open, split.open_source
+        else:
+            raw = _readers.read_source(source, name, config.resolve)
+        if name == "sales" and source.preset:
+            split = _presets.split_export(raw, source, pipeline_given=data.pipeline is not None,
+                                          total_labels=data.total_row_labels)
+            raw, source = split.won, split.won_source
         roster_label = counts[0][1] if counts and counts[0][0] == "reps" else "the reps table"
         cleaned = _clean(name, raw, source, data, config.as_of, tables.get("reps"), roster_label,
                          sales_after=sales_after)
+        if split is not None and name in ("sales", "pipeline"):
+            cleaned = _presets.set_aside(cleaned, split.set_aside if name == "sales" else split.open_rejects)
         if name in REQUIRED_TABLES and cleaned.frame.empty and not strict:
             soft = cleaned.rejects["soft"].astype(bool)
             raise DataError(f"{raw.label} has no usable rows: all {cleaned.rows_in} data rows were rejected"
