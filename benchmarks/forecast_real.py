@@ -422,18 +422,18 @@ def run_figures(df, methods, best_peer, cycles):
         if g.empty:
             continue
         odds = year_odds(g["pit"])
-        figs[mt] = {"n": int(len(g)), "mase": round(float(g["mase"].mean()), 4),
-                    "cov80": round(float(np.concatenate(g["in80"].to_list()).mean()), 4),
-                    "cov95": round(float(np.concatenate(g["in95"].to_list()).mean()), 4),
-                    "reach_q60": round(odds["reach60"], 4), "in80": round(odds["in80"], 4),
-                    "below_q10": round(odds["below10"], 4), "above_q90": round(odds["above90"], 4),
-                    "pit_error": round(odds["pit_err"], 4), "seconds_per_series": round(float(g["seconds"].mean()), 4)}
+        figs[mt] = {"n": int(len(g)), "mase": round(float(g["mase"].mean()), 6),
+                    "cov80": round(float(np.concatenate(g["in80"].to_list()).mean()), 6),
+                    "cov95": round(float(np.concatenate(g["in95"].to_list()).mean()), 6),
+                    "reach_q60": round(odds["reach60"], 6), "in80": round(odds["in80"], 6),
+                    "below_q10": round(odds["below10"], 6), "above_q90": round(odds["above90"], 6),
+                    "pit_error": round(odds["pit_err"], 6), "seconds_per_series": round(float(g["seconds"].mean()), 6)}
     peers = {mt: v["mase"] for mt, v in figs.items() if mt != "planlib"}
     best = min(peers, key=peers.get)
     ets = figs.get("AutoETS", {}).get("seconds_per_series")
     return {"cycles": int(cycles), "series": int(df["uid"].nunique()),
             "series_origins": int(len(df[df["method"] == "planlib"])), "best_peer": best,
-            "mase_vs_best_peer": round(float(figs["planlib"]["mase"] / peers[best] - 1), 4),
+            "mase_vs_best_peer": round(float(figs["planlib"]["mase"] / peers[best] - 1), 6),
             "seconds_vs_autoets": round(float(figs["planlib"]["seconds_per_series"] / ets), 2) if ets else None,
             "methods": figs}
 
