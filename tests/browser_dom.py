@@ -7,6 +7,7 @@ test_browser.py and test_escaping.py.
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import subprocess
 import tempfile
@@ -43,27 +44,42 @@ MEASURE_IMAGES = ("<script>window.addEventListener('load', function () { for (co
                   "{ im.setAttribute('data-natural-width', String(im.naturalWidth)); } });</script>")
 
 
-def dump_dom(page: Path, *, measure_images: bool = False) -> str:
+# Appended to a copy of a page: after load, the body records the page's full width and height in CSS pixels.
+MEASURE_SIZE = ("<script>window.addEventListener('load', function () { var d = document.documentElement; "
+                "document.body.setAttribute('data-page-size', d.scrollWidth + 'x' + d.scrollHeight); });</script>")
+
+
+def dump_dom(page: Path, *, measure_images: bool = False, measure_size: bool = False, width: int = 1280) -> str:
     """Return the DOM of ``page`` after its scripts ran, loaded in Chromium with no network.
 
-    With ``measure_images`` a copy of the page with :data:`MEASURE_IMAGES` appended is loaded instead.
+    With ``measure_images`` (or ``measure_size``) a copy of the page with :data:`MEASURE_IMAGES` (or
+    :data:`MEASURE_SIZE`) appended is loaded instead, in a window ``width`` pixels wide.
     """
     with tempfile.TemporaryDirectory() as profile:
         target = page.resolve()
-        if measure_images:
+        script = (MEASURE_IMAGES if measure_images else "") + (MEASURE_SIZE if measure_size else "")
+        if script:
             target = Path(profile) / f"measured-{page.name}"
             html = page.read_text(encoding="utf-8")
             cut = html.lower().rfind("</body>")
-            target.write_text(html[:cut] + MEASURE_IMAGES + html[cut:] if cut >= 0 else html + MEASURE_IMAGES,
-                              encoding="utf-8")
+            target.write_text(html[:cut] + script + html[cut:] if cut >= 0 else html + script, encoding="utf-8")
         done = subprocess.run(
             [UNSHARE, "-n", CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--hide-scrollbars", f"--window-size={width},900",
              f"--user-data-dir={profile}/profile", "--virtual-time-budget=5000", "--dump-dom", target.as_uri()],
             capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "<body" in done.stdout, f"no DOM dumped for {page}: {done.stderr[-2000:]}"
     return done.stdout
+
+
+def page_size(page: Path, width: int = 1280) -> tuple[int, int]:
+    """Return the (width, height) in CSS pixels of ``page`` laid out in a window ``width`` pixels wide."""
+    dom = dump_dom(page, measure_size=True, width=width)
+    found = re.search(r'data-page-size="(\d+)x(\d+)"', dom)
+    assert found, f"the page {page.name} did not record its size"
+    return int(found.group(1)), int(found.group(2))
 
 
 @dataclass

@@ -94,9 +94,9 @@ def build(tmp_path_factory) -> SampleBundle:
         return [*body, formula]
 
     sales_rows = _rewrite(root / "data" / "sample" / "sales.csv", rename_top_customer)
-    import yaml
+    from planlib.report.runner import plan_notebooks
 
-    listed = yaml.safe_load((root / "templates" / "plan.yaml").read_text(encoding="utf-8"))["report"]["notebooks"]
+    listed = plan_notebooks(load_config(root / "templates" / "plan.yaml"))  # with 07_commits: the sample commits
     bundle = run_plan(root / "templates" / "plan.yaml", progress=None)
     _BUILT["bundle"] = SampleBundle(bundle, root, list(listed), sales_rows, rep_id, top["id"])
     return _BUILT["bundle"]

@@ -163,6 +163,33 @@ def test_goal_cards_say_what_keeps_a_goal_from_being_smart():
     assert cards["smart"].tolist() == [True, False, False, False, False]
 
 
+def test_a_revenue_goal_baseline_is_last_year_actual_plus_outlook():
+    # FY2026 (Jan-Dec): 10 closed months and 2 forecast ones. Company 10 x 100 + 2 x 150 = 1300; East
+    # 10 x 40 + 2 x 70 = 540. The trailing 12 months (1200 and 480) are not what the pages call last year.
+    months = pd.date_range("2023-01-01", "2026-10-01", freq="MS")
+    history = pd.concat([pd.DataFrame({"unique_id": "company", "ds": months, "y": 100.0}),
+                         pd.DataFrame({"unique_id": "region/East", "ds": months, "y": 40.0})])
+    future = pd.date_range("2026-11-01", "2027-12-01", freq="MS")
+    forecast = FakeForecast(pd.concat([pd.DataFrame({"unique_id": "company", "ds": future, "yhat": 150.0}),
+                                       pd.DataFrame({"unique_id": "region/East", "ds": future, "yhat": 70.0})]))
+    goals = Goals(min_probability=0.0, smart=[
+        SmartGoal(name="Revenue", metric="revenue", target=1500, deadline=dt.date(2027, 12, 31), owner="VP",
+                  strategy="grow"),
+        SmartGoal(name="East", metric="revenue", scope="region/East", target=600, deadline=dt.date(2027, 12, 31),
+                  owner="VP", strategy="grow"),
+        SmartGoal(name="Customers", metric="new_customers", target=3, deadline=dt.date(2027, 12, 31), owner="VP",
+                  strategy="grow")])
+    plan_year = pd.date_range("2027-01-01", periods=12, freq="MS")
+    cards = sm.goal_cards(goals, tables=small_company(), history=history, forecast=forecast,
+                          as_of=dt.date(2026, 11, 26), last_month=dt.date(2026, 10, 1),
+                          plan_months=plan_year).set_index("goal")
+    assert cards.loc["Revenue", "baseline"] == 1300.0
+    assert cards.loc["Revenue", "baseline"] == tg.last_year_figures(history, forecast, plan_year,
+                                                                    pd.Timestamp("2026-10-01"))["last_year_outlook"]
+    assert cards.loc["East", "baseline"] == 540.0
+    assert cards.loc["Customers", "baseline"] == 1.0  # not revenue: the last 12 months (E, new in 2026-02)
+
+
 # --------------------------------------------------------------------------- fairness
 def test_gini_by_hand():
     assert gini([1, 1, 1, 1]) == pytest.approx(0.0)

@@ -68,6 +68,9 @@ def test_plain_language_description_computes_its_numbers():
     steep = describe_plan(Incentives(**{**SAMPLE, "bonuses": []}, commission=STEEP), currency="EUR")
     assert "Below 50% of target nothing is paid.\n\nFrom 50% to 100% of target each 1% of attainment pays 2%" in steep
     assert "reached at 133.3% of target" in steep
+    # in the display unit: 120,000 / 1000 and 5,000 / 1000; 1,500 keeps its half (1.5)
+    in_k = describe_plan(Incentives(**SAMPLE), currency="CNY", unit=1000, unit_label="k CNY")
+    assert "is rep 120 k CNY" in in_k and "gets 5 k CNY." in in_k and "CNY" not in in_k.replace("k CNY", "")
 
 
 def test_commission_per_quarter_is_a_quarter_of_target_incentive_times_the_factor():
@@ -119,6 +122,10 @@ def test_incentive_cost_on_a_hand_made_outcome_array():
     assert s["p_cap"] == 0.25
     assert s["max_commission"] == 2.0 * 180_000 * 0.25  # cap x target incentive x one quarter simulated
     assert cost.by_rep["p_paid_nothing"].tolist() == [0.0, 0.5]
+    # by rep and pay period (one quarter here): rep 0 (30,000 + 60,000) / 2, rep 1 (0 + 21,000) / 2
+    assert cost.by_period["expected_commission"].tolist() == [45_000.0, 10_500.0]
+    assert cost.by_period["rep_id"].tolist() == _reps()["rep_id"].tolist()
+    assert cost.by_rep["expected_bonuses"].tolist() == [0.0, 0.0]
 
 
 def test_cost_at_attainment_quantiles_averages_the_neighbouring_years():
@@ -169,6 +176,9 @@ def test_payout_examples_and_the_what_if_sentence():
     assert payout_example(1.2, Incentives(**SAMPLE), currency="CNY") == (
         "At 120% of target in every quarter, a full-time rep earns 168,000 CNY of commission in the year "
         "(140% of target incentive).")
+    # 0.65 x 120,000 = 78,000 CNY = 78 k CNY
+    assert "a full-time rep earns 78 k CNY of commission" in payout_example(
+        0.8, Incentives(**SAMPLE), currency="CNY", unit=1000, unit_label="k CNY")
     with pytest.raises(DataError, match=r"no target incentive for role 'intern'"):
         payout_examples(Incentives(**SAMPLE), role="intern")
 
@@ -179,3 +189,12 @@ def test_names_from_the_config_are_escaped_in_the_description():
     text = describe_plan(plan, currency="CNY")
     assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
     assert "&lt;b&gt;rep&lt;/b&gt; 1 CNY" in text
+
+
+def test_incentive_cost_gives_each_reps_expected_bonuses():
+    sales = np.array([[[100.0] * 3, [50.0] * 3],      # sim 0: the team at 75% of its quarter
+                      [[150.0] * 3, [120.0] * 3]])    # sim 1: the team at 135%
+    cost = incentive_cost(sales, np.full((2, 3), 100.0), _reps(), Incentives(**SAMPLE))
+    # champion (5,000 a month) to rep 0 in every month of both years; team bonus (3,000 each) in sim 1 only
+    assert cost.by_rep["expected_bonuses"].tolist() == [(15_000 + 15_000 + 3_000) / 2, 3_000 / 2]
+    assert cost.by_rep["expected_bonuses"].sum() == cost.summary["expected_bonuses"]

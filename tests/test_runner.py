@@ -329,14 +329,23 @@ def test_sample_bundle_end_to_end(sample_bundle):
     index = (bundle / "index.html").read_text(encoding="utf-8")
     for name in names:
         assert f'href="{Path(name).stem}.html"' in index
-    # The headline's last full year, added up independently from the CSV (the formula row is rejected).
     cfg = load_config(expected.root / "templates" / "plan.yaml")
-    last_closed = cfg.last_closed_month
-    year = last_closed.year if last_closed.month == 12 else last_closed.year - 1
-    with (expected.root / "data" / "sample" / "sales.csv").open(encoding="utf-8") as fh:
-        revenue = sum(float(r["amount"]) for r in csv.DictReader(fh)
-                      if r["date"].startswith(str(year)) and r["amount"] != FORMULA_AMOUNT)
-    assert f'FY{year} revenue</div><div class="value">{revenue / 1000:,.0f} k CNY</div>' in index
+    if "annual_target" in stages():
+        # The headline's last year (the year before the plan year, calendar in the sample): its closed months
+        # added up independently from the CSV (the formula row is rejected), plus the forecast of its open ones.
+        import planlib
+
+        year, last_closed = cfg.fiscal.year - 1, pd.Timestamp(cfg.last_closed_month)
+        with (expected.root / "data" / "sample" / "sales.csv").open(encoding="utf-8") as fh:
+            actual = sum(float(r["amount"]) for r in csv.DictReader(fh) if r["amount"] != FORMULA_AMOUNT
+                         and r["date"].startswith(str(year)) and pd.Timestamp(r["date"][:7] + "-01") <= last_closed)
+        forecasts = planlib.Plan.from_config(expected.root / "templates" / "plan.yaml")["forecast"].forecasts
+        open_months = forecasts[(forecasts["unique_id"] == "company") & (forecasts["ds"] > last_closed)
+                                & (pd.DatetimeIndex(forecasts["ds"]).year == year)]
+        assert len(open_months) == 12 - last_closed.month
+        last_year = actual + float(open_months["yhat"].sum())
+        assert (f'Last year: FY{year} (actual + outlook)</div><div class="value">{last_year / 1000:,.0f} k CNY</div>'
+                in index)
     if "targets" in stages():
         targets = pd.read_csv(bundle / "targets.csv", encoding="utf-8-sig")
         company = targets[(targets["level"] == "company") & (targets["period_type"] == "year")

@@ -14,7 +14,7 @@ from planlib.data import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
-FILES = ["sales", "reps", "market", "competitors", "pipeline", "kpis", "risks"]
+FILES = ["sales", "reps", "market", "competitors", "pipeline", "kpis", "risks", "commits"]
 # Lunar new year dates, written out here rather than read from the module under test.
 SPRING_FESTIVAL_MONTH = {2022: 2, 2023: 1, 2024: 2, 2025: 1, 2026: 2}
 STAGE_PROBABILITY = {"Qualify": 0.10, "Develop": 0.25, "Propose": 0.50, "Negotiate": 0.75}

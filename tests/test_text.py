@@ -1,6 +1,8 @@
 """Escaped prose and tables: values from the data render as the same text through nbconvert's Markdown."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
@@ -46,8 +48,67 @@ def test_table_escapes_cells_and_keeps_its_caption():
     html = text.table(frame, formats={"share": "{:.1%}"}, caption="Top <reps>").data
     assert "<caption>Top &lt;reps&gt;</caption>" in html
     assert html.index("<caption>") < html.index("<thead>")
-    assert "<td>&lt;b&gt;x&lt;/b&gt;</td>" in html and "<td>张三</td>" in html
-    assert "<td>1,234</td>" in html and "<td>-20</td>" in html and "<td>50.0%</td>" in html
+    left, right = 'style="text-align:left;white-space:nowrap"', 'style="text-align:right;white-space:nowrap"'
+    assert f"<td {left}>&lt;b&gt;x&lt;/b&gt;</td>" in html and f"<td {left}>张三</td>" in html
+    assert f"<td {right}>1,234</td>" in html and f"<td {right}>-20</td>" in html and f"<td {right}>50.0%</td>" in html
+
+
+def test_table_shows_money_in_the_unit_and_percentages_in_their_own_column():
+    frame = pd.DataFrame({"region": ["East", "West"], "cumulative_gap": [1_234_567.0, float("nan")],
+                          "difference_pct": [0.1234, -0.05], "misleads": [True, False], "rows": [37_605_000, 3]})
+    html = text.table(frame, money=["cumulative_gap"], unit=1000, unit_label="k CNY", percent=["difference_pct"],
+                      caption="Months (k CNY)").data
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    # 1,234,567 / 1000 rounds to 1,235; NaN is blank; 12.34% rounds to 12%; True/False read as marks
+    assert cells == ["East", "1,235", "12%", "✓", "37,605,000", "West", "", "-5%", "✗", "3"]
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", html)
+    assert headers == ["Region", "Cumulative gap", "Difference %", "Misleads", "Rows"]
+    assert html.count("(k CNY)") == 1  # the caption says the unit once, though it was given twice
+
+
+def test_table_keeps_names_on_one_line_and_lets_long_text_wrap():
+    frame = pd.DataFrame({"name": ["陈一鸣"], "note": ["a sentence long enough that it has to wrap in a table cell"]})
+    html = text.table(frame).data
+    assert '<td style="text-align:left;white-space:nowrap">陈一鸣</td>' in html
+    assert '<td style="text-align:left">a sentence long' in html
+
+
+def test_a_long_table_folds_into_a_closed_details_block():
+    frame = pd.DataFrame({"step": range(5)})
+    folded = text.table(frame, caption="Every step", collapse_above=3).data
+    assert folded.startswith("<details><summary>Every step · 5 rows</summary>") and "<details open" not in folded
+    assert not text.table(frame, caption="Every step", collapse_above=5).data.startswith("<details>")
+
+
+def test_folded_puts_tables_in_one_closed_block():
+    one, two = text.table(pd.DataFrame({"a": [1]})), text.table(pd.DataFrame({"b": [2]}))
+    out = text.folded("The <tables>", one, None, two).data
+    assert out == f"<details><summary>The &lt;tables&gt;</summary>\n{one.data}\n{two.data}\n</details>"
+
+
+def test_table_refuses_a_money_column_it_does_not_have():
+    with pytest.raises(ValueError, match=r"money/percent column\(s\) \['amount'\] not in the table \['region'\]"):
+        text.table(pd.DataFrame({"region": ["East"]}), money=["amount"])
+
+
+def test_labels_read_as_words():
+    assert text.label("difference_pct") == "Difference %"
+    assert text.label("risk_id") == "Risk ID"
+    assert text.label("P(attain)") == "P(attain)" and text.label("2027Q1") == "2027Q1"
+    assert text.with_unit("Budget (k CNY) (k CNY)", "k CNY") == "Budget (k CNY)"
+
+
+def test_shown_formats_what_a_widget_returns_and_keeps_the_signature():
+    import inspect
+
+    def what_if(growth: float = 0.1):
+        return pd.DataFrame({"entity": ["company"], "target": [366_268_000.0], "probability": [0.336714]})
+
+    shown = text.shown(what_if, money=["target"], unit=1000, unit_label="k CNY", percent=["probability"])
+    assert list(inspect.signature(shown).parameters) == ["growth"] and shown.__name__ == "what_if"
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", shown(0.2).data)
+    assert cells == ["company", "366,268", "34%"]
+    assert text.shown(lambda: "At **100%**").__call__().data == "At **100%**"
 
 
 def test_money_in_the_display_unit():

@@ -331,7 +331,8 @@ class Report(Section):
     output_dir: Path = Path("reports")
     notebooks: list[str] = Field(
         default_factory=lambda: list(PLAN_NOTEBOOKS),
-        description="notebooks run in order by `planlib plan`, from notebooks_dir; default: the whole plan",
+        description="notebooks run in order by `planlib plan`, from notebooks_dir; default: the whole plan. "
+                    "07_commits.ipynb is run after them when data.commits is given",
     )
     notebooks_dir: Path | None = Field(
         None, description="folder of custom notebooks; default: a notebooks/ folder beside the config (or above "

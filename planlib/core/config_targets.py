@@ -113,6 +113,9 @@ class Data(Section):
     pipeline: DataSource | None = None
     kpis: DataSource | None = None
     risks: DataSource | None = None
+    commits: DataSource | None = Field(
+        None, description="managers' bottom-up commits (level, entity, product, period, amount, submitted_by, "
+                          "note): one file, or a folder whose .csv/.xlsx files (one per team) are all read")
     credit_notes: Literal["keep", "reject"] = Field("keep", description="negative amounts: keep as returns, or reject")
     total_row_labels: list[str] = Field(default_factory=lambda: ["合计", "总计", "Total", "Grand Total", "Sum"])
 
@@ -242,6 +245,11 @@ class Allocation(Section):
         default_factory=dict, description="cushion a level adds before passing its target down, e.g. team: 0.05")
     fairness_low: float = Field(0.30, ge=0, le=1, description="a rep below this P(attainment) looks unfair")
     fairness_high: float = Field(0.85, ge=0, le=1, description="a rep above this P(attainment) looks soft")
+    commits: Literal["ignore", "floor", "blend"] = Field(
+        "ignore", description="managers' commits (data.commits) in the targets: ignore them, take them as a floor "
+                              "under the top-down target, or blend them with it; the company total never changes")
+    commits_weight: float = Field(0.5, ge=0, le=1, description="blend: the commit's weight (1 - it: the top-down "
+                                                               "target's)")
 
     @field_validator("methods")
     @classmethod

@@ -31,13 +31,16 @@ __all__ = ["CONFIG_SECTIONS", "ConfigView", "NUMERIC_PACKAGES", "Plan", "Stage",
 
 # Modules that register stages; imported (by name, so core imports nothing above it) on first look-up.
 STAGE_MODULES = (
+    "planlib.data.commits",
     "planlib.data.load",
     "planlib.forecast.stage",
     "planlib.planning.allocate",
     "planlib.planning.bridge",
+    "planlib.planning.commits",
     "planlib.planning.fairness",
     "planlib.planning.initiatives",
     "planlib.planning.market",
+    "planlib.planning.negotiate",
     "planlib.planning.smart",
     "planlib.planning.target",
     "planlib.resources.assumptions",

@@ -6,21 +6,30 @@ values are escaped before they are put into prose, and tables are rendered by
 """
 from __future__ import annotations
 
+import functools
 import html
 import numbers
 import re
 import string
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-__all__ = ["FORMULA_PREFIXES", "escape", "fmt", "md", "money", "table"]
+__all__ = ["FORMULA_PREFIXES", "escape", "fmt", "folded", "label", "md", "money", "shown", "table", "with_unit"]
 
 # ``$`` too: nbconvert and JupyterLab read ``$...$`` as math, where escapes are not undone.
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~$"})
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 # OWASP CSV injection: a cell starting with one of these is read by Excel as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A column name written as code (lower case and underscores) is shown as words; these words are rewritten.
+_CODE_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+_WORDS = {"pct": "%", "id": "ID", "fte": "FTE", "kpi": "KPI", "yoy": "year on year", "p10": "P10",
+          "p50": "P50", "p90": "P90", "qtd": "QTD", "ytd": "YTD", "vs": "vs"}
+# Text of at most this many characters (a name, a region, a product) is kept on one line.
+_NOWRAP_CHARS = 24
 
 
 def escape(value: object) -> str:
@@ -58,36 +67,155 @@ def md(template: str, /, **values: object) -> Markdown:
     return Markdown(fmt(template, **values))
 
 
+def label(column: object) -> str:
+    """Return a code-style column name as a reader's label; any other name unchanged.
+
+    >>> label("difference_pct"), label("risk_id"), label("P(attain)")
+    ('Difference %', 'Risk ID', 'P(attain)')
+    """
+    name = str(column)
+    if not _CODE_NAME.fullmatch(name):
+        return name
+    words = [_WORDS.get(w, w) for w in name.split("_") if w]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:] if words else name
+
+
+def _cell(value: object, spec: str | None) -> str:
+    if value is None or value is pd.NaT or (not isinstance(value, (str, bytes)) and pd.api.types.is_scalar(value)
+                                             and pd.isna(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "✓" if value else "✗"
+    if spec is not None and isinstance(value, numbers.Number):
+        return spec.format(value)
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}" if value == value.normalize() else f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, numbers.Integral) and abs(value) >= 10_000:
+        return f"{value:,}"  # 37,605,000; a year (2027) or a count under ten thousand stays as it is
+    return str(value)
+
+
+def with_unit(caption: str, unit_label: str) -> str:
+    """Return ``caption`` ending with ``(unit_label)`` once, however often it was added.
+
+    >>> with_unit("Budget (k CNY)", "k CNY"), with_unit("Budget", "k CNY")
+    ('Budget (k CNY)', 'Budget (k CNY)')
+    """
+    if not unit_label:
+        return caption
+    bare = caption.replace(f" ({unit_label})", "").replace(f"({unit_label})", "").rstrip()
+    return f"{bare} ({unit_label})"
+
+
 def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.0f}",
-          formats: dict[str, str] | None = None, caption: str | None = None) -> HTML:
-    """Return an escaped HTML table of ``frame`` with number formats per column.
+          formats: dict[str, str] | None = None, caption: str | None = None, money: Sequence[str] = (),
+          unit: float = 1.0, unit_label: str = "", percent: Sequence[str] = (), labels: dict[str, str] | None = None,
+          collapse_above: int | None = None) -> HTML:
+    """Return an escaped HTML table of ``frame`` as a reader sees it: formatted, aligned, human labels.
+
+    Numbers are right-aligned and text left-aligned; short text (a name, a region) never breaks across
+    lines; True/False show as ✓/✗; code-style column names (``cumulative_gap``) become labels
+    (``Cumulative gap``, see :func:`label`). The alignment is written on each cell, so the table reads the
+    same in JupyterLab as on the exported page.
 
     Parameters
     ----------
     frame : DataFrame
     index : bool, default False
-        Show the index.
+        Show the index (``reset_index()`` is applied first).
     float_format : str, default "{:,.0f}"
         Format of float columns without an entry in ``formats``.
     formats : dict, optional
         Column -> format string, e.g. ``{"share": "{:.1%}"}``.
     caption : str, optional
-        A caption (escaped).
+        A caption (escaped); with ``money`` columns it ends with the unit label, once.
+    money : sequence of str
+        Columns of money, divided by ``unit`` and shown as whole numbers.
+    unit, unit_label : float, str
+        The display unit of the money columns (1000, "k CNY").
+    percent : sequence of str
+        Columns of fractions shown as whole percentages (0.125 -> 13%) unless ``formats`` says otherwise.
+    labels : dict, optional
+        Column -> label, over the automatic one.
+    collapse_above : int, optional
+        With more rows than this, the table is put in a closed ``<details>`` block whose summary is the
+        caption and the number of rows.
+
+    Raises
+    ------
+    ValueError
+        If a money or percent column is not in ``frame``.
     """
-    shown = frame.copy()
-    formats = formats or {}
+    shown = frame.reset_index() if index else frame
+    missing = [c for c in (*money, *percent) if c not in shown.columns]
+    if missing:
+        raise ValueError(f"table: money/percent column(s) {missing} not in the table {list(shown.columns)}")
+    formats = dict(formats or {})
+    labels = labels or {}
+    head, columns = [], []
     for col in shown.columns:
+        series = shown[col]
         spec = formats.get(col)
-        if spec is None and pd.api.types.is_float_dtype(shown[col]):
+        values = series.tolist()
+        if col in money:
+            values = [v / unit if isinstance(v, numbers.Number) and not isinstance(v, bool) else v for v in values]
+            spec = spec or "{:,.0f}"
+        elif col in percent:
+            spec = spec or "{:.0%}"
+        elif spec is None and pd.api.types.is_float_dtype(series):
             spec = float_format
-        if spec is not None:
-            shown[col] = [("" if pd.isna(v) else spec.format(v)) for v in shown[col]]
-    out = shown.to_html(index=index, escape=True, border=0, classes="planlib-table", na_rep="")
-    if caption:
-        # after the opening tag, whatever attributes this pandas version writes on it
-        out = re.sub(r"<table\b[^>]*>", lambda m: f"{m.group(0)}<caption>{html.escape(caption)}</caption>", out,
-                     count=1)
+        cells = [_cell(v, spec) for v in values]
+        numeric = (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)) \
+            or col in money or col in percent
+        if numeric:
+            style = "text-align:right;white-space:nowrap"
+        elif max((len(c) for c in cells), default=0) <= _NOWRAP_CHARS:
+            style = "text-align:left;white-space:nowrap"
+        else:
+            style = "text-align:left"
+        # a header may wrap (a long label must not widen the page); a name in a cell never does
+        head.append(f'<th style="text-align:{"right" if numeric else "left"}">'
+                    f'{html.escape(labels.get(col, label(col)))}</th>')
+        columns.append([f'<td style="{style}">{html.escape(c)}</td>' for c in cells])
+    rows = "".join(f"<tr>{''.join(r)}</tr>\n" for r in zip(*columns)) if columns else ""
+    title = with_unit(caption, unit_label) if caption and money else caption
+    out = (f'<table class="planlib-table">' + (f"<caption>{html.escape(title)}</caption>" if title else "")
+           + f"\n<thead><tr>{''.join(head)}</tr></thead>\n<tbody>\n{rows}</tbody></table>")
+    if collapse_above is not None and len(shown) > collapse_above:
+        out = (f"<details><summary>{html.escape(title or 'The table')} · {len(shown):,} rows</summary>\n"
+               f"{out}\n</details>")
     return HTML(out)
+
+
+def folded(summary: str, *parts: HTML | None) -> HTML:
+    """Return ``parts`` (tables from :func:`table`) in one closed ``<details>`` block headed by ``summary`` (escaped).
+
+    A detail a reader may open: one line on the page however many tables it holds. Parts that are None are left out.
+    """
+    inner = "\n".join(part.data for part in parts if part is not None)
+    return HTML(f"<details><summary>{html.escape(summary)}</summary>\n{inner}\n</details>")
+
+
+def shown(function: Callable[..., object], /, **table_options: object) -> Callable[..., object]:
+    """Return ``function`` with its result shown as on the exported page (same name and signature, for ``interact``).
+
+    ``ipywidgets.interact`` prints a returned DataFrame raw (366268000.0, 0.336714, NaN) and a string as plain
+    text; wrapped, a table goes through :func:`table` with ``table_options`` and a string is shown as Markdown
+    (its values escaped by the function, as planlib's sentences are); anything else (a Markdown display, a
+    chart) is returned as it is.
+
+    >>> # ipywidgets.interact(shown(what_if_for(plan), money=["target"], unit=1000, unit_label="k CNY"), ...)
+    """
+    @functools.wraps(function)
+    def shown_result(*args, **kwargs):
+        result = function(*args, **kwargs)
+        if isinstance(result, pd.DataFrame):
+            return table(result, **table_options)
+        if isinstance(result, str):
+            return Markdown(result)
+        return result
+
+    return shown_result
 
 
 def money(amount: float, unit: float = 1.0, label: str = "", digits: int = 0) -> str:

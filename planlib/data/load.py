@@ -99,6 +99,10 @@ SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (
         Column("risk_id", "id"), Column("title"), _opt("category"), Column("likelihood", "fraction"),
         Column("impact"), _opt("driver"), _opt("owner"), _opt("mitigation"), _opt("status"),
     ), key=("risk_id",)),
+    TableSchema("commits", (  # read by planlib.data.commits, which checks entities and periods against the plan
+        Column("level"), Column("entity", "id"), _opt("product"), Column("period"), Column("amount", "amount"),
+        _opt("submitted_by"), _opt("note"),
+    )),
 )}
 REQUIRED_TABLES = ("reps", "sales")  # reps first: sales, pipeline and kpis are checked against the roster
 TABLE_ORDER = ("reps", "sales", "market", "competitors", "pipeline", "kpis", "risks")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from planlib.core.errors import ConfigError
+from planlib.data.sample_commits import sample_commits
 from planlib.data.sample_deals import (AS_OF, DEFAULT_SEED, HISTORY_END, N_MONTHS, PRODUCTS, RAMP_MONTHS, REGIONS,
                                        SIM_END, START, _month_index, _simulate, expected_sales)
 
@@ -214,14 +215,15 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
         2022-01-01 .. 2026-10-31), ``reps`` (rep_id, name, team, region, role, hire_date, exit_date, fte),
         ``market`` (region, product, year, market_size, market_growth), ``competitors`` (competitor,
         region, share, notes), ``pipeline`` (opportunity_id, rep_id, customer_id, product, stage,
-        amount, expected_close, probability), ``kpis`` (rep_id, period, metric, value) and ``risks``
-        (risk_id, title, category, likelihood, impact, driver, owner, mitigation, status).
+        amount, expected_close, probability), ``kpis`` (rep_id, period, metric, value), ``risks``
+        (risk_id, title, category, likelihood, impact, driver, owner, mitigation, status) and ``commits``
+        (the team managers' FY2027 commits: level, entity, product, period, amount, submitted_by, note).
 
     Examples
     --------
     >>> tables = generate()
     >>> sorted(tables)[:3]
-    ['competitors', 'kpis', 'market']
+    ['commits', 'competitors', 'kpis']
     """
     sim = _simulate(seed)
     rng = sim["rng"]
@@ -236,6 +238,8 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
         "pipeline": _pipeline(rng[8], deals, sim["owner"], sim["customers"], reps),
         "kpis": _kpis(rng[9], reps, sim["skill"]),
         "risks": _risks(sales),
+        "commits": sample_commits(sales, reps, history_end=HISTORY_END, fiscal_year=HISTORY_END.year + 1,
+                                  seed=seed),
     }
 
 
@@ -299,7 +303,8 @@ def write_sample(folder: str | Path, seed: int = DEFAULT_SEED) -> list[Path]:
     Returns
     -------
     list of Path
-        The files written: sales.csv, reps.csv, market.csv, competitors.csv, pipeline.csv, kpis.csv, risks.csv.
+        The files written: sales.csv, reps.csv, market.csv, competitors.csv, pipeline.csv, kpis.csv, risks.csv,
+        commits.csv.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

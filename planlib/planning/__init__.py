@@ -11,10 +11,13 @@ from planlib.planning.allocate import (ALL, AllocationInputs, AllocationResult, 
                                        plan_year_days, product_mix, rake, rep_availability, rep_productivity,
                                        split_two_way, targets_table, time_split_comparison, uplift_table)
 from planlib.planning.bridge import (BASELINE_STEP, Bridge, HIRES_STEP, hire_credit, plan_year_baseline)
+from planlib.planning.commits import (CommitReview, commit_summary, entity_odds, reconcile)
 from planlib.planning.fairness import (Fairness, gini)
 from planlib.planning.initiatives import (InitiativePlan, active_share, check_initiatives, effect_summary,
                                           initiatives_table, key_figures, monthly_effects, period_view,
                                           rep_month_view, rep_product_view, scope_of, strategy_summary)
+from planlib.planning.negotiate import (MOVE_RULE, Negotiation, commits_view, fairness_comparison, negotiated_allocation,
+                                        negotiation_level, talking_points)
 from planlib.planning.market import (MarketAnalysis, analyse, company_trend, competitor_table, concentration,
                                      concentration_summary, customer_mix, growth_by, headlines, market_share, mix_by,
                                      seasonal_profile, share_by_region)
@@ -24,10 +27,12 @@ from planlib.planning.productivity import (CapacityModel, RampEstimate, attritio
 from planlib.planning.smart import (KNOWN_METRICS, goal_card_view, goal_cards, metric_history, trend_probability)
 from planlib.planning.target import (AnnualTarget, MODES, annual_target_for, attainment_curve, last_year_figures,
                                      monthly_fan_table, set_annual_target, verdict_of, what_if, what_if_for)
-from planlib.planning import allocate, bridge, fairness, initiatives, market, smart, target
+from planlib.planning import allocate, bridge, commits, fairness, initiatives, market, negotiate, smart, target
 
 __all__ = [
     "ALL", "AllocationInputs", "AllocationResult", "AnnualTarget", "BASELINE_STEP", "Bridge", "CapacityModel",
+    "CommitReview", "MOVE_RULE", "Negotiation", "commit_summary", "commits", "commits_view", "entity_odds",
+    "fairness_comparison", "negotiate", "negotiated_allocation", "negotiation_level", "reconcile", "talking_points",
     "Fairness", "HIRES_STEP", "InitiativePlan", "KNOWN_METRICS", "LEVELS", "MODES", "MarketAnalysis",
     "NEW_REP_MONTHS", "PRODUCT_LEVELS", "RampEstimate", "active_share", "allocate", "allocation_inputs",
     "allocation_view", "analyse", "annual_target_for", "attainment_curve", "attrition_rate", "blend", "block_sums",

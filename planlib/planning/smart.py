@@ -12,7 +12,7 @@ from scipy import stats
 
 from planlib.core.errors import ForecastError
 from planlib.core.graph import stage
-from planlib.planning.target import AnnualTarget
+from planlib.planning.target import AnnualTarget, last_year_figures
 
 __all__ = ["KNOWN_METRICS", "goal_card_view", "goal_cards", "metric_history", "trend_probability"]
 
@@ -132,7 +132,8 @@ def trend_probability(values: pd.Series, target: float, years_ahead: float, *, l
 
 
 def goal_cards(goals, *, tables: dict[str, pd.DataFrame], history: pd.DataFrame, forecast, as_of,
-               last_month, annual_target: AnnualTarget | None = None) -> pd.DataFrame:
+               last_month, annual_target: AnnualTarget | None = None,
+               plan_months: pd.DatetimeIndex | None = None) -> pd.DataFrame:
     """Check each SMART goal and say what keeps it from being SMART.
 
     Parameters
@@ -146,11 +147,15 @@ def goal_cards(goals, *, tables: dict[str, pd.DataFrame], history: pd.DataFrame,
     as_of, last_month : date
     annual_target : AnnualTarget, optional
         For goals whose target is "annual_target".
+    plan_months : DatetimeIndex, optional
+        The 12 months of the plan year: with them a revenue goal's baseline is last fiscal year's actual plus
+        outlook (:func:`planlib.planning.target.last_year_figures`), the "last year" of every page.
 
     Returns
     -------
     DataFrame
-        goal, metric, scope, target, unit, baseline (the last 12 months), deadline, owner, strategy,
+        goal, metric, scope, target, unit, baseline (revenue with ``plan_months``: last fiscal year's actual
+        plus outlook; otherwise the last 12 months), deadline, owner, strategy,
         probability, specific, measurable, achievable, relevant, time_bound, owned, smart (bool each),
         problems ("; "-joined, "" when SMART).
     """
@@ -198,9 +203,15 @@ def goal_cards(goals, *, tables: dict[str, pd.DataFrame], history: pd.DataFrame,
         owned = bool(goal.owner)
         if not owned:
             problems.append("no owner")
+        baseline = float(values.iloc[-1]) if values is not None and not values.empty else math.nan
+        if metric == "revenue" and specific and plan_months is not None and forecast is not None:
+            # revenue's baseline is the plan's one "last year": last fiscal year's actual plus outlook
+            outlook = last_year_figures(history, forecast, plan_months, last_month,
+                                        unique_id=goal.scope)["last_year_outlook"]
+            baseline = outlook if math.isfinite(outlook) else baseline
         rows.append({
             "goal": goal.name, "metric": metric or "", "scope": goal.scope, "target": target, "unit": goal.unit,
-            "baseline": float(values.iloc[-1]) if values is not None and not values.empty else math.nan,
+            "baseline": baseline,
             "deadline": goal.deadline, "owner": goal.owner or "", "strategy": goal.strategy or "",
             "probability": math.nan if probability is None else probability, "specific": specific,
             "measurable": measurable, "achievable": achievable, "relevant": relevant, "time_bound": time_bound,
@@ -262,8 +273,11 @@ def goal_card_view(cards: pd.DataFrame, unit: float = 1.0, currency: str = "") -
         "What is missing": cards["problems"]})
 
 
-@stage("goal_cards", needs=("annual_target", "forecast", "history", "inputs"), config=("goals", "as_of"))
+@stage("goal_cards", needs=("annual_target", "forecast", "history", "inputs"), config=("goals", "as_of", "fiscal"))
 def _goal_cards_stage(plan) -> pd.DataFrame:
     cfg = plan.config
+    from planlib.planning.allocate import fiscal_months
+
     return goal_cards(cfg.goals, tables=plan["inputs"].tables, history=plan["history"], forecast=plan["forecast"],
-                      as_of=cfg.as_of, last_month=cfg.last_closed_month, annual_target=plan["annual_target"])
+                      as_of=cfg.as_of, last_month=cfg.last_closed_month, annual_target=plan["annual_target"],
+                      plan_months=fiscal_months(cfg))

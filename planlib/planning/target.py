@@ -128,8 +128,12 @@ def set_annual_target(goals, distribution, *, last_year_outlook: float, unit: fl
         growth_vs_last_year=target / last_year_outlook - 1 if last_year_outlook > 0 else math.nan)
 
 
-def last_year_figures(history: pd.DataFrame, forecast, months: pd.DatetimeIndex, last_month) -> dict[str, float]:
+def last_year_figures(history: pd.DataFrame, forecast, months: pd.DatetimeIndex, last_month, *,
+                      unique_id: str = "company") -> dict[str, float]:
     """Return last fiscal year's actual, outlook (actual + forecast of open months) and trailing 12 months.
+
+    The outlook is the one "last year" of the plan: the growth base of the target, the SMART baseline of a
+    revenue goal and the figure every page states (``planlib.report.story.last_year``).
 
     Parameters
     ----------
@@ -140,21 +144,25 @@ def last_year_figures(history: pd.DataFrame, forecast, months: pd.DatetimeIndex,
         The 12 month starts of the plan year.
     last_month : Timestamp
         The last closed month.
+    unique_id : str, default "company"
+        The series (``region/East``, ``product/Services``, ...): the scope of a goal.
 
     Returns
     -------
     dict
         last_year_actual, last_year_outlook, trailing_12m.
     """
-    company = history[history["unique_id"] == "company"].set_index("ds")["y"]
+    company = history[history["unique_id"] == unique_id].set_index("ds")["y"]
     last_month = pd.Timestamp(last_month)
     last_year = months - pd.DateOffset(years=1)
     actual = float(company.reindex(last_year[last_year <= last_month]).fillna(0).sum())
     open_months = last_year[last_year > last_month]
-    rows = forecast.forecasts[(forecast.forecasts["unique_id"] == "company") & forecast.forecasts["ds"].isin(open_months)]
+    rows = forecast.forecasts[(forecast.forecasts["unique_id"] == unique_id) & forecast.forecasts["ds"].isin(open_months)]
     outlook = actual + float(rows["yhat"].sum())
     trailing = float(company[(company.index > last_month - pd.DateOffset(years=1)) & (company.index <= last_month)].sum())
-    if company.index.min() > last_year[0]:
+    if len(rows) < len(open_months):
+        outlook = math.nan  # the forecast does not cover the year's open months of this series
+    if company.empty or company.index.min() > last_year[0]:
         outlook = math.nan  # last year is not fully in the history: no honest growth base
     return {"last_year_actual": actual, "last_year_outlook": outlook, "trailing_12m": trailing}
 

@@ -5,6 +5,7 @@ and manifest.json. Used by ``planlib.runner`` for plans and ``planlib.review_run
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import sys
 from importlib import metadata
@@ -51,7 +52,10 @@ def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
     cfg = plan.config
     if "targets" in stages():
         write_csv(plan["targets"], folder / "targets.csv")
-    write_csv(plan["inputs"].rejects, folder / "rejects.csv")
+    rejects = plan["inputs"].rejects
+    if cfg.data.commits is not None:  # the commits' rejects too, so rows in = used + rejected holds for every file
+        rejects = pd.concat([rejects, plan["commits"].commits.rejects], ignore_index=True)
+    write_csv(rejects, folder / "rejects.csv")
     created = dt.datetime.combine(cfg.as_of, dt.time())  # a fixed document date keeps the workbook's bytes
     write_excel(folder / "plan.xlsx", bundle_sheets(plan), unit=cfg.company.display_unit,
                 unit_label=cfg.company.display_unit_label, created=created)
@@ -91,6 +95,8 @@ _SHEETS: list[tuple[str, tuple[str, ...], SheetBuilder]] = []
 def bundle_sheet(name: str, *, needs: tuple[str, ...]):
     """Register ``func(plan) -> report.Sheet`` as a sheet of plan.xlsx, built when the stages ``needs`` exist.
 
+    A builder returns None when the plan has nothing for its sheet (e.g. no commits were given).
+
     Sheets appear in the order registered; a topic module adds its view by decorating a function.
     """
     if len(name) > 31:
@@ -106,7 +112,8 @@ def bundle_sheet(name: str, *, needs: tuple[str, ...]):
 def bundle_sheets(plan: Plan) -> dict[str, Sheet]:
     """Return the sheets of plan.xlsx (name -> :class:`planlib.report.Sheet`) whose stages the plan has."""
     available = stages()  # imports the topic modules, which register their sheets
-    return {name: func(plan) for name, needs, func in _SHEETS if all(n in available for n in needs)}
+    built = {name: func(plan) for name, needs, func in _SHEETS if all(n in available for n in needs)}
+    return {name: sheet for name, sheet in built.items() if sheet is not None}
 
 
 def with_total_row(view: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
@@ -124,19 +131,26 @@ def with_total_row(view: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
 _REP_LABELS = ["rep_id", "name", "team", "region"]
 
 
-@bundle_sheet("Rep targets by month", needs=("targets", "inputs"))
+def _reps_and_hires(plan: Plan) -> pd.DataFrame:
+    """The reps table and the planned hires ("East TBH 1"), who carry targets from their start month."""
+    from planlib.resources.hiring import roster_with_hires
+
+    return roster_with_hires(plan["inputs"].tables["reps"], plan["planned_hires"])
+
+
+@bundle_sheet("Rep targets by month", needs=("targets", "inputs", "planned_hires"))
 def _rep_month_sheet(plan: Plan) -> Sheet:
     from planlib.planning.initiatives import rep_month_view
 
-    view = with_total_row(rep_month_view(plan["targets"], plan["inputs"].tables["reps"]), _REP_LABELS)
+    view = with_total_row(rep_month_view(plan["targets"], _reps_and_hires(plan)), _REP_LABELS)
     return Sheet(view, money=[c for c in view.columns if c not in _REP_LABELS])
 
 
-@bundle_sheet("Rep targets by product", needs=("targets", "inputs"))
+@bundle_sheet("Rep targets by product", needs=("targets", "inputs", "planned_hires"))
 def _rep_product_sheet(plan: Plan) -> Sheet:
     from planlib.planning.initiatives import rep_product_view
 
-    view = with_total_row(rep_product_view(plan["targets"], plan["inputs"].tables["reps"]), _REP_LABELS)
+    view = with_total_row(rep_product_view(plan["targets"], _reps_and_hires(plan)), _REP_LABELS)
     return Sheet(view, money=[c for c in view.columns if c not in _REP_LABELS])
 
 
@@ -180,12 +194,19 @@ def _bridge_sheet(plan: Plan) -> Sheet:
     return Sheet(pd.concat([bridge.steps, target], ignore_index=True), money=["amount", "running_total"])
 
 
-@bundle_sheet("Hiring plan", needs=("hiring_plan",))
+@bundle_sheet("Hiring plan", needs=("hiring_plan", "planned_hires", "targets"))
 def _hiring_sheet(plan: Plan) -> Sheet:
-    hires = plan["hiring_plan"].hires.copy()
+    # each hire under the rep id its targets carry (targets.csv, the rep sheets), with its team, ramp and target
+    placed = plan["planned_hires"].roster[["rep_id", "region", "hire_no", "team", "ramp_months"]]
+    hires = placed.merge(plan["hiring_plan"].hires, on=["region", "hire_no"], how="right")
+    targets = plan["targets"]
+    year = targets[(targets["level"] == "rep") & (targets["period_type"] == "year")].set_index("entity")["target"]
+    hires["target"] = hires["rep_id"].map(year)
     for col in ("start_month", "start_by"):
         hires[col] = pd.to_datetime(hires[col]).dt.strftime("%Y-%m")
-    return Sheet(hires, money=["contribution"])
+    columns = ["rep_id", "region", "team", "hire_no", "start_month", "start_by", "ramp_months", "contribution",
+               "target"]
+    return Sheet(hires[columns], money=["contribution", "target"])
 
 
 @bundle_sheet("Capacity and hires", needs=("hiring_plan",))
@@ -229,6 +250,17 @@ def _scorecard_sheet(plan: Plan) -> Sheet:
     return Sheet(plan["scorecard_definition"].kpis, percent=["weight"])
 
 
+@bundle_sheet("Commits", needs=("commits", "negotiation"))
+def _commits_sheet(plan: Plan) -> Sheet | None:
+    if plan.config.data.commits is None:
+        return None
+    from planlib.planning.negotiate import commits_view
+
+    view = commits_view(plan["commits"], plan["negotiation"])
+    return Sheet(view, money=["Target (top-down)", "Commit", "Gap", "Likely outcome", "Negotiated target", "Move"],
+                 percent=["Gap %", "P(commit)", "P(target)"])
+
+
 @bundle_sheet("Targets", needs=("targets",))
 def _targets_sheet(plan: Plan) -> Sheet:
     return Sheet(plan["targets"], money=["target"])
@@ -263,9 +295,11 @@ def _inputs_sheet(plan: Plan) -> Sheet:
     return Sheet(pd.DataFrame(input_counts(plan)))
 
 
-@bundle_sheet("Rejected rows", needs=("inputs",))
+@bundle_sheet("Rejected rows", needs=("inputs", "commits"))
 def _rejects_sheet(plan: Plan) -> Sheet:
-    return Sheet(plan["inputs"].rejects)
+    if plan.config.data.commits is None:
+        return Sheet(plan["inputs"].rejects)
+    return Sheet(pd.concat([plan["inputs"].rejects, plan["commits"].commits.rejects], ignore_index=True))
 
 
 # --------------------------------------------------------------------------- headline and manifest
@@ -278,35 +312,25 @@ def fiscal_year_months(year: int, start_month: int) -> tuple[pd.Timestamp, pd.Ti
 def headline(plan: Plan) -> dict[str, str]:
     """Return the headline figures of the index page, label -> formatted value.
 
-    Last full fiscal year's revenue and its growth over the year before, the plan year's
-    forecast revenue (closed months as booked, the rest forecast), target and the chance of reaching it
-    (the Monte Carlo of forecast, capacity and risks) where the plan has them, and the rows read, used
-    and rejected.
+    Last year (``planlib.report.story.last_year``: last fiscal year's actual plus outlook, the figure every
+    page states), the plan year's forecast revenue (closed months as booked, the rest forecast), the target and
+    its growth on last year, the chance of reaching it (``story.chance_of_target``) where the plan has them,
+    and the rows read, used and rejected.
     """
     from planlib.core.text import money
+
+    from planlib.report.story import chance_of_target, last_year
 
     cfg = plan.config
     unit, label = cfg.company.display_unit, cfg.company.display_unit_label
     history = plan["history"]
     company = history[history["level"] == "company"].set_index("ds")["y"].sort_index()
-    last_closed = pd.Timestamp(cfg.last_closed_month)
     figures: dict[str, str] = {}
-
-    def booked(year: int) -> float | None:
-        first, last = fiscal_year_months(year, cfg.fiscal.start_month)
-        if len(company) == 0 or first < company.index.min() or last > last_closed:
-            return None
-        return float(company.loc[first:last].sum())
-
-    start = cfg.fiscal.start_month
-    year = last_closed.year + (1 if start > 1 and last_closed.month >= start else 0)
-    if fiscal_year_months(year, start)[1] != last_closed:  # the year of the last closed month is not over
-        year -= 1
-    revenue, before = booked(year), booked(year - 1)
-    if revenue is not None:
-        figures[f"FY{year} revenue"] = money(revenue, unit, label)
-        if before:
-            figures[f"FY{year} growth over FY{year - 1}"] = f"{revenue / before - 1:+.1%}"
+    if "annual_target" in stages():
+        # the one "last year" of every page: last fiscal year's actual plus the forecast of its open months
+        last = last_year(plan)
+        if math.isfinite(last.amount):
+            figures[f"Last year: {last.label}"] = money(last.amount, unit, label)
     if "forecast" in stages():
         forecast = plan_year_forecast(plan, company)
         if forecast is not None:
@@ -315,9 +339,10 @@ def headline(plan: Plan) -> dict[str, str]:
         target = company_annual_target(plan["targets"])
         if target is not None:
             figures[f"FY{cfg.fiscal.year} target"] = money(target, unit, label)
+            if "annual_target" in stages() and math.isfinite(last.amount) and last.amount > 0:
+                figures[f"Target growth on {last.fiscal_year}"] = f"{target / last.amount - 1:+.1%}"
     if "monte_carlo" in stages():
-        # the odds of the one model that holds the forecast, the team's capacity and the risk register
-        figures["Chance of reaching the target"] = f"{plan['monte_carlo'].summary['p_target']:.0%}"
+        figures["Chance of reaching the target"] = f"{chance_of_target(plan):.0%}"
     counts = input_counts(plan)
     for key, text in (("rows_in", "Input rows read"), ("rows_used", "Input rows used"),
                       ("rows_rejected", "Input rows rejected")):

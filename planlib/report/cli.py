@@ -5,6 +5,7 @@
     planlib params notebooks/01_market_analysis.ipynb
     planlib stages
     planlib init export.csv [--reps reps.csv] [--out plan.yaml]
+    planlib commits-template --plan reports/FY2027/v001 [--out commits.xlsx] [--team East-1 ...]
 
 Every fault ends in one line on stderr, ``planlib <command>: error: <what and what to do>``; ``planlib --debug
 <command> ...`` prints the traceback before it.
@@ -57,6 +58,25 @@ def _init(args: argparse.Namespace) -> int:
     if reps is not None:
         print(f"wrote {reps}: the roster inferred from the deal owners; complete it")
     print(f"next: planlib plan --config {config}")
+    return 0
+
+
+def _commits_template(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from planlib.data.bundle import read_plan_bundle
+    from planlib.report.commits_template import commit_rows, write_commits_template
+
+    bundle = read_plan_bundle(args.plan, base_dir=Path.cwd())
+    cfg = bundle.config
+    rows = commit_rows(bundle.targets, level=args.level, period_type=args.periods, teams=args.team or None)
+    out = Path(args.out or f"commits_FY{cfg.fiscal.year}_{bundle.name}.xlsx")  # never into the plan of record
+    write_commits_template(rows, out, title=f"{cfg.company.name}: commits for FY{cfg.fiscal.year} "
+                                             f"(plan {bundle.name})", currency=cfg.company.currency)
+    print(f"wrote {out}: {len(rows)} rows to fill in ({args.level} x {args.periods})")
+    if cfg.allocation.commits != "ignore" and cfg.data.commits is not None:
+        print(f"note: {bundle.name}'s targets were negotiated with commits (allocation.commits: "
+              f"{cfg.allocation.commits}); a plan reading the filled file sets it against the top-down targets")
     return 0
 
 
@@ -139,6 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--reps", help="the roster file, if you have one")
     init.add_argument("--out", help="the config to write (default: plan.yaml beside the export)")
     init.set_defaults(func=_init)
+
+    template = commands.add_parser(
+        "commits-template", help="write the Excel file managers fill in with their commits beside the targets",
+        description="Write a workbook with one row per entity and period: today's target beside an empty, "
+                    "validated commit column; the filled file is read back as data.commits.")
+    template.add_argument("--plan", required=True, help="the published plan bundle, e.g. reports/FY2027/v001")
+    template.add_argument("--out", help="the .xlsx file to write (default: commits_FY<year>_<version>.xlsx here)")
+    template.add_argument("--team", action="append", help="only this team (repeat for several; level team)")
+    template.add_argument("--level", default="team", choices=["region", "team", "rep"],
+                          help="who commits (default: team)")
+    template.add_argument("--periods", default="quarter", choices=["year", "quarter", "month"],
+                          help="the periods committed to (default: quarter)")
+    template.set_defaults(func=_commits_template)
 
     graph = commands.add_parser("stages", help="print the plan's stage graph: what each stage reads, what reads it",
                                 description="Print every stage of a plan with the config sections and upstream "

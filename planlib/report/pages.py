@@ -29,6 +29,9 @@ nav.planlib-nav { font-size: 0.9rem; margin-bottom: 1rem; }
 nav.planlib-nav a { color: #1f5f8b; text-decoration: none; }
 h1, h2, h3 { color: #16324a; line-height: 1.25; }
 h1 { font-size: 1.7rem; border-bottom: 2px solid #1f5f8b; padding-bottom: .3rem; }
+h2 { font-size: 1.35rem; margin: 1.4rem 0 .5rem; }
+h3 { font-size: 1.1rem; margin: 1.1rem 0 .4rem; }
+p { margin: .5rem 0; }
 a.anchor-link { display: none; }
 table { border-collapse: collapse; margin: .8rem 0 1.2rem; font-size: .88rem; font-variant-numeric: tabular-nums; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: .3rem; }
@@ -42,6 +45,10 @@ img { max-width: 100%; height: auto; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap; font-size: .85rem; }
 .output_stderr pre { background: #fff4f0; }
 .output_area, .text_cell_render { margin: .4rem 0; }
+/* a wide table scrolls inside its output instead of widening the page */
+.output_html { overflow-x: auto; }
+details { margin: .2rem 0 .5rem; }
+details > summary { cursor: pointer; color: #1f5f8b; }
 .headline { display: flex; flex-wrap: wrap; gap: .8rem; margin: 1rem 0 1.6rem; }
 .headline > div { border: 1px solid #dcdcdc; border-radius: 6px; padding: .6rem 1rem; min-width: 10rem; }
 .headline .label { font-size: .8rem; color: #555; }

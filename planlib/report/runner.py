@@ -30,7 +30,8 @@ from planlib.report.writers import export_notebook_html
 __all__ = [
     "INJECTED_CELL_ID", "RUNNER_PARAMETERS", "STAGING_RE", "VERSION_RE", "WIDGET_MIME", "KernelDied", "KernelError",
     "OutputError", "check_inputs", "check_kernel", "checked_runs", "data_notes", "execute_all", "execute_notebook",
-    "next_version", "normalise_notebook", "notebook_paths", "notebook_stages", "notebook_title", "output_error",
+    "COMMITS_NOTEBOOK", "next_version", "normalise_notebook", "notebook_paths", "notebook_stages", "notebook_title",
+    "output_error", "plan_notebooks",
     "run_plan", "sweep_staging", "warm_stages",
 ]
 
@@ -177,7 +178,7 @@ def run_plan(config_path: str | Path, *, version: str | None = None,
     fy_dir = output_dir / f"FY{cfg.fiscal.year}"
     cache_dir = output_dir / ".cache"
     chosen = _check_version(fy_dir, version)
-    nb_dir, notebooks = notebook_paths(cfg)
+    nb_dir, notebooks = notebook_paths(cfg, plan_notebooks(cfg))
 
     runner_values = {"config": _relative(config_file, nb_dir), "cache_dir": _relative(cache_dir, nb_dir),
                      "interactive": False}
@@ -359,6 +360,18 @@ def _publish(staging: Path, fy_dir: Path, version: str, *, auto: bool, what: str
         if not auto:
             raise BundleExistsError(f"{final} exists; {what} is never overwritten")
         version = next_version(fy_dir)
+
+
+COMMITS_NOTEBOOK = "07_commits.ipynb"
+
+
+def plan_notebooks(cfg: PlanConfig) -> list[str]:
+    """Return the notebooks ``planlib plan`` runs: ``report.notebooks``, then 07_commits when commits are given
+    (``data.commits``) and the list does not name it already; a page of commits needs commits."""
+    names = list(cfg.report.notebooks)
+    if cfg.data.commits is not None and COMMITS_NOTEBOOK not in names:
+        names.append(COMMITS_NOTEBOOK)
+    return names
 
 
 def notebook_paths(cfg: PlanConfig, names: list[str] | None = None,

@@ -148,8 +148,8 @@ def _pct(x: float) -> str:
     return f"{x * 100:.4g}%"
 
 
-def _money(x: float, currency: str) -> str:
-    return f"{x:,.0f} {html.escape(currency)}"
+def _money(x: float, currency: str, unit: float = 1.0, unit_label: str = "") -> str:  # 120,000 -> "120 k CNY"
+    return f"{x / unit:,.{0 if abs(x / unit - round(x / unit)) < 0.05 else 1}f} {html.escape(unit_label or currency)}"
 
 
 def _name(value: str) -> str:
@@ -157,14 +157,14 @@ def _name(value: str) -> str:
     return html.escape(str(value)).replace("*", "\\*").replace("_", "\\_")
 
 
-def describe_plan(incentives: Incentives, currency: str) -> str:
+def describe_plan(incentives: Incentives, currency: str, *, unit: float = 1.0, unit_label: str = "") -> str:
     """Return the incentive plan written out in plain language (Markdown), every number from the config.
 
     Parameters
     ----------
     incentives : planlib.config.Incentives
-    currency : str
-        The company's currency (``company.currency``), written after every amount.
+    currency, unit, unit_label : str, float, str
+        The company's currency; with ``unit_label`` amounts are shown in the display unit (1000, "k CNY").
 
     Returns
     -------
@@ -174,7 +174,7 @@ def describe_plan(incentives: Incentives, currency: str) -> str:
     """
     c = incentives.commission
     period = PERIOD_WORD[c.period]
-    roles = ", ".join(f"{_name(role)} {_money(v, currency)}" for role, v in target_incentives(incentives).items())
+    roles = ", ".join(f"{_name(r)} {_money(v, currency, unit, unit_label)}" for r, v in target_incentives(incentives).items())
     share = "" if c.period == "year" else (
         f" Each {period} pays on that {period}'s attainment against its share of the yearly target incentive "
         f"({PERIOD_MONTHS[c.period]} of 12 months).")
@@ -214,19 +214,18 @@ def describe_plan(incentives: Incentives, currency: str) -> str:
     else:
         lines.append("There is no cap.")
     for b in incentives.bonuses:
-        lines.append(_describe_bonus(b, currency))
+        lines.append(_describe_bonus(b, _money(b.amount, currency, unit, unit_label)))
     return "\n\n".join(lines)
 
 
-def _describe_bonus(bonus: Bonus, currency: str) -> str:
+def _describe_bonus(bonus: Bonus, amount: str) -> str:
     period = PERIOD_WORD[bonus.period]
     if bonus.kind == "champion":
         who = "the rep" if bonus.winners == 1 else f"the {bonus.winners} reps"
         return (f"**{_name(bonus.name)}.** Each {period}, {who} with the highest attainment, if at least "
-                f"{_pct(bonus.min_attainment)}, {'gets' if bonus.winners == 1 else 'each get'} "
-                f"{_money(bonus.amount, currency)}.")
+                f"{_pct(bonus.min_attainment)}, {'gets' if bonus.winners == 1 else 'each get'} {amount}.")
     return (f"**{_name(bonus.name)}.** Each {period}, every member of a team whose sales reach "
-            f"{_pct(bonus.min_attainment)} of the team's target gets {_money(bonus.amount, currency)}.")
+            f"{_pct(bonus.min_attainment)} of the team's target gets {amount}.")
 
 
 def payout_examples(incentives: Incentives, attainments=(0.5, 0.6, 0.8, 1.0, 1.2, 1.5, 1.8), *,
@@ -251,11 +250,11 @@ def payout_examples(incentives: Incentives, attainments=(0.5, 0.6, 0.8, 1.0, 1.2
                          "yearly_pay": factor * incentives.target_incentive[role]})
 
 
-def payout_example(attainment: float, incentives: Incentives, role: str = "rep", *, currency: str) -> str:
+def payout_example(attainment: float, incentives: Incentives, role: str = "rep", *, currency: str, unit=1.0, unit_label="") -> str:
     """Return one sentence: what a full-time ``role`` is paid in a year at ``attainment`` (for a what-if slider)."""
     row = payout_examples(incentives, [attainment], role=role).iloc[0]
     return (f"At {_pct(attainment)} of target in every {PERIOD_WORD[incentives.commission.period]}, a full-time "
-            f"{_name(role)} earns {_money(row.yearly_pay, currency)} of commission in the year "
+            f"{_name(role)} earns {_money(row.yearly_pay, currency, unit, unit_label)} of commission in the year "
             f"({_pct(row.payout)} of target incentive).")
 
 
@@ -356,9 +355,9 @@ class IncentiveCost:
         scenario ("P10", "P50", "P90"), attainment, sales, commission, bonuses, payout, total_cost,
         cost_of_sales: averages of the simulated years around that quantile of company attainment.
     by_rep : DataFrame
-        rep_id, target, expected_payout, p_paid_nothing (nothing in the whole year),
-        p_accelerator (share of periods strictly above where the first accelerator starts), p_cap (share of
-        periods at the cap).
+        rep_id, target, expected_payout (commission), expected_bonuses, p_paid_nothing (nothing in the
+        whole year), p_accelerator (share of periods strictly above where the first accelerator starts),
+        p_cap (share of periods at the cap).
     bonuses : DataFrame
         bonus, kind, period, expected, max.
     summary : dict
@@ -367,6 +366,9 @@ class IncentiveCost:
         least once in the year, mean over years), share_paid_nothing (reps paid no commission in the
         year, mean), share_periods_paid_nothing, p_cap, max_commission, max_bonuses, max_payout,
         accelerator_from (attainment), n_sims.
+    by_period : DataFrame or None
+        rep_id, period (pay period of the plan year, 0 first), expected_commission: the mean over the
+        simulated years (what the budget pays a ramping hire at least its guarantee against).
     """
 
     by_sim: pd.DataFrame
@@ -374,6 +376,7 @@ class IncentiveCost:
     by_rep: pd.DataFrame
     bonuses: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    by_period: pd.DataFrame | None = None
 
 
 def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, incentives: Incentives, *,
@@ -423,8 +426,10 @@ def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, i
     commission = commission_payouts(attainment, ti, c)  # (sims, reps, periods)
     teams = reps["team"].astype(str).to_numpy()
     bonus_rows, bonus_total = [], np.zeros(sales.shape[0])
+    bonus_by_rep = np.zeros(len(reps))
     for b in incentives.bonuses:
         pay = bonus_payouts(sales, targets, teams, b)
+        bonus_by_rep += pay.sum(axis=2).mean(axis=0)
         per_sim = pay.sum(axis=(1, 2))
         bonus_total += per_sim
         most = b.amount * pay.shape[-1] * (b.winners if b.kind == "champion" else len(reps))
@@ -462,7 +467,7 @@ def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, i
     paid_nothing = (commission.sum(axis=2) <= 0)[:, has_target]
     by_rep = pd.DataFrame({
         "rep_id": reps["rep_id"].to_numpy(), "target": targets.sum(axis=1),
-        "expected_payout": commission.sum(axis=2).mean(axis=0),
+        "expected_payout": commission.sum(axis=2).mean(axis=0), "expected_bonuses": bonus_by_rep,
         "p_paid_nothing": (commission.sum(axis=2) <= 0).mean(axis=0),
         "p_accelerator": hit_accel.sum(axis=(0, 2)) / np.maximum(valid.sum(axis=(0, 2)), 1),
         "p_cap": at_cap.sum(axis=(0, 2)) / np.maximum(valid.sum(axis=(0, 2)), 1)})
@@ -483,7 +488,11 @@ def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, i
         "max_commission": max_commission, "max_bonuses": float(bonuses["max"].sum()),
         "max_payout": max_commission + float(bonuses["max"].sum()),
     }
-    return IncentiveCost(by_sim, at, by_rep, bonuses, summary)
+    mean_commission = commission.mean(axis=0)  # (reps, periods)
+    by_period = pd.DataFrame({"rep_id": np.repeat(reps["rep_id"].to_numpy(), mean_commission.shape[1]),
+                              "period": np.tile(np.arange(mean_commission.shape[1]), len(reps)),
+                              "expected_commission": mean_commission.ravel()})
+    return IncentiveCost(by_sim, at, by_rep, bonuses, summary, by_period)
 
 
 def expected_payout_at(expected_sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame,
@@ -529,8 +538,8 @@ class IncentivePlan:
     settings: Incentives
 
 
-def build_incentive_plan(incentives: Incentives, currency: str) -> IncentivePlan:
-    """Return the incentive plan: plain-language description, tier table and payout curve."""
+def build_incentive_plan(incentives: Incentives, currency: str, *, unit: float = 1.0, unit_label: str = "") -> IncentivePlan:
+    """Return the incentive plan: plain-language description (amounts in the display unit), tiers and payout curve."""
     c = incentives.commission
     at_threshold = float(payout_factor(c.threshold, c.model_copy(update={"cap": None})))
     if c.cap is not None and at_threshold > c.cap:
@@ -538,23 +547,11 @@ def build_incentive_plan(incentives: Incentives, currency: str) -> IncentivePlan
                             f"({at_threshold:g}): lower the tier rates or raise the cap")])
     at_cap = cap_attainment(c)
     upto = max(2.0, (at_cap or 1.5) + 0.3)
-    return IncentivePlan(describe_plan(incentives, currency), tier_table(c), payout_curve(c, upto=upto), at_cap,
+    return IncentivePlan(describe_plan(incentives, currency, unit=unit, unit_label=unit_label), tier_table(c), payout_curve(c, upto=upto), at_cap,
                          incentives)
 
 
 @stage("incentive_plan", config=("incentives", "company"))
 def _incentive_plan_stage(plan) -> IncentivePlan:
-    return build_incentive_plan(plan.config.incentives, plan.config.company.currency)
-
-
-@stage("incentive_cost", needs=("monte_carlo", "inputs", "budget"), config=("incentives", "budget"))
-def _incentive_cost_stage(plan) -> IncentiveCost:
-    sims = plan["monte_carlo"]
-    roster = plan["inputs"].tables["reps"].drop_duplicates("rep_id").set_index("rep_id")
-    reps = roster.reindex(sims.rep_ids)[["team", "role", "fte"]].reset_index()
-    reps["fte"] = reps["fte"].fillna(1.0)
-    budget = plan["budget"]
-    return incentive_cost(sims.rep_sales, sims.rep_targets, reps, plan.config.incentives,
-                          fixed_cost=budget.fixed_cost, on_cost_rate=plan.config.budget.on_cost_rate)
-
-
+    co = plan.config.company
+    return build_incentive_plan(plan.config.incentives, co.currency, unit=co.display_unit, unit_label=co.display_unit_label)

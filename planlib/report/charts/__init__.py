@@ -488,10 +488,11 @@ alt.theme.register("planlib", enable=True)(theme)
 alt.data_transformers.disable_max_rows()
 
 __all__ = [
-    "AXIS_MONEY", "FONT", "HEIGHT", "PALETTE", "STEP_COLORS", "WIDTH", "bars", "field", "forecast", "gantt", "goals",
+    "AXIS_MONEY", "FONT", "HEIGHT", "PALETTE", "STEP_COLORS", "WIDTH", "bars", "commits", "field", "forecast", "gantt",
+    "goals",
     "heatmap", "label_format", "line", "make_title", "market", "plan", "require_columns", "resources", "review",
     "risk", "stacked_share", "theme", "to_svg", "waterfall", "with_unit",
 ]
 
 # The charts of each page; last, since each builds on the theme and helpers above.
-from planlib.report.charts import forecast, goals, market, plan, resources, review, risk  # noqa: E402
+from planlib.report.charts import commits, forecast, goals, market, plan, resources, review, risk  # noqa: E402

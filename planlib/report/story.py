@@ -1,0 +1,201 @@
+"""The figures every page of a plan states the same way: the chance of reaching the target and "last year".
+
+Pages, widgets and the index read them here and nowhere else, so that re-pointing one reading (a new
+P(attainment) model) changes every page at once.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = ["LastYear", "chance_of_target", "chance_source", "cover_and_chance", "goal_cards", "last_year", "plan_on_a_page", "verdict"]
+
+
+def chance_of_target(plan) -> float:
+    """Return P(attainment): the chance that the plan year's revenue reaches the annual target.
+
+    The one figure every page and widget states: today the share of the Monte Carlo's simulated plan years
+    (forecast spread, the team's capacity and the risk register) that reach the target.
+    """
+    return float(plan["monte_carlo"].summary["p_target"])
+
+
+def chance_source(plan) -> str:
+    """Return, in words, where :func:`chance_of_target` comes from (for a caption or a footnote)."""
+    return (f"the share of {plan.config.risk.n_sims:,} simulated plan years (forecast, the team's capacity and "
+            "the risk register) that reach the target")
+
+
+@dataclass(frozen=True)
+class LastYear:
+    """The plan's one "last year": the fiscal year before the plan year, actual to date plus outlook.
+
+    Attributes
+    ----------
+    fiscal_year : str ("FY2026")
+    amount : float, actual plus the forecast of its open months (NaN if the history does not cover it)
+    actual : float, the months already closed
+    last_closed : Timestamp, the last closed month
+    open_months : int, the months of that year still forecast
+    """
+
+    fiscal_year: str
+    amount: float
+    actual: float
+    last_closed: pd.Timestamp
+    open_months: int
+
+    @property
+    def label(self) -> str:
+        """A short label for a headline or a column: "FY2026 (actual + outlook)" or "FY2026 (actual)"."""
+        return f"{self.fiscal_year} ({'actual + outlook' if self.open_months else 'actual'})"
+
+    def describe(self) -> str:
+        """Say in words what the figure is, e.g. "FY2026: actual to 2026-09 plus the forecast of its 3 open months"."""
+        if not self.open_months:
+            return f"{self.fiscal_year}: the actual of the whole year"
+        months = "its open month" if self.open_months == 1 else f"its {self.open_months} open months"
+        return f"{self.fiscal_year}: actual to {self.last_closed:%Y-%m} plus the forecast of {months}"
+
+
+def last_year(plan) -> LastYear:
+    """Return the plan's "last year": the figure growth to the plan year is measured on.
+
+    It is the annual target's growth base (``planlib.planning.target.last_year_figures``): the fiscal year
+    before the plan year, its closed months as booked and its open months as forecast. The summary, the
+    goal-setting page, the index and the SMART baseline of a revenue goal all state this figure.
+    """
+    cfg = plan.config
+    target = plan["annual_target"]
+    last_closed = pd.Timestamp(cfg.last_closed_month)
+    start = cfg.fiscal.start_month
+    # the fiscal year before the plan year ends the month before the plan year starts
+    plan_first = pd.Timestamp(year=cfg.fiscal.year - (1 if start > 1 else 0), month=start, day=1)
+    last_end = plan_first - pd.DateOffset(months=1)
+    open_months = max(0, (last_end.year - last_closed.year) * 12 + last_end.month - last_closed.month)
+    amount = float(target.last_year_outlook)
+    return LastYear(fiscal_year=f"FY{cfg.fiscal.year - 1}", amount=amount if math.isfinite(amount) else math.nan,
+                    actual=float(target.last_year_actual), last_closed=last_closed, open_months=min(open_months, 12))
+
+
+def verdict(plan) -> str:
+    """Return the target's verdict (stretch, balanced, sandbagged) judged on :func:`chance_of_target`."""
+    from planlib.planning import verdict_of
+
+    bands = plan.config.goals.verdict
+    return verdict_of(chance_of_target(plan), bands.stretch_below, bands.sandbagged_above)
+
+
+def plan_on_a_page(plan) -> pd.DataFrame:
+    """Return the plan's headline figures for the executive summary, each formatted in the display unit.
+
+    One chance of reaching the target (:func:`chance_of_target`) and one last year (:func:`last_year`); the
+    forecast-only odds appear once, labelled as such.
+
+    Returns
+    -------
+    DataFrame
+        figure, value (formatted text), basis (where the number comes from, in a reader's words).
+    """
+    from planlib.core.text import money
+
+    cfg = plan.config
+    unit, label = cfg.company.display_unit, cfg.company.display_unit_label or cfg.company.currency
+    shown = lambda amount: money(amount, unit, label)  # noqa: E731
+    target, bridge = plan["annual_target"], plan["bridge"]
+    last = last_year(plan)
+    hires = plan["hiring_plan"].summary.set_index("region").loc["Total"]
+    cost = plan["budget"].cost_of_sales.set_index("region").loc["Total"]
+    payout = plan["incentive_cost"].summary
+    register = plan["risk_register"].register
+    live = register[register["simulated"]] if "simulated" in register else register
+    growth = (f"{target.target / last.amount - 1:+.1%} on last year, {last.label} {shown(last.amount)}"
+              if math.isfinite(last.amount) and last.amount > 0 else "no full last year in the history")
+    rows = [
+        (f"{target.fiscal_year} target", shown(target.target), growth),
+        ("Chance of reaching it", f"{chance_of_target(plan):.0%}",
+         f"a {verdict(plan)} target; {chance_source(plan)}"),
+        ("Chance, forecast alone", f"{target.probability:.0%}",
+         "the forecast's own spread, before capacity and risks"),
+        ("Baseline forecast", shown(bridge.baseline), "closed months as booked, the rest forecast"),
+        ("Initiatives", shown(bridge.initiatives), f"{len(plan['initiatives'].summary)} initiatives in the plan year"),
+        ("New hires", f"{int(hires['hires'])}",
+         f"{shown(hires['capacity_added'])} of capacity, {shown(bridge.new_hires)} of it beyond the baseline"),
+        ("Gap to target", shown(max(bridge.uncovered, 0.0)),
+         "still uncovered after baseline, initiatives and hires" if bridge.uncovered > 0 else
+         f"none: baseline, initiatives and hires exceed the target by {shown(-bridge.uncovered)}"),
+        ("Sales cost budget", shown(cost["total_cost"]), f"{cost['pct_of_target']:.1%} of target"),
+        ("Incentive payout, expected", shown(payout["expected_payout"]),
+         f"one year in ten below {shown(payout['payout_p10'])}, one in ten above {shown(payout['payout_p90'])}"),
+        ("Expected loss from risks", shown(float(live["expected_loss"].sum())), f"{len(live)} risks of the register"),
+    ]
+    return pd.DataFrame(rows, columns=["figure", "value", "basis"])
+
+
+def goal_cards(plan) -> pd.DataFrame:
+    """Return the plan's SMART goal cards with the annual revenue target judged on :func:`chance_of_target`.
+
+    ``planning.smart`` judges a revenue goal on the forecast alone; the goal that is the annual target itself
+    (metric revenue, scope company, target the annual target) is the one number every page gives one chance
+    of reaching, so its probability, "achievable" and "SMART" marks and its problems are restated on that
+    chance against ``goals.min_probability``.
+
+    Returns
+    -------
+    DataFrame
+        As ``plan["goal_cards"]`` (``planlib.planning.smart.goal_cards``).
+    """
+    cards = plan["goal_cards"].copy()
+    if cards.empty:
+        return cards
+    threshold = plan.config.goals.min_probability
+    chance = chance_of_target(plan)
+    is_target = ((cards["metric"] == "revenue") & (cards["scope"] == "company")
+                 & (pd.to_numeric(cards["target"], errors="coerce") == plan["annual_target"].target))
+    for i in cards.index[is_target]:
+        kept = [p for p in str(cards.at[i, "problems"]).split("; ") if p and not p.startswith("achievability ")]
+        achievable = chance >= threshold
+        if not achievable:
+            kept.insert(0, f"achievability {chance:.0%} is below the {threshold:.0%} threshold")
+        cards.at[i, "probability"] = chance
+        cards.at[i, "achievable"] = achievable
+        cards.at[i, "smart"] = not kept
+        cards.at[i, "problems"] = "; ".join(kept)
+    return cards
+
+
+def cover_and_chance(plan) -> str:
+    """Return, in words, how the bridge's cover and the chance of reaching the target fit together.
+
+    The bridge adds expected effects (baseline, initiatives, hires) and knows nothing of the risks or of a
+    year's spread; :func:`chance_of_target` holds both. A target covered "with X to spare" can still be
+    unlikely, and the summary must say why in the same breath. Markdown, money in the display unit.
+    """
+    from planlib.core.text import money
+
+    cfg = plan.config
+    unit, label = cfg.company.display_unit, cfg.company.display_unit_label or cfg.company.currency
+    bridge, chance = plan["bridge"], chance_of_target(plan)
+    n = len(plan["initiatives"].summary)
+    if bridge.uncovered > 0:
+        return (f"The baseline forecast, the {n} initiatives and the planned hires bring in "
+                f"{bridge.covered_share:.0%} of the target; **{money(bridge.uncovered, unit, label)}** is still "
+                "uncovered and needs more action.")
+    cushion = -bridge.uncovered
+    register = plan["risk_register"].register
+    live = register[register["simulated"]] if "simulated" in register else register
+    loss = float(live["expected_loss"].sum())
+    text = (f"On their expected effects, the baseline forecast, {n} initiatives and the planned hires cover the "
+            f"target with **{money(cushion, unit, label)}** to spare. ")
+    if len(live) and loss > cushion:
+        text += (f"That cushion is smaller than the risks' expected loss of {money(loss, unit, label)}, and a year's "
+                 f"sales spread around the forecast, so the plan reaches the target in only {chance:.0%} of "
+                 "simulated years.")
+    elif len(live):
+        text += (f"That cushion is larger than the risks' expected loss of {money(loss, unit, label)}; with the spread "
+                 f"of a year's sales the plan reaches the target in {chance:.0%} of simulated years.")
+    else:
+        text += f"With the spread of a year's sales the plan reaches the target in {chance:.0%} of simulated years."
+    return text

@@ -1,0 +1,111 @@
+"""Tests of planlib.report.story: the one chance of reaching the target and the one "last year" of every page."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from planlib.report import story
+
+
+class FakePlan:
+    """Stands in for planlib.Plan: a config and the stages the story reads."""
+
+    def __init__(self, *, year=2027, start_month=1, last_closed=dt.date(2026, 10, 1), p_target=0.1549,
+                 outlook=335_881_000.0, actual=280_000_000.0, target=373_013_000.0, min_probability=0.2,
+                 cards=None):
+        self.config = SimpleNamespace(
+            fiscal=SimpleNamespace(year=year, start_month=start_month), last_closed_month=last_closed,
+            risk=SimpleNamespace(n_sims=10_000),
+            goals=SimpleNamespace(min_probability=min_probability,
+                                  verdict=SimpleNamespace(stretch_below=0.35, sandbagged_above=0.75)))
+        self.stages = {
+            "monte_carlo": SimpleNamespace(summary=pd.Series({"p_target": p_target, "mean_revenue": 1.0})),
+            "annual_target": SimpleNamespace(last_year_outlook=outlook, last_year_actual=actual, target=target),
+            "goal_cards": cards if cards is not None else pd.DataFrame(),
+        }
+
+    def __getitem__(self, name):
+        return self.stages[name]
+
+
+def test_the_chance_is_the_monte_carlo_share_and_judges_the_verdict():
+    assert story.chance_of_target(FakePlan(p_target=0.1549)) == 0.1549
+    assert story.verdict(FakePlan(p_target=0.1549)) == "stretch"
+    assert story.verdict(FakePlan(p_target=0.5)) == "balanced"
+    assert story.verdict(FakePlan(p_target=0.8)) == "sandbagged"
+    assert "10,000 simulated plan years" in story.chance_source(FakePlan())
+
+
+def test_last_year_is_the_fiscal_year_before_the_plan_year_actual_plus_outlook():
+    # Calendar FY2027; closed to 2026-10: FY2026 has November and December still forecast.
+    last = story.last_year(FakePlan())
+    assert (last.fiscal_year, last.amount, last.open_months) == ("FY2026", 335_881_000.0, 2)
+    assert last.label == "FY2026 (actual + outlook)"
+    assert last.describe() == "FY2026: actual to 2026-10 plus the forecast of its 2 open months"
+    # April-March FY2027 (Apr 2026 - Mar 2027): FY2026 ended in March 2026, all closed by 2026-10.
+    closed = story.last_year(FakePlan(start_month=4))
+    assert (closed.open_months, closed.label) == (0, "FY2026 (actual)")
+    assert closed.describe() == "FY2026: the actual of the whole year"
+    # Closed to 2026-11: one month open.
+    assert story.last_year(FakePlan(last_closed=dt.date(2026, 11, 1))).describe().endswith("its open month")
+    assert math.isnan(story.last_year(FakePlan(outlook=math.nan)).amount)
+
+
+def card(**fields):
+    row = {"goal": "g", "metric": "revenue", "scope": "company", "target": 373_013_000.0, "unit": "CNY",
+           "baseline": 1.0, "deadline": dt.date(2027, 12, 31), "owner": "VP", "strategy": "grow",
+           "probability": 0.40, "specific": True, "measurable": True, "achievable": True, "relevant": True,
+           "time_bound": True, "owned": True, "smart": True, "problems": ""}
+    return {**row, **fields}
+
+
+def test_the_annual_target_goal_is_judged_on_the_one_chance():
+    cards = pd.DataFrame([
+        card(goal="FY2027 revenue"),
+        card(goal="West revenue", scope="region/West", target=90_000_000.0, probability=0.3),
+        card(goal="Owned by nobody", owner="", owned=False, smart=False, problems="no owner", probability=0.1,
+             achievable=False),
+    ])
+    cards.loc[2, "problems"] = "achievability 10% is below the 20% threshold; no owner"
+    out = story.goal_cards(FakePlan(p_target=0.1549, cards=cards)).set_index("goal")
+    # 15% is below the 20% threshold: the annual target is restated on it, with the reason
+    assert out.loc["FY2027 revenue", "probability"] == pytest.approx(0.1549)
+    assert not out.loc["FY2027 revenue", "achievable"] and not out.loc["FY2027 revenue", "smart"]
+    assert out.loc["FY2027 revenue", "problems"] == "achievability 15% is below the 20% threshold"
+    # another scope keeps the forecast's judgement
+    assert out.loc["West revenue", "probability"] == 0.3 and out.loc["West revenue", "smart"]
+    # a goal on the same target whose chance clears the bar loses only its achievability problem
+    cleared = story.goal_cards(FakePlan(p_target=0.25, cards=cards)).set_index("goal")
+    assert cleared.loc["Owned by nobody", "problems"] == "no owner"
+    assert cleared.loc["Owned by nobody", "achievable"] and not cleared.loc["Owned by nobody", "smart"]
+    assert cleared.loc["FY2027 revenue", "smart"] and cleared.loc["FY2027 revenue", "problems"] == ""
+    assert cards.loc[0, "probability"] == 0.40  # the stage's own table is left as it was
+
+
+def covered_plan(*, uncovered, losses, p_target=0.134):
+    """A FakePlan with a bridge, initiatives and a register, money shown in k CNY."""
+    plan = FakePlan(p_target=p_target)
+    plan.config.company = SimpleNamespace(display_unit=1000, display_unit_label="k CNY", currency="CNY")
+    plan.stages["bridge"] = SimpleNamespace(uncovered=uncovered, covered_share=0.97)
+    plan.stages["initiatives"] = SimpleNamespace(summary=pd.DataFrame({"initiative": ["a", "b"]}))
+    plan.stages["risk_register"] = SimpleNamespace(register=pd.DataFrame(
+        {"expected_loss": losses, "simulated": [True] * len(losses)}))
+    return plan
+
+
+def test_a_covered_target_with_a_low_chance_says_why_in_the_same_breath():
+    # Covered with 4,576,000 to spare, risks expected to cost 9,000,000 + 5,094,000: the cushion is smaller.
+    words = story.cover_and_chance(covered_plan(uncovered=-4_576_000.0, losses=[9_000_000.0, 5_094_000.0]))
+    assert words == ("On their expected effects, the baseline forecast, 2 initiatives and the planned hires cover "
+                     "the target with **4,576 k CNY** to spare. That cushion is smaller than the risks' expected "
+                     "loss of 14,094 k CNY, and a year's sales spread around the forecast, so the plan reaches the "
+                     "target in only 13% of simulated years.")
+    larger = story.cover_and_chance(covered_plan(uncovered=-20_000_000.0, losses=[1_000_000.0], p_target=0.62))
+    assert "larger than the risks' expected loss of 1,000 k CNY" in larger and "in 62% of" in larger
+    gap = story.cover_and_chance(covered_plan(uncovered=11_000_000.0, losses=[1.0]))
+    assert gap == ("The baseline forecast, the 2 initiatives and the planned hires bring in 97% of the target; "
+                   "**11,000 k CNY** is still uncovered and needs more action.")
