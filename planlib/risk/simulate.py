@@ -61,6 +61,7 @@ __all__ = [
     "summarize_attainment",
 ]
 
+SHORT_HISTORY_MONTHS = 6  # month-on-month changes a segment needs when the history is under two years
 _LEVEL_PREFIX = {"region": "region/", "product": "product/", "region_product": "region_product/"}
 
 
@@ -166,6 +167,8 @@ def estimate_shock_model(history: pd.DataFrame, level: str = "region_product", *
     residuals = _residuals(wide)
     counts = residuals.notna().sum()
     short = counts[counts < min_months]
+    if fallback and len(short) == len(counts):  # under two years of history: no month has a last year
+        return _month_on_month(history, level, wide, min_months)
     if len(short) and (not fallback or len(short) == len(counts)):
         raise DataError(
             f"cannot estimate shocks at level {level!r}: a segment needs at least {min_months} months "
@@ -175,6 +178,29 @@ def estimate_shock_model(history: pd.DataFrame, level: str = "region_product", *
     if len(short):
         return _with_borrowed_shocks(history, level, residuals, list(short.index), counts, min_months)
     return _shock_model(residuals, min_months)
+
+
+def _month_on_month(history: pd.DataFrame, level: str, wide: pd.DataFrame, min_months: int) -> ShockModel:
+    """Shocks from month-on-month changes when no segment has a year of year-on-year history.
+
+    A change from one month to the next is, like a change from a year before, the difference of two
+    months' shocks, but it also carries the season's swing: the spread is wider than with two years,
+    on the side of caution. Segments need ``SHORT_HISTORY_MONTHS`` changes (else they borrow).
+    """
+    residuals = _residuals(wide, lag=1)
+    counts = residuals.notna().sum()
+    need = min(min_months, SHORT_HISTORY_MONTHS)
+    short = counts[counts < need]
+    if len(short) == len(counts):
+        raise DataError(
+            f"cannot estimate shocks at level {level!r}: under two years of history, and no segment has "
+            f"{need} month-on-month changes of positive sales to stand in for year-on-year ones",
+            [_problem(level, seg, int(n), need) for seg, n in short.items()])
+    model = (_with_borrowed_shocks(history, level, residuals, list(short.index), counts, need) if len(short)
+             else _shock_model(residuals, need))
+    note = (f"under two years of history ({len(wide)} months): the shocks are month-on-month changes, which "
+            f"also hold the season's swings, so the spread is wider than two years of history would give")
+    return ShockModel(model.corr, model.sd, model.persistence, model.residuals, (note, *model.notes))
 
 
 def _shock_model(residuals: pd.DataFrame, min_months: int, notes: tuple[str, ...] = ()) -> ShockModel:
@@ -237,10 +263,10 @@ def _with_borrowed_shocks(history: pd.DataFrame, level: str, residuals: pd.DataF
                       persistence=base.persistence, residuals=residuals, notes=tuple(notes))
 
 
-def _residuals(wide: pd.DataFrame) -> pd.DataFrame:
-    """Year-on-year log residuals of the columns of ``wide`` (as :func:`estimate_shock_model` takes them)."""
+def _residuals(wide: pd.DataFrame, lag: int = 12) -> pd.DataFrame:
+    """Year-on-year (``lag`` 12) or month-on-month (1) log residuals of the columns of ``wide``."""
     logged = np.log(wide.where(wide > 0))
-    yoy = logged - logged.shift(12)
+    yoy = logged - logged.shift(lag)
     return (yoy - yoy.mean()).dropna(how="all").reindex(columns=list(wide.columns))
 
 
