@@ -158,3 +158,52 @@ def test_allocation_view_and_check_targets_on_an_uplifted_plan():
     # Teams add up to what regions pass down (2% more), not to what regions owe.
     teams = targets[(targets["level"] == "team") & (targets["period_type"] == "year")]["target"].sum()
     assert teams > 10_000 * 1000
+
+
+# --------------------------------------------------------------------------- planned hires in the rep split
+def _monthly_inputs(reps, rep_weight, availability):
+    months = [f"2027-{m:02d}" for m in range(1, 13)]
+    pieces = pd.DataFrame({"piece": range(12), "week": [f"2027-W{4 * m + 1:02d}" for m in range(12)],
+                           "month": months, "quarter": [f"2027Q{m // 3 + 1}" for m in range(12)], "year": "FY2027"})
+    n = len(reps)
+    return al.AllocationInputs(
+        regions=["East"], teams=["East-1"], reps=reps, products=["X"], team_region=np.array([0]),
+        rep_team=np.zeros(n, dtype=np.int64), pieces=pieces, region_weight=np.ones(1), team_weight=np.ones(1),
+        rep_weight=np.asarray(rep_weight, float), product_weight=np.ones(1), region_product_seed=np.ones((1, 1)),
+        team_product_seed=np.ones((1, 1)), rep_product_seed=np.ones((n, 1)), company_profile=np.ones(12),
+        product_profile=np.ones((1, 12)), region_product_profile=np.ones((1, 1, 12)),
+        rep_availability=np.asarray(availability, float))
+
+
+def test_a_hire_starting_in_july_carries_nothing_before_and_its_ramp_after():
+    # The team (one rep there all year) gets 1,200 units: 100 a month. A hire joins in July along a ramp
+    # of 1/4, 3/7 and 2/3 of a ramped rep's sales, ramped from October. The weights give it 240 of the
+    # 1,200 and the rep 960. Within a month the two split the team's 100 in proportion to (weight x
+    # availability): rep 1, hire theta x ramp, and theta = 1 makes the hire's months add up to 240:
+    # 100 x r / (1 + r) = 20 (r = 1/4), 30 (3/7), 40 (2/3), then 50, 50, 50.
+    from planlib.planning.productivity import explicit_ramp
+
+    ramp = explicit_ramp([0.25, 3 / 7, 2 / 3])
+    tenure = np.arange(1, 13) - 7 + 1  # July is the hire's first month
+    hire = np.where(tenure >= 1, ramp.factor(tenure), 0.0)
+    teams = al.allocate_teams(1200, _monthly_inputs(["A"], [1.0], [np.ones(12)]))
+    assert teams.tables["team"][0, 0].tolist() == [100] * 12
+    assert "rep" not in teams.tables
+    result = al.allocate_reps(teams, _monthly_inputs(["A", "East TBH 1"], [960.0, 240.0], [np.ones(12), hire]))
+    assert result.tables["rep"][1, 0].tolist() == [0, 0, 0, 0, 0, 0, 20, 30, 40, 50, 50, 50]
+    assert result.tables["rep"][0, 0].tolist() == [100] * 6 + [80, 70, 60, 50, 50, 50]
+    targets = al.targets_table(result)
+    assert al.check_targets(result).empty
+    months = targets[(targets["level"] == "rep") & (targets["period_type"] == "month")]
+    assert months.groupby("period")["target"].sum().tolist() == [100] * 12  # rep + hire = the team, every month
+    quarters = targets[(targets["level"] == "rep") & (targets["period_type"] == "quarter")]
+    assert quarters.set_index(["entity", "period"])["target"].loc["East TBH 1"].tolist() == [0, 0, 90, 150]
+
+
+def test_the_rep_split_must_keep_the_team_splits_names():
+    teams = al.allocate_teams(1200, _monthly_inputs(["A"], [1.0], [np.ones(12)]))
+    other = _monthly_inputs(["A"], [1.0], [np.ones(12)])
+    other.teams = ["East-2"]
+    with pytest.raises(AllocationError, match=r"rep split's teams \['East-2'\] differ from the team split's "
+                                              r"\['East-1'\]: a planned hire must join a team"):
+        al.allocate_reps(teams, other)

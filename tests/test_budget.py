@@ -116,3 +116,34 @@ def test_a_role_without_base_salary_is_named():
     capacity, hiring, targets = _plan(1e6)
     with pytest.raises(ConfigError, match=r"budget.base_salary: no amount for role 'manager'; roles given: \['rep'\]"):
         build_budget(capacity, hiring, targets, Budget(base_salary={"rep": 1.0}), Incentives(**SAMPLE_INCENTIVES))
+
+
+def test_variable_pay_is_the_incentive_models_payout_plus_a_ramping_hires_guarantee():
+    from dataclasses import replace
+
+    from planlib.resources.incentives import IncentiveCost
+
+    capacity, hiring, targets = _plan(1.1e6)  # one hire from January
+    capacity = replace(capacity, ramp=RampEstimate(3, "linear", "config", pd.DataFrame()))  # ramps Jan-Mar
+    by_rep = pd.DataFrame({"rep_id": ["A", "East TBH 1"], "target": [12e6, 1.2e6],
+                           "expected_payout": [100_000.0, 50_000.0], "expected_bonuses": [20_000.0, 6_000.0]})
+    by_period = pd.DataFrame({"rep_id": ["East TBH 1"] * 4, "period": range(4),
+                              "expected_commission": [5_000.0, 10_000.0, 15_000.0, 20_000.0]})
+    payouts = IncentiveCost(pd.DataFrame(), pd.DataFrame(), by_rep, pd.DataFrame(),
+                            {"expected_payout": 176_000.0}, by_period)
+    result = build_budget(capacity, hiring, targets, Budget(**SAMPLE_BUDGET), Incentives(**SAMPLE_INCENTIVES),
+                          payouts=payouts)
+    east = result.table.set_index("line")["East"]
+    assert east["variable pay"] == 100_000
+    # the hire is guaranteed 10,000 a month while ramping: 30,000 in Q1 against 5,000 expected, so 25,000 more
+    assert east["variable pay: new hires"] == 50_000 + 25_000
+    assert east["bonuses"] == 20_000 + 6_000
+    items = result.variable_pay.set_index("item")["amount"]
+    assert items.tolist() == [176_000.0, 25_000.0, 0.0, 201_000.0]
+    assert result.variable_by_rep.set_index("rep_id").loc["East TBH 1", "variable_pay"] == 75_000
+    # the cost that does not move with sales is the same with or without the incentive model
+    before = build_budget(capacity, hiring, targets, Budget(**SAMPLE_BUDGET), Incentives(**SAMPLE_INCENTIVES))
+    assert result.fixed_cost == pytest.approx(before.fixed_cost)
+    unpaid = build_budget(capacity, hiring, targets, Budget(**SAMPLE_BUDGET, new_hire_paid_on_target=False),
+                          Incentives(**SAMPLE_INCENTIVES), payouts=payouts)
+    assert unpaid.table.set_index("line").loc["variable pay: new hires", "East"] == 50_000

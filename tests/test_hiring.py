@@ -85,3 +85,51 @@ def test_delay_by_picks_the_scenario_months_after_the_earliest_start():
     plan = plan_hiring(_capacity(3000.0), max_per_month=2)
     assert plan.delay_by(2)["earliest_start"].tolist() == [MONTHS[2]]
     assert plan.delay_by(40)["earliest_start"].tolist() == [MONTHS[11]]
+
+
+# --------------------------------------------------------------------------- planned hires as reps
+def test_planned_hires_join_the_team_least_covered_and_add_what_the_plan_counts_on():
+    from dataclasses import replace
+
+    from planlib.resources.hiring import hire_label, planned_hires, roster_with_hires
+
+    # East-1's rep can sell 600 of its 1,000, East-2's 480 of its 1,000: gaps 400 and 520.
+    by_rep = pd.DataFrame({"rep_id": np.repeat(["R1", "R2"], 12), "region": "East",
+                           "team": np.repeat(["East-1", "East-2"], 12), "month": np.tile(MONTHS, 2),
+                           "capacity": np.repeat([50.0, 40.0], 12)})
+    capacity = replace(_capacity(3000.0), by_rep=by_rep)
+    hiring = plan_hiring(capacity, max_per_month=2)  # 3 hires: January, January, February
+    team_targets = pd.DataFrame({"level": "team", "entity": ["East-1", "East-2"], "product": "All",
+                                 "period_type": "year", "period": "FY2027", "target": [1000.0, 1000.0]})
+    hires = planned_hires(hiring, capacity, team_targets)
+    # the 1st goes to East-2 (gap 520 -> 520 - 1,200), the 2nd to East-1 (400 -> -800), the 3rd to East-2
+    # again (-680 is the larger gap left)
+    assert hires.roster["rep_id"].tolist() == ["East TBH 1", "East TBH 2", "East TBH 3"] == [
+        hire_label("East", n) for n in (1, 2, 3)]
+    assert hires.roster["team"].tolist() == ["East-2", "East-1", "East-2"]
+    assert hires.roster["hire_date"].tolist() == [MONTHS[0], MONTHS[0], MONTHS[1]]
+    # 100 a month from the start month (no ramp, no attrition): 1,200 + 1,200 + 1,100 = the hiring plan's 3,500
+    by_hire = hires.by_month.groupby("rep_id")["capacity"].sum()
+    assert by_hire.tolist() == [1200.0, 1200.0, 1100.0]
+    assert by_hire.sum() == hiring.summary.set_index("region").loc["East", "capacity_added"]
+    assert hires.by_month.loc[hires.by_month["rep_id"] == "East TBH 3", "capacity"].iloc[0] == 0.0  # nothing in Jan
+    roster = pd.DataFrame({"rep_id": ["R1", "R2"], "name": ["Ann", "Bo"], "team": ["East-1", "East-2"],
+                           "region": "East", "hire_date": pd.Timestamp("2020-01-01"), "exit_date": pd.NaT, "fte": 1.0})
+    both = roster_with_hires(roster, hires)
+    assert both.columns.tolist() == roster.columns.tolist()
+    assert both["name"].tolist() == ["Ann", "Bo", "East TBH 1", "East TBH 2", "East TBH 3"]
+
+
+def test_a_region_with_hires_but_no_team_is_named():
+    from dataclasses import replace
+
+    from planlib.core.errors import DataError
+    from planlib.resources.hiring import planned_hires
+
+    by_rep = pd.DataFrame({"rep_id": "R1", "region": "East", "team": "East-1", "month": MONTHS, "capacity": 50.0})
+    capacity = replace(_capacity(3000.0), by_rep=by_rep)
+    team_targets = pd.DataFrame({"level": "team", "entity": ["West-1"], "product": "All", "period_type": "year",
+                                 "period": "FY2027", "target": [1000.0]})
+    with pytest.raises(DataError, match=r"hires in region 'East', which has no team with a target; teams with "
+                                        r"targets: \['West-1'\]"):
+        planned_hires(plan_hiring(capacity), capacity, team_targets)

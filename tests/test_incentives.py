@@ -119,6 +119,10 @@ def test_incentive_cost_on_a_hand_made_outcome_array():
     assert s["p_cap"] == 0.25
     assert s["max_commission"] == 2.0 * 180_000 * 0.25  # cap x target incentive x one quarter simulated
     assert cost.by_rep["p_paid_nothing"].tolist() == [0.0, 0.5]
+    # by rep and pay period (one quarter here): rep 0 (30,000 + 60,000) / 2, rep 1 (0 + 21,000) / 2
+    assert cost.by_period["expected_commission"].tolist() == [45_000.0, 10_500.0]
+    assert cost.by_period["rep_id"].tolist() == _reps()["rep_id"].tolist()
+    assert cost.by_rep["expected_bonuses"].tolist() == [0.0, 0.0]
 
 
 def test_cost_at_attainment_quantiles_averages_the_neighbouring_years():
@@ -179,3 +183,12 @@ def test_names_from_the_config_are_escaped_in_the_description():
     text = describe_plan(plan, currency="CNY")
     assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
     assert "&lt;b&gt;rep&lt;/b&gt; 1 CNY" in text
+
+
+def test_incentive_cost_gives_each_reps_expected_bonuses():
+    sales = np.array([[[100.0] * 3, [50.0] * 3],      # sim 0: the team at 75% of its quarter
+                      [[150.0] * 3, [120.0] * 3]])    # sim 1: the team at 135%
+    cost = incentive_cost(sales, np.full((2, 3), 100.0), _reps(), Incentives(**SAMPLE))
+    # champion (5,000 a month) to rep 0 in every month of both years; team bonus (3,000 each) in sim 1 only
+    assert cost.by_rep["expected_bonuses"].tolist() == [(15_000 + 15_000 + 3_000) / 2, 3_000 / 2]
+    assert cost.by_rep["expected_bonuses"].sum() == cost.summary["expected_bonuses"]

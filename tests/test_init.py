@@ -3,11 +3,13 @@ the evidence of every guess, a roster from the deal owners, and never a file wri
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from crm_exports import OWNERS, deals, write_chinese_gbk, write_english
+from crm_exports import OWNERS, deals, with_outcomes, write_chinese_gbk, write_english, write_hubspot, write_salesforce
 
 from planlib.core.config import load_config
 from planlib.core.errors import ConfigError
@@ -104,3 +106,50 @@ def test_the_init_command_prints_each_guess_and_the_next_command(tmp_path, capsy
     assert raw["data"]["sales"]["path"] == "../成交明细.csv" and raw["data"]["reps"]["path"] == "reps.csv"
     assert main(["init", str(export), "--out", str(tmp_path / "cfg" / "plan.yaml")]) == 1
     assert "never writes over a config" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- init -> plan, no hand edit
+E2E = {"owners": {"Ana Lima": "North", "Dev Patel": "South"}, "products": ("Widgets", "Gadgets"), "months": 26,
+       "start": dt.date(2024, 9, 1)}
+
+
+def _hubspot(folder):
+    frame = with_outcomes(deals(**E2E))
+    return write_hubspot(folder, frame), frame[frame["outcome"] == "won"]["amount"], "USD", "hubspot"
+
+
+def _salesforce(folder):
+    frame = with_outcomes(deals(**E2E))
+    return write_salesforce(folder, frame), frame[frame["outcome"] == "won"]["amount"], "USD", "salesforce"
+
+
+def _chinese(folder):
+    frame = deals(**E2E)
+    return write_chinese_gbk(folder, frame), frame["amount"], "CNY", None
+
+
+@pytest.mark.parametrize("export", [_hubspot, _salesforce, _chinese], ids=["hubspot", "salesforce", "chinese-gbk"])
+def test_init_then_plan_with_no_edit_writes_a_whole_bundle_with_the_exports_won_deals(tmp_path, capsys, export):
+    import openpyxl
+
+    from planlib.core.config_operating import PLAN_NOTEBOOKS
+    from planlib.report.cli import main
+
+    path, won_amounts, currency, preset = export(tmp_path)
+    assert main(["init", str(path)]) == 0
+    config = yaml.safe_load((tmp_path / "plan.yaml").read_text(encoding="utf-8"))
+    assert config["company"]["currency"] == currency and config["data"]["sales"].get("preset") == preset
+    assert main(["plan", "--config", str(tmp_path / "plan.yaml"), "--quiet"]) == 0, capsys.readouterr().err
+    bundle = tmp_path / "reports" / f"FY{config['fiscal']['year']}" / "v001"
+    expected = {f"{Path(n).stem}.{ext}" for n in PLAN_NOTEBOOKS for ext in ("ipynb", "html")}
+    expected |= {"index.html", "manifest.json", "plan.xlsx", "targets.csv", "rejects.csv"}
+    assert expected <= {p.name for p in bundle.iterdir()}
+    # the bundle's sales, month by month, add up to the export's won deals to the cent
+    sheet = openpyxl.load_workbook(bundle / "plan.xlsx", read_only=True)["History by region"]
+    rows = list(sheet.iter_rows(values_only=True))
+    total = rows[0].index(f"Total ({currency})")
+    months = [r for r in rows[1:] if re.fullmatch(r"\d{4}-\d{2}", str(r[0]))]
+    assert len(months) == E2E["months"]
+    assert round(sum(r[total] for r in months), 2) == round(float(sum(won_amounts)), 2)
+    page = (bundle / "01_market_analysis.html").read_text(encoding="utf-8")
+    assert "Roster inferred from the sales" in page

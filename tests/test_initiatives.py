@@ -205,6 +205,20 @@ def test_a_plan_that_covers_more_than_the_target_shows_a_step_down():
     assert empty.steps["amount"].tolist() == [9_500_000, 250_000, 250_000]
 
 
+def test_the_bridge_counts_no_more_than_the_team_can_sell():
+    effects = pd.DataFrame({"initiative": ["A"], "strategy": ["price"], "plan_year_effect": [2_000_000]})
+    # 9m + 2m + 0.5m = 11.5m, but the team with its hires can sell 10,400,000.4: 1,099,999.6 -> 1,100,000 is cut
+    capped = bridge(9_000_000, effects, 500_000, 10_000_000, capacity=10_400_000.4)
+    assert capped.steps["step"].tolist() == ["Baseline forecast", "A", "New-hire capacity",
+                                             "Beyond what the team can sell", "Covered beyond target"]
+    assert capped.steps["amount"].tolist() == [9_000_000, 2_000_000, 500_000, -1_100_000, -400_000]
+    assert (capped.beyond_capacity, capped.uncovered) == (-1_100_000, -400_000)
+    # with room to spare there is no capacity step
+    roomy = bridge(9_000_000, effects, 500_000, 12_000_000, capacity=11_600_000)
+    assert roomy.steps["kind"].tolist() == ["baseline", "initiative", "hires", "gap"]
+    assert (roomy.beyond_capacity, roomy.uncovered) == (0, 500_000)
+
+
 def test_hires_are_credited_only_beyond_what_the_baseline_expects():
     summary = pd.DataFrame({"region": ["A", "B", "C", "Total"], "capacity_without_hires": [90.0, 85.0, 100.0, 275.0],
                             "capacity_added": [25.0, 5.0, 10.0, 40.0]})
@@ -253,7 +267,11 @@ def test_the_stages_bridge_the_plan_from_its_forecast():
                                       "after the last closed month count"]
     steps = plan["bridge"].steps
     # Today's team sells 11.8M against a 12M baseline: 200,000 of the 400,000 the hires add is in the baseline.
-    assert steps["amount"].tolist() == [12_000_000, 240_000, 366_995, 200_000, 1_193_005]
+    # With the hires the team can sell 11.8M + 400,000 = 12.2M, so of the 12,806,995 that the baseline, the
+    # initiatives and the hires add up to, 606,995 is beyond it and not counted: 1.8M of the 14M stays open.
+    assert steps["amount"].tolist() == [12_000_000, 240_000, 366_995, 200_000, -606_995, 1_800_000]
+    assert steps["kind"].tolist() == ["baseline", "initiative", "initiative", "hires", "capacity", "gap"]
+    assert plan["bridge"].beyond_capacity == -606_995
     assert steps["amount"].sum() == 14_000_000
     assert plan["bridge"].hires.set_index("region").loc["East", ["in_baseline", "credited"]].tolist() == [
         200_000, 200_000]

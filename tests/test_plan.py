@@ -210,3 +210,57 @@ def test_every_module_that_declares_a_stage_is_listed_for_the_graph():
     declaring = sorted("planlib." + ".".join(p.relative_to(root).with_suffix("").parts) for p in root.rglob("*.py")
                        if re.search(r"^@stage\(", p.read_text(encoding="utf-8"), re.M))
     assert sorted(graph.STAGE_MODULES) == declaring
+
+
+# --------------------------------------------------------------------------- one plan: hires, odds and money agree
+def test_the_sample_plan_gives_its_hires_targets_and_one_probability(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from planlib.planning import allocate
+    from planlib.resources.hiring import hire_label
+    from planlib.risk import what_if_figures
+
+    plan = planlib.Plan.from_config(Path(__file__).resolve().parents[1] / "templates" / "plan.yaml",
+                                    cache_dir=tmp_path / "cache")
+    hires = plan["hiring_plan"].hires
+    assert len(hires) > 0  # the sample's team reaches less than its target
+    targets = plan["targets"]
+    rep_year = targets[(targets["level"] == "rep") & (targets["period_type"] == "year")].set_index("entity")["target"]
+    labels = [hire_label(r, n) for r, n in zip(hires["region"], hires["hire_no"])]
+    assert set(labels) <= set(rep_year.index) and (rep_year[labels] > 0).all()
+    # reps and hires add up to their teams, and teams to the team split capacity read, at every level
+    assert allocate.check_targets(plan["allocation"]).empty
+    team_split = plan["team_targets"]
+    assert targets[targets["level"].isin(["company", "team", "team_product"])].reset_index(drop=True).equals(
+        team_split[team_split["level"].isin(["company", "team", "team_product"])].reset_index(drop=True))
+    # a hire carries nothing before its start month, and along the capacity model's own ramp after it
+    ins, ramp = plan["allocation"].inputs, plan["capacity"].ramp
+    month_of = pd.to_datetime(ins.pieces["month"] + "-01")
+    for row in plan["planned_hires"].roster.itertuples():
+        months = targets[(targets["entity"] == row.rep_id) & (targets["level"] == "rep")
+                         & (targets["period_type"] == "month")]
+        before = pd.to_datetime(months["period"] + "-01") < row.start_month
+        assert (months.loc[before, "target"] == 0).all()
+        tenure = (month_of.dt.year - row.start_month.year) * 12 + month_of.dt.month - row.start_month.month + 1
+        open_ = ins.pieces["working_days"].to_numpy() > 0  # a week of holidays is nobody's (New Year, Golden Week)
+        expected = np.where((tenure >= 1) & open_, ramp.factor(tenure.to_numpy()), 0.0)
+        np.testing.assert_allclose(ins.rep_availability[ins.reps.index(row.rep_id)], expected, rtol=1e-12)
+    # one probability: the Monte Carlo of reps and hires, and the what-if on its draws with nothing moved
+    mc = plan["monte_carlo"]
+    assert set(labels) <= set(mc.rep_ids)
+    figures = what_if_figures(plan)
+    assert figures["p_target_base"] == figures["p_target"] == mc.p_target == mc.summary["p_target"]
+    assert figures["revenue_base"] == pytest.approx(mc.summary["mean_revenue"], rel=1e-6)
+    # the budget's variable pay is the incentive model's expected payout plus the ramping hires' guarantee
+    budget, cost = plan["budget"], plan["incentive_cost"]
+    moving = budget.lines[budget.lines["line"].isin(["variable pay", "variable pay: new hires", "bonuses"])]
+    items = budget.variable_pay.set_index("item")["amount"]
+    assert items.iloc[0] == cost.summary["expected_payout"]
+    assert items.iloc[-1] == moving["amount"].sum()
+    assert abs(items.iloc[2]) <= 0.5 * len(moving)  # whole units, line by line
+    # the bridge counts no more than the team and its hires can sell
+    bridge, summary = plan["bridge"], plan["hiring_plan"].summary.set_index("region")
+    assert bridge.steps["amount"].sum() == bridge.target
+    counted = bridge.steps.loc[bridge.steps["kind"] != "gap", "amount"].sum()
+    assert counted <= round(summary.loc["Total", "capacity_with_hires"])

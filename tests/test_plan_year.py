@@ -114,3 +114,27 @@ def test_a_new_product_gets_no_target_in_a_region_that_never_sold_it(tmp_path):
     assert seed.loc["West", "Gadgets"] == 0  # never sold there: no share to round up into a target
     assert by_entity[("region_product", "West")] == 0 and by_entity[("team_product", "West-1")] == 0
     assert by_entity[("rep_product", "R002")] == 0
+
+
+def test_a_region_forecast_above_its_capacity_is_expected_to_sell_its_capacity():
+    forecast = pd.concat([_forecast("East", [300.0, 600.0], [100.0, 200.0]),
+                          _forecast("West", [50.0, 50.0], [50.0, 50.0])])
+    capacity = _capacity({"R1": [400.0, 400.0], "R2": [100.0, 200.0], "R3": [0.0, 0.0], "R4": [0.0, 10.0]})
+    year = build_plan_year(forecast, SALES, REPS, MONTHS, as_of="2026-11-26", capacity=capacity,
+                           cap_at_capacity=True)
+    # East can sell 1,100 of its 1,200 forecast: every month and product x 11/12, split 4:1 then 2:1 as before
+    assert year.expected.loc["R1"].tolist() == pytest.approx([320.0 * 11 / 12, 1600 / 3 * 11 / 12])
+    assert year.expected.loc["R2"].tolist() == pytest.approx([80.0 * 11 / 12, 800 / 3 * 11 / 12])
+    # West can sell 10 of 200: January's 5 split equally (nobody has capacity then), February's 5 to R4
+    assert year.expected.loc["R3"].tolist() == pytest.approx([2.5, 0.0])
+    assert year.expected.loc["R4"].tolist() == pytest.approx([2.5, 5.0])
+    assert [n for n in year.notes if "above what" in n] == [
+        "East: the forecast is 9.1% above what its reps and planned hires can sell; they are expected to sell "
+        "their capacity",
+        "West: the forecast is 1900.0% above what its reps and planned hires can sell; they are expected to sell "
+        "their capacity"]
+    # a region with room keeps its forecast
+    roomy = build_plan_year(forecast[forecast["region"] == "East"], SALES, REPS[REPS["region"] == "East"], MONTHS,
+                            as_of="2026-11-26", capacity=_capacity({"R1": [900.0, 900.0], "R2": [0.0, 0.0]}),
+                            cap_at_capacity=True)
+    assert roomy.expected.sum().tolist() == pytest.approx([400.0, 800.0])

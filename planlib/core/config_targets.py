@@ -81,6 +81,10 @@ class DataSource(Section):
                     "unset: two-digit years are rejected")
     thousands: str = Field(",", description="thousands separator in numbers: , . ' space, or empty for none")
     decimal: str = Field(".", description="decimal mark: . or ,")
+    preset: Literal["hubspot", "salesforce"] | None = Field(
+        None, description="sales only: a CRM's whole deal export (HubSpot deals, Salesforce opportunity report), "
+                          "read by its standard headers and split into won deals (the sales), open deals (the "
+                          "pipeline) and lost deals (counted, not used); columns override the preset's headers")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -137,6 +141,14 @@ class Data(Section):
         if problems:
             raise ValueError("; ".join(problems))
         return v
+
+    @model_validator(mode="after")
+    def _preset_on_sales_only(self):
+        for name in TABLES[1:]:
+            source = getattr(self, name)
+            if source is not None and source.preset is not None:
+                raise ValueError(f"preset is read on data.sales only (a CRM's deal export), not on data.{name}")
+        return self
 
 
 # --------------------------------------------------------------------------- forecast

@@ -11,7 +11,7 @@ import pandas as pd
 from planlib.core.errors import DataError
 
 __all__ = ["check_as_of_reach", "discontinued", "discontinued_note", "last_closed_month", "negative_months",
-           "negative_months_note"]
+           "negative_months_note", "roster_note"]
 
 
 def last_closed_month(as_of: dt.date) -> dt.date:
@@ -167,3 +167,28 @@ def _entity(row) -> str:
     if row.level == "product":
         return f"product {row.product}"
     return f"{row.product} in {row.region}"
+
+
+def roster_note(reps: pd.DataFrame) -> tuple[str, dict]:
+    """Return (Markdown template, values) saying whether the roster was given or inferred from the sales.
+
+    ``planlib init`` writes the roster it infers from the deal owners with ``source`` = "inferred from the sales
+    by planlib init" on each row; a user who completes a row clears it. The note counts the rows still marked.
+
+    Parameters
+    ----------
+    reps : DataFrame
+        The reps table as loaded (an optional text column ``source``).
+    """
+    from planlib.data.infer import ROSTER_SOURCE
+
+    n = len(reps)
+    marked = int((reps["source"].astype(str).str.strip() == ROSTER_SOURCE).sum()) if "source" in reps else 0
+    if marked == 0:
+        return "The roster of {n:,} reps is given in the reps table: none of it was inferred.", {"n": n}
+    if marked == n:
+        return ("**Roster inferred from the sales**: all {n:,} reps are the deal owners seen, each hired on their "
+                "first deal and gone after their last when it is more than six months old; team, region, dates "
+                "and FTE are guesses until the reps table is completed.", {"n": n})
+    return ("**Roster partly inferred from the sales**: {marked:,} of {n:,} reps are still the deal owners as "
+            "`planlib init` inferred them (their dates, team and region are guesses).", {"n": n, "marked": marked})

@@ -17,9 +17,11 @@ import pandas as pd
 
 from planlib.core.errors import DataError
 from planlib.data.parsers import parse_amount, parse_date
+from planlib.data.presets import PRESETS, detect_preset, outcome_of, preset_columns
 from planlib.data.readers import decode, read_source
 
-__all__ = ["Guess", "Inference", "SYNONYMS", "infer_config", "infer_roster", "profile_columns", "render_config"]
+__all__ = ["Guess", "Inference", "ROSTER_SOURCE", "SYNONYMS", "infer_config", "infer_roster", "profile_columns",
+           "render_config"]
 
 # planlib field -> header names that mean it, in English and Chinese, most specific first. Matching is on
 # the header folded to lower case without spaces, underscores, dashes or brackets.
@@ -46,6 +48,9 @@ _OPEN_WORDS = ("create", "created", "open", "创建", "录入")
 _CURRENCIES = (("￥", "CNY"), ("¥", "CNY"), ("rmb", "CNY"), ("cny", "CNY"), ("元", "CNY"), ("€", "EUR"),
                ("eur", "EUR"), ("£", "GBP"), ("gbp", "GBP"), ("us$", "USD"), ("usd", "USD"), ("$", "USD"))
 REQUIRED = ("date", "amount", "rep_id", "customer_id", "product")
+# The reps.csv that init writes marks each row with this in a column "source"; page 01 says so while rows keep it.
+ROSTER_SOURCE = "inferred from the sales by planlib init"
+_CURRENCY_HEADERS = ("currency", "currency code", "deal currency code", "opportunity currency", "币种", "货币")
 _DATE_FIELDS = ("date",)
 _AMOUNT_FIELDS = ("amount",)
 
@@ -81,6 +86,8 @@ class Inference:
     fiscal_year: int
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    preset: str | None = None
+    outcomes: dict[str, int] = field(default_factory=dict)
 
     @property
     def columns(self) -> dict[str, str]:
@@ -196,8 +203,18 @@ def _currency(values: pd.Series) -> tuple[str | None, str]:
     for symbol, code in _CURRENCIES:
         count = text.count(symbol)
         if count:
-            return code, f"{count:,} amounts written with {symbol!r}"
+            return code, f"{count:,} amounts written with {symbol.upper() if symbol.isalpha() else symbol!r}"
     return None, "no currency symbol in the amounts"
+
+
+def _currency_column(frame: pd.DataFrame, header: list[str]) -> tuple[str | None, str]:
+    """A column of ISO currency codes (HubSpot's Currency), when every filled value is one code."""
+    for pos, name in enumerate(header):
+        if _fold(name) in map(_fold, _CURRENCY_HEADERS):
+            codes = frame[pos][frame[pos].str.fullmatch(r"[A-Za-z]{3}")].str.upper()
+            if codes.nunique() == 1 and len(codes) == (frame[pos] != "").sum():
+                return codes.iloc[0], f"every one of {len(codes):,} deals says {codes.iloc[0]} in {name}"
+    return None, ""
 
 
 def _month_after(day: dt.date) -> dt.date:
@@ -233,8 +250,18 @@ def infer_config(path: str | Path, *, sheet: str | int | None = None) -> Inferen
     raw = read_source(source, "sales", lambda p: Path(p))
     encoding = decode(path.read_bytes(), "auto", str(path))[1] if path.suffix.lower() in (".csv", ".txt", ".tsv") \
         else "auto"
-    profile = profile_columns(raw.frame, raw.header)
-    mapping, missing = _choose(profile)
+    preset = detect_preset(raw.header)
+    won = raw.frame
+    outcomes: dict[str, int] = {}
+    if preset:
+        preset_map = preset_columns(preset, raw.header)
+        outcome = outcome_of(raw.frame, raw.header, preset, preset_map)
+        outcomes = {k: int((outcome == k).sum()) for k in ("won", "open", "lost")}
+        won = raw.frame[(outcome == "won").to_numpy()].reset_index(drop=True)
+        mapping, missing = _preset_guesses(preset, preset_map, profile_columns(won, raw.header),
+                                           profile_columns(raw.frame, raw.header))
+    else:
+        mapping, missing = _choose(profile_columns(raw.frame, raw.header))
     notes = []
     columns = {g.field: g.column for g in mapping}
     if "date" not in columns:
@@ -243,35 +270,65 @@ def infer_config(path: str | Path, *, sheet: str | int | None = None) -> Inferen
     dayfirst, order_note = _date_order(raw.frame[raw.header.index(columns["date"])], columns["date"])
     if order_note:
         notes.append(order_note)
-    dates = parse_date(raw.frame[raw.header.index(columns["date"])], dayfirst=dayfirst).values.dropna()
+    dates = parse_date(won[raw.header.index(columns["date"])], dayfirst=dayfirst).values.dropna()
     first, last = dates.min().date(), dates.max().date()
     as_of = _month_after(last)
     fiscal_year = as_of.year + 1 if last.month >= 9 else as_of.year
     currency, currency_evidence = (None, "no amount column")
     if "amount" in columns:
         currency, currency_evidence = _currency(raw.frame[raw.header.index(columns["amount"])])
+    if currency is None:
+        currency, evidence = _currency_column(raw.frame, raw.header)
+        currency_evidence = evidence or currency_evidence
     return Inference(path, encoding, len(raw.frame), mapping, dayfirst, currency, currency_evidence, first, last,
-                     as_of, fiscal_year, missing, notes)
+                     as_of, fiscal_year, missing, notes, preset, outcomes)
 
 
-def infer_roster(sales: pd.DataFrame, *, as_of: dt.date, leaver_months: int = 6) -> pd.DataFrame:
+def _preset_guesses(preset: str, columns: dict[str, str], profile: pd.DataFrame,
+                    profile_all: pd.DataFrame) -> tuple[list[Guess], list[str]]:
+    """The preset's headers as guesses, each with the evidence of the won deals' content (the stage's and the
+    probability's: of every deal)."""
+    spec = PRESETS[preset]
+    won_rows, all_rows = profile.set_index("column"), profile_all.set_index("column")
+    guesses = []
+    for field_name, header in columns.items():
+        if field_name in ("won", "closed"):
+            continue
+        rows = all_rows if field_name in ("stage", "probability") else won_rows
+        fits, evidence = _fits(field_name, rows.loc[header]) if field_name in SYNONYMS else (True, "")
+        why = f"{header} -> {field_name}: the {spec.label}'s header" + (f"; {evidence}" if evidence else "")
+        if spec.notes and field_name in spec.notes and header in spec.columns[field_name][-1:]:
+            why += f" ({spec.notes[field_name]})"
+        if not fits:
+            why += " - check it: the content does not read as expected"
+        guesses.append(Guess(field_name, header, why))
+    return guesses, [f for f in REQUIRED if f not in columns]
+
+
+def infer_roster(sales: pd.DataFrame, *, as_of: dt.date, leaver_months: int = 6,
+                 pipeline_owners: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
     """Build a reps table from the deal owners seen: hire date = first deal, leaver = no deal for months.
 
     Parameters
     ----------
     sales : DataFrame
-        rep_id, date (datetime), and region where known.
+        rep_id, date (datetime), and region where known: the closed deals up to ``as_of``.
     as_of : date
-        The plan date; an owner with no deal in the ``leaver_months`` before it has left on their last deal.
+        The plan date; an owner with no deal in the ``leaver_months`` before it has left on their last deal,
+        unless they own an open deal.
     leaver_months : int, default 6
+    pipeline_owners : sequence of str
+        Owners of open deals: never leavers; one with no closed deal yet is taken as hired on ``as_of``.
 
     Returns
     -------
     DataFrame
         rep_id, name (the owner as written), team and region (the owner's most common region, else "All"),
-        hire_date (first deal), exit_date (last deal for leavers, else blank), fte 1, one row per owner, sorted.
+        hire_date (first deal), exit_date (last deal for leavers, else blank), fte 1, source (``ROSTER_SOURCE``),
+        one row per owner, sorted.
     """
     cutoff = pd.Timestamp(as_of) - pd.DateOffset(months=leaver_months)
+    active = set(pipeline_owners)
     rows = []
     for rep, deals in sales.groupby("rep_id", sort=True):
         region = "All"
@@ -281,8 +338,13 @@ def infer_roster(sales: pd.DataFrame, *, as_of: dt.date, leaver_months: int = 6)
         last = deals["date"].max()
         rows.append({"rep_id": rep, "name": rep, "team": region, "region": region,
                      "hire_date": deals["date"].min().date().isoformat(),
-                     "exit_date": last.date().isoformat() if last < cutoff else "", "fte": 1})
-    return pd.DataFrame(rows, columns=["rep_id", "name", "team", "region", "hire_date", "exit_date", "fte"])
+                     "exit_date": last.date().isoformat() if last < cutoff and rep not in active else "", "fte": 1,
+                     "source": ROSTER_SOURCE})
+    for rep in sorted(active - set(sales["rep_id"])):
+        rows.append({"rep_id": rep, "name": rep, "team": "All", "region": "All", "hire_date": as_of.isoformat(),
+                     "exit_date": "", "fte": 1, "source": ROSTER_SOURCE})
+    columns = ["rep_id", "name", "team", "region", "hire_date", "exit_date", "fte", "source"]
+    return pd.DataFrame(rows, columns=columns).sort_values("rep_id", kind="stable", ignore_index=True)
 
 
 def render_config(found: Inference, *, config_dir: Path, reps_path: Path | None, roster_inferred: bool) -> str:
@@ -311,15 +373,30 @@ def render_config(found: Inference, *, config_dir: Path, reps_path: Path | None,
         lines.append(f"    dayfirst: {str(found.dayfirst).lower()}   # " + found.notes[0])
     elif found.notes:
         lines.append("    # dayfirst: true   # " + found.notes[0])
-    lines.append("    columns:")
-    for guess in found.mapping:
-        if guess.field in ("stage", "probability"):
-            continue  # the sales table has no such column; a pipeline export would
-        lines.append(f"      {guess.field}: {q(guess.column)}   # {guess.evidence}")
-    for missing in found.missing:
-        lines.append(f"      # {missing}: ???   # no column reads as {missing}: name the header that holds it")
+    if found.preset:
+        spec = PRESETS[found.preset]
+        o = found.outcomes
+        lines += [f"    preset: {found.preset}   # the headers of a {spec.label} ({', '.join(spec.signature)}): "
+                  f"{o['won']:,} won deals are the sales, {o['open']:,} open deals the pipeline, {o['lost']:,} "
+                  "lost deals are counted, not used",
+                  "    # The preset reads these headers; to read another, name it under columns: (e.g. "
+                  "columns: {product: \"Product line\"})"]
+        for guess in found.mapping:
+            lines.append(f"    #   {guess.field}: {q(guess.column)}   # {guess.evidence}")
+        for missing in found.missing:
+            lines.append(f"    # columns: {{{missing}: ???}}   # no header of the export holds {missing}: name it")
+    else:
+        lines.append("    columns:")
+        for guess in found.mapping:
+            if guess.field in ("stage", "probability"):
+                continue  # the sales table has no such column; a pipeline export would
+            lines.append(f"      {guess.field}: {q(guess.column)}   # {guess.evidence}")
+        for missing in found.missing:
+            lines.append(f"      # {missing}: ???   # no column reads as {missing}: name the header that holds it")
     lines += ["  reps:", f"    path: {q(rel(reps_path))}" if reps_path else "    # path: reps.csv"]
     if roster_inferred:
         lines.append("    # roster inferred from the sales: one rep per owner, hired on their first deal, left on their "
-                     "last when it is over six months before as_of; complete team, region and dates in that file")
+                     "last when it is over six months before as_of and they own no open deal; complete team, region "
+                     "and dates in that file, and clear a row's source once it is right (page 01 says how many "
+                     "rows are still inferred)")
     return "\n".join(lines) + "\n"

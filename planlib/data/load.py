@@ -18,6 +18,7 @@ import pandas as pd
 from planlib.data import org as _org
 from planlib.data import panel as _panel
 from planlib.data import parsers as _parsers
+from planlib.data import presets as _presets
 from planlib.data import readers as _readers
 from planlib.data.panel import LEVELS, customer_table, monthly_panel
 from planlib.core.errors import DataError, RowProblem
@@ -215,14 +216,24 @@ def load_inputs(config, *, strict: bool = False, sales_after: dt.date | None = N
     """
     data = config.data
     tables, rejects, counts, repairs = {}, [], [], []
+    split = None  # a CRM export (data.sales.preset) split into won, open and lost deals
     for name in TABLE_ORDER:
         source = getattr(data, name)
-        if source is None:
+        if source is None and not (name == "pipeline" and split is not None and split.open is not None):
             continue
-        raw = _readers.read_source(source, name, config.resolve)
+        if source is None:
+            raw, source = split.open, split.open_source
+        else:
+            raw = _readers.read_source(source, name, config.resolve)
+        if name == "sales" and source.preset:
+            split = _presets.split_export(raw, source, pipeline_given=data.pipeline is not None,
+                                          total_labels=data.total_row_labels)
+            raw, source = split.won, split.won_source
         roster_label = counts[0][1] if counts and counts[0][0] == "reps" else "the reps table"
         cleaned = _clean(name, raw, source, data, config.as_of, tables.get("reps"), roster_label,
                          sales_after=sales_after, sales=tables.get("sales"))
+        if split is not None and name in ("sales", "pipeline"):
+            cleaned = _presets.set_aside(cleaned, split.set_aside if name == "sales" else split.open_rejects)
         if name in REQUIRED_TABLES and cleaned.frame.empty and not strict:
             soft = cleaned.rejects["soft"].astype(bool)
             raise DataError(f"{raw.label} has no usable rows: all {cleaned.rows_in} data rows were rejected"
@@ -384,15 +395,8 @@ def _clean(table: str, raw, source, data, as_of: dt.date, roster: pd.DataFrame |
         ok &= ~unknown
     if table == "sales":
         ok = _sales_rules(table_frame, ok, live, rej, raw, positions, data, as_of, roster, repairs, sales_after)
-    if table == "transfers" and sales is not None and roster is not None and ok.any():
-        checked = np.flatnonzero(ok)
-        for rows, column, reason in _org.transfer_problems(
-                table_frame.iloc[checked].reset_index(drop=True), roster, first_sale=sales["date"].min(),
-                as_of=as_of, reorg=data.reorg):
-            written = raw.frame[positions[column]].iloc[live[checked[rows]]].to_numpy() if column in positions else ""
-            rej.add(live[checked[rows]], raw.header[positions[column]] if column in positions else column, written,
-                    reason)
-            ok[checked[rows]] = False
+    if table == "transfers" and sales is not None and roster is not None:
+        ok = _org.reject_bad_moves(table_frame, ok, live, rej, raw, positions, roster, sales, as_of, data.reorg)
     key = list(schema.key)
     if key and all(k in positions for k in key):
         ok = _duplicates(table_frame, ok, live, rej, raw, positions, key, repairs)
@@ -550,9 +554,6 @@ def inputs_stage(plan) -> Inputs:
 def history_stage(plan) -> pd.DataFrame:
     """Build the monthly panel up to the last closed month (see ``monthly_panel``); a team's series keeps the
     sales made in it (the transfers table) and is re-keyed by ``data.reorg``."""
-    inputs = plan.get("inputs")
-    sales, reps, moves = inputs.tables["sales"], inputs.tables["reps"], inputs.tables.get("transfers")
-    reorg = plan.config.data.reorg
-    teams = (_org.sale_teams(sales, _org.rep_segments(reps, moves), reorg)
-             if reorg or (moves is not None and len(moves)) else None)
-    return monthly_panel(sales, reps, plan.config.last_closed_month, teams)
+    tables = plan.get("inputs").tables
+    return monthly_panel(tables["sales"], tables["reps"], plan.config.last_closed_month,
+                         _org.history_teams(tables, plan.config.data.reorg))

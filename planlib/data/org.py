@@ -11,7 +11,8 @@ import pandas as pd
 
 from planlib.core.errors import DataError
 
-__all__ = ["FILLED", "apply_reorg_to_roster", "regions_after_moves", "rep_segments", "sale_regions", "sale_teams", "transfer_problems"]
+__all__ = ["FILLED", "apply_reorg_to_roster", "history_teams", "regions_after_moves", "reject_bad_moves", "rep_segments",
+           "sale_regions", "sale_teams", "transfer_problems"]
 
 _START = pd.Timestamp("1900-01-01")  # the start of a rep's first segment: before any sale
 FILLED = "__region_from_roster"  # sales column (while loading): the region came from the roster, not the file
@@ -127,6 +128,31 @@ def transfer_problems(transfers: pd.DataFrame, roster: pd.DataFrame, *, first_sa
             team, region = before_team, before_region
     out += [(np.array([pos], dtype=np.int64), column, reason) for pos, column, reason in chain_bad]
     return [(rows, column, reason) for rows, column, reason in out if len(rows)]
+
+
+def reject_bad_moves(frame, ok, live, rej, raw, positions, roster, sales, as_of, reorg) -> np.ndarray:
+    """Reject, with their reasons, the rows of the transfers table that :func:`transfer_problems` finds.
+
+    Called by the loader on the parsed table (``frame``, rows still ``ok``); returns ``ok`` without them.
+    """
+    if not ok.any():
+        return ok
+    checked = np.flatnonzero(ok)
+    for rows, column, reason in transfer_problems(frame.iloc[checked].reset_index(drop=True), roster,
+                                                  first_sale=sales["date"].min(), as_of=as_of, reorg=reorg):
+        written = raw.frame[positions[column]].iloc[live[checked[rows]]].to_numpy() if column in positions else ""
+        rej.add(live[checked[rows]], raw.header[positions[column]] if column in positions else column, written,
+                reason)
+        ok[checked[rows]] = False
+    return ok
+
+
+def history_teams(tables: dict, reorg: dict) -> pd.DataFrame | None:
+    """The team of each sale for the history's team level (:func:`sale_teams`), or None: the roster's teams."""
+    sales, moves = tables["sales"], tables.get("transfers")
+    if not reorg and (moves is None or not len(moves)):
+        return None
+    return sale_teams(sales, rep_segments(tables["reps"], moves), reorg)
 
 
 def rep_segments(roster: pd.DataFrame, transfers: pd.DataFrame | None) -> pd.DataFrame:

@@ -87,8 +87,9 @@ def _number_regex(thousands: str, decimal: str) -> str:
 
 
 _AMOUNT = re.compile(
-    r"^(?P<open>\()?\s*(?P<sign>[-+\u2212])?\s*(?P<pre>[¥￥$€]|RMB|CNY)?\s*(?P<sign2>[-+\u2212])?\s*"
-    r"(?P<num>[0-9][0-9\s.,'\u00a0\u202f]*?)\s*(?P<post>[¥￥$€元]|RMB|CNY)?\s*(?P<pct>%)?\s*(?P<close>\))?$",
+    r"^(?P<open>\()?\s*(?P<sign>[-+\u2212])?\s*(?P<pre>[¥￥$€£]|RMB|CNY|USD|EUR|GBP)?\s*(?P<sign2>[-+\u2212])?\s*"
+    r"(?P<num>[0-9][0-9\s.,'\u00a0\u202f]*?)\s*(?P<post>[¥￥$€£元]|RMB|CNY|USD|EUR|GBP)?\s*(?P<pct>%)?\s*"
+    r"(?P<close>\))?$",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
@@ -129,8 +130,9 @@ def _to_float(s: pd.Series, thousands: str, decimal: str, *, percent: bool, curr
 
 
 def parse_amount(s: pd.Series, *, thousands: str = ",", decimal: str = ".") -> Parsed:
-    """Parse money: currency symbols, RMB/CNY, spaces, thousands separators and (parentheses) are understood."""
-    expected = (f"an amount such as 1{thousands}234{decimal}50 (¥ ￥ $ € RMB CNY, thousands separator "
+    """Parse money: currency symbols and codes (Salesforce writes "USD 1,234.56"), spaces, thousands separators
+    and (parentheses) are understood."""
+    expected = (f"an amount such as 1{thousands}234{decimal}50 (¥ ￥ $ € £ RMB CNY USD EUR GBP, thousands separator "
                 f"{thousands!r}, decimal {decimal!r} and (parentheses) for negatives are understood)")
     values, bad, repaired = _to_float(s, thousands, decimal, percent=False, currency=True, expected=expected)
     return Parsed(values, bad, {"amount written with a currency symbol, separators or parentheses": repaired})

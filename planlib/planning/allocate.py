@@ -19,18 +19,16 @@ from planlib.core.graph import stage
 # Re-exported: callers have always imported the rounding primitives and the weights from here.
 from planlib.planning.rounding import block_sums, largest_remainder, rake, split_two_way
 from planlib.planning.productivity import NEW_REP_MONTHS, explicit_ramp, plan_ramp
+from planlib.planning.target_views import ALL, LEVELS, PRODUCT_LEVELS, allocation_view, time_split_comparison
 from planlib.planning.weights import (AllocationInputs, allocation_inputs, blend, product_mix, rep_availability,
                                       rep_productivity)
 
 __all__ = ["ALL", "LEVELS", "NEW_REP_MONTHS", "PRODUCT_LEVELS", "AllocationInputs", "AllocationResult", "allocate",
-           "allocation_inputs", "allocation_view", "blend", "block_sums", "build_allocation", "check_additivity",
+           "allocate_reps", "allocate_teams", "allocation_inputs", "allocation_view", "blend", "block_sums", "build_allocation", "build_team_allocation", "check_additivity",
            "check_hierarchy", "check_targets", "explicit_ramp", "fiscal_months", "hierarchy", "largest_remainder",
            "plan_ramp", "plan_year_days", "product_mix", "rake", "rep_availability", "rep_productivity",
            "split_two_way", "targets_table", "time_split_comparison", "uplift_table"]
 
-LEVELS = ("company", "region", "team", "rep")
-PRODUCT_LEVELS = {"company": "product", "region": "region_product", "team": "team_product", "rep": "rep_product"}
-ALL = "All"
 
 
 # --------------------------------------------------------------------------- the allocation engine
@@ -99,30 +97,18 @@ def _uplift(table, rate, names, inputs):
     return lifted.reshape(entities, k, n)
 
 
-def allocate(total_units: int, inputs: AllocationInputs, *, unit: float = 1.0,
-             uplift: dict[str, float] | None = None) -> AllocationResult:
-    """Split ``total_units`` over regions, teams, reps, products and pieces, exactly.
+def allocate_teams(total_units: int, inputs: AllocationInputs, *, unit: float = 1.0,
+                   uplift: dict[str, float] | None = None) -> AllocationResult:
+    """Split ``total_units`` over regions, teams, products and pieces, exactly (no rep level yet).
 
-    Parameters
-    ----------
-    total_units : int
-        The company's annual target in rounding units (e.g. thousands).
-    inputs : AllocationInputs
-        Names, weights and seeds (see :func:`allocation_inputs` in planlib.goals for the
-        plan's own; any caller may build them).
-    unit : float, default 1.0
-        The size of one unit in currency (kept for the targets table).
-    uplift : dict, optional
-        Level ("company", "region", "team") -> fraction it adds before passing down.
+    The region and team targets come from the forecast, the seasonality and the people there
+    (``inputs``): capacity and the hiring plan read them, and :func:`allocate_reps` then splits each
+    team over its reps, planned hires included. Parameters as :func:`allocate`.
 
     Returns
     -------
     AllocationResult
-
-    Raises
-    ------
-    AllocationError
-        If a split has nowhere to go (e.g. no rep available in a week with a target).
+        ``tables`` and ``passed_down`` of the levels company, region and team.
     """
     uplift = uplift or {}
     ins = inputs
@@ -159,7 +145,39 @@ def allocate(total_units: int, inputs: AllocationInputs, *, unit: float = 1.0,
     tables["team"] = _split_pieces(team_annual, ins.team_region, passed["region"], seed,
                                    {"parents": ins.regions, "children": ins.teams}, ins, notes)
     passed["team"] = _uplift(tables["team"], uplift.get("team", 0.0), ins.teams, ins)
+    return AllocationResult(ins, unit, tables, passed, notes)
 
+
+def allocate_reps(teams: AllocationResult, inputs: AllocationInputs) -> AllocationResult:
+    """Split each team's targets (what it passes down) over its reps, planned hires included, exactly.
+
+    Parameters
+    ----------
+    teams : AllocationResult
+        From :func:`allocate_teams`.
+    inputs : AllocationInputs
+        The rep weights, product seeds and availability of everyone who carries a target (for a
+        planned hire: nothing before its start month, then the ramp); its regions, teams and
+        products must be those of ``teams``.
+
+    Returns
+    -------
+    AllocationResult
+        ``teams``' tables with the rep level added, and ``inputs`` as its inputs.
+
+    Raises
+    ------
+    AllocationError
+        If the names differ from ``teams``' or a team has no rep to carry its target.
+    """
+    ins, before = inputs, teams.inputs
+    for name in ("regions", "teams", "products"):
+        if list(getattr(ins, name)) != list(getattr(before, name)):
+            raise AllocationError(f"the rep split's {name} {list(getattr(ins, name))} differ from the team "
+                                  f"split's {list(getattr(before, name))}: a planned hire must join a team "
+                                  "that is in the plan")
+    tables, passed, notes = dict(teams.tables), dict(teams.passed_down), list(teams.notes)
+    rep_region = ins.team_region[ins.rep_team]
     rep_annual = _split_annual_by_product(
         passed["team"], ins.rep_team, ins.rep_weight, ins.rep_product_seed,
         {"parents": ins.teams, "children": ins.reps}, ins.products)
@@ -167,7 +185,37 @@ def allocate(total_units: int, inputs: AllocationInputs, *, unit: float = 1.0,
     tables["rep"] = _split_pieces(rep_annual, ins.rep_team, passed["team"], seed,
                                   {"parents": ins.teams, "children": ins.reps}, ins, notes)
     passed["rep"] = tables["rep"]
-    return AllocationResult(ins, unit, tables, passed, notes)
+    return AllocationResult(ins, teams.unit, tables, passed, notes)
+
+
+def allocate(total_units: int, inputs: AllocationInputs, *, unit: float = 1.0,
+             uplift: dict[str, float] | None = None) -> AllocationResult:
+    """Split ``total_units`` over regions, teams, reps, products and pieces, exactly.
+
+    :func:`allocate_teams` then :func:`allocate_reps` with the same ``inputs``.
+
+    Parameters
+    ----------
+    total_units : int
+        The company's annual target in rounding units (e.g. thousands).
+    inputs : AllocationInputs
+        Names, weights and seeds (see :func:`allocation_inputs` in planlib.goals for the
+        plan's own; any caller may build them).
+    unit : float, default 1.0
+        The size of one unit in currency (kept for the targets table).
+    uplift : dict, optional
+        Level ("company", "region", "team") -> fraction it adds before passing down.
+
+    Returns
+    -------
+    AllocationResult
+
+    Raises
+    ------
+    AllocationError
+        If a split has nowhere to go (e.g. no rep available in a week with a target).
+    """
+    return allocate_reps(allocate_teams(total_units, inputs, unit=unit, uplift=uplift), inputs)
 
 
 # --------------------------------------------------------------------------- the long targets table
@@ -205,7 +253,7 @@ def targets_table(result: AllocationResult, *, passed_down: bool = False) -> pd.
     level_names, entity_names, type_names, period_names = [], [], [], []
     parts = []  # (level code, entity codes, product codes, type code, period codes, values)
     products = [ALL, *ins.products]
-    for level in LEVELS:
+    for level in [lv for lv in LEVELS if lv in source]:
         table = source[level]  # (E, k, n)
         entities = result.entities(level)
         entity_offset = len(entity_names)
@@ -331,45 +379,13 @@ def check_hierarchy(targets: pd.DataFrame, parents: dict[str, tuple[str, dict[st
 
 
 # --------------------------------------------------------------------------- comparisons and stages
-def time_split_comparison(targets: pd.DataFrame, *, level: str = "company", entity: str = "company",
-                          product: str = ALL, unit: float = 1.0, mislead_at: float = 0.10) -> pd.DataFrame:
-    """Compare the plan's month targets with an equal split of the same year.
-
-    Parameters
-    ----------
-    targets : DataFrame
-        From :func:`targets_table`.
-    level, entity, product : str
-        Which row of the hierarchy (default the company, all products).
-    unit : float, default 1.0
-        The rounding unit; the equal split is rounded to it exactly, like the plan.
-    mislead_at : float, default 0.10
-        An equal split misleads in a month where it is off the plan by more than this share.
-
-    Returns
-    -------
-    DataFrame
-        month, planned, equal, difference (equal - planned), difference_pct (of planned),
-        cumulative_gap (equal - planned, year to date), misleads (bool).
-    """
-    rows = targets[(targets["level"] == level) & (targets["entity"] == entity) & (targets["product"] == product)
-                   & (targets["period_type"] == "month")].sort_values("period")
-    planned = rows["target"].to_numpy(float)
-    units = np.round(planned / unit).astype(np.int64)
-    equal = largest_remainder(np.ones(len(units)), int(units.sum())) * unit
-    difference = equal - planned
-    pct = np.divide(difference, planned, out=np.full(len(planned), np.inf), where=planned > 0)
-    return pd.DataFrame({"month": rows["period"].to_numpy(), "planned": planned, "equal": equal,
-                         "difference": difference, "difference_pct": pct,
-                         "cumulative_gap": np.cumsum(difference), "misleads": np.abs(pct) > mislead_at})
-
-
 def hierarchy(result: AllocationResult) -> dict[str, tuple[str, dict[str, str]]]:
     """Return each child level's parent level and entity map, for :func:`check_hierarchy`."""
     ins = result.inputs
-    return {"region": ("company", {r: "company" for r in ins.regions}),
-            "team": ("region", {t: ins.regions[ins.team_region[i]] for i, t in enumerate(ins.teams)}),
-            "rep": ("team", {r: ins.teams[ins.rep_team[i]] for i, r in enumerate(ins.reps)})}
+    out = {"region": ("company", {r: "company" for r in ins.regions}),
+           "team": ("region", {t: ins.regions[ins.team_region[i]] for i, t in enumerate(ins.teams)}),
+           "rep": ("team", {r: ins.teams[ins.rep_team[i]] for i, r in enumerate(ins.reps)})}
+    return {child: parents for child, parents in out.items() if child in result.tables}
 
 
 def check_targets(result: AllocationResult) -> pd.DataFrame:
@@ -393,43 +409,6 @@ def check_targets(result: AllocationResult) -> pd.DataFrame:
     return pd.concat(problems, ignore_index=True)
 
 
-def allocation_view(targets: pd.DataFrame, level: str, *, period_type: str = "year", by_product: bool = True,
-                    entities: list[str] | None = None) -> pd.DataFrame:
-    """Return one level's targets as a wide table: entity x (products and All), or entity x period.
-
-    Parameters
-    ----------
-    targets : DataFrame
-        From :func:`targets_table`.
-    level : str
-        company, region, team or rep.
-    period_type : str, default "year"
-        With ``by_product``: the year. Otherwise the periods become columns (e.g. "quarter").
-    by_product : bool, default True
-        Columns are the products and All (for the year); else the periods (all products).
-    entities : list of str, optional
-        Keep only these entities.
-
-    Returns
-    -------
-    DataFrame
-        entity, then one column per product ("All" last) or per period.
-    """
-    if by_product:
-        rows = targets[targets["level"].isin([level, PRODUCT_LEVELS[level]]) & (targets["period_type"] == "year")]
-        wide = rows.pivot_table(index="entity", columns="product", values="target", aggfunc="sum", sort=False)
-        wide = wide[[c for c in wide.columns if c != ALL] + [ALL]]
-    else:
-        rows = targets[(targets["level"] == level) & (targets["period_type"] == period_type)]
-        wide = rows.pivot_table(index="entity", columns="period", values="target", aggfunc="sum", sort=False)
-        wide = wide[sorted(wide.columns)]
-        wide["Total"] = wide.sum(axis=1)
-    if entities is not None:
-        wide = wide.reindex([e for e in entities if e in wide.index])
-    wide.columns.name = None
-    return wide.reset_index()
-
-
 def plan_year_days(config) -> pd.DataFrame:
     """Return :func:`planlib.calendar.plan_days` for the config's fiscal year and country."""
     from planlib.core.calendar import plan_days
@@ -445,8 +424,43 @@ def fiscal_months(config) -> pd.DatetimeIndex:
     return plan_months(config.fiscal.year, config.fiscal.start_month)
 
 
+def _plan_inputs(plan, roster: pd.DataFrame, methods: dict[str, float] | None, ramp=None) -> AllocationInputs:
+    cfg = plan.config
+    allocation = cfg.allocation if methods is None else cfg.allocation.model_copy(update={"methods": methods})
+    tables = plan["inputs"].tables
+    return allocation_inputs(
+        roster=roster, history=plan["history"], forecasts=plan["forecast"].forecasts, days=plan_year_days(cfg),
+        fiscal_months=fiscal_months(cfg), last_month=pd.Timestamp(cfg.last_closed_month),
+        start_month=cfg.fiscal.start_month, allocation=allocation, sales=tables.get("sales"),
+        market=tables.get("market"), capacity=cfg.capacity, ramp=ramp)
+
+
+def build_team_allocation(plan, total_units: int | None = None,
+                          methods: dict[str, float] | None = None) -> AllocationResult:
+    """Split a plan's annual target (or ``total_units``) over regions, teams, products and pieces.
+
+    The weights are the roster's (the reps there today and the signed offers); planned hires do not
+    move the region and team targets, which the capacity and hiring plan read.
+
+    Returns
+    -------
+    AllocationResult
+        Levels company, region and team (see :func:`allocate_teams`).
+    """
+    cfg = plan.config
+    inputs = _plan_inputs(plan, plan["inputs"].tables["reps"], methods)
+    units = plan["annual_target"].target_units if total_units is None else int(total_units)
+    return allocate_teams(units, inputs, unit=cfg.allocation.rounding_unit, uplift=cfg.allocation.uplift)
+
+
 def build_allocation(plan, total_units: int | None = None, methods: dict[str, float] | None = None) -> AllocationResult:
-    """Run the allocation for a plan (its annual target unless ``total_units`` is given).
+    """Run the allocation for a plan (its annual target unless ``total_units`` is given), planned hires included.
+
+    The teams' targets come from :func:`build_team_allocation`; each team is then split over its reps
+    and the hires the hiring plan places in it (``plan["planned_hires"]``, rep ids such as "East TBH 1"),
+    a hire carrying nothing before its start month and, while ramping, the capacity ramp's share of
+    what a ramped colleague carries (the ramp the capacity model plans with, unless
+    ``allocation.ramp`` is given).
 
     Parameters
     ----------
@@ -460,19 +474,30 @@ def build_allocation(plan, total_units: int | None = None, methods: dict[str, fl
     -------
     AllocationResult
     """
-    cfg = plan.config
-    allocation = cfg.allocation if methods is None else cfg.allocation.model_copy(update={"methods": methods})
-    tables = plan["inputs"].tables
-    inputs = allocation_inputs(
-        roster=tables["reps"], history=plan["history"], forecasts=plan["forecast"].forecasts, days=plan_year_days(cfg),
-        fiscal_months=fiscal_months(cfg), last_month=pd.Timestamp(cfg.last_closed_month),
-        start_month=cfg.fiscal.start_month, allocation=allocation, sales=tables.get("sales"),
-        market=tables.get("market"), capacity=cfg.capacity)
-    units = plan["annual_target"].target_units if total_units is None else int(total_units)
-    return allocate(units, inputs, unit=allocation.rounding_unit, uplift=allocation.uplift)
+    if total_units is None and methods is None:
+        teams = plan["team_allocation"]
+    else:
+        teams = build_team_allocation(plan, total_units, methods)
+    hires = plan["planned_hires"].roster
+    roster = plan["inputs"].tables["reps"]
+    if len(hires):
+        roster = pd.concat([roster, hires.reindex(columns=roster.columns)], ignore_index=True)
+    ramp = plan["capacity"].ramp if plan.config.allocation.ramp is None else None
+    return allocate_reps(teams, _plan_inputs(plan, roster, methods, ramp=ramp))
 
 
-@stage("allocation", needs=("annual_target", "forecast", "history", "inputs"),
+@stage("team_allocation", needs=("annual_target", "forecast", "history", "inputs"),
+       config=("allocation", "capacity", "fiscal", "company", "as_of", "seed"))
+def _team_allocation_stage(plan) -> AllocationResult:
+    return build_team_allocation(plan)
+
+
+@stage("team_targets", needs=("team_allocation",))
+def _team_targets_stage(plan) -> pd.DataFrame:
+    return targets_table(plan["team_allocation"])
+
+
+@stage("allocation", needs=("team_allocation", "planned_hires", "capacity", "forecast", "history", "inputs"),
        config=("allocation", "capacity", "fiscal", "company", "as_of", "seed"))
 def _allocation_stage(plan) -> AllocationResult:
     return build_allocation(plan)

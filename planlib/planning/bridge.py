@@ -18,7 +18,8 @@ BASELINE_STEP = "Baseline forecast"
 HIRES_STEP = "New-hire capacity"
 GAP_STEP = "Still uncovered"
 BEYOND_STEP = "Covered beyond target"
-RESERVED_STEPS = (BASELINE_STEP, HIRES_STEP, GAP_STEP, BEYOND_STEP)
+CAPACITY_STEP = "Beyond what the team can sell"
+RESERVED_STEPS = (BASELINE_STEP, HIRES_STEP, CAPACITY_STEP, GAP_STEP, BEYOND_STEP)
 
 
 def _whole(values) -> np.ndarray:
@@ -106,12 +107,15 @@ class Bridge:
     Attributes
     ----------
     steps : DataFrame
-        step, kind ("baseline", "initiative", "hires", "gap"), strategy (initiatives only), amount
+        step, kind ("baseline", "initiative", "hires", "capacity", "gap"), strategy (initiatives only), amount
         (whole currency units), running_total. The amounts add up to the target exactly.
     target : int
         The annual target.
     baseline, initiatives, new_hires, uncovered : int
         The parts (``uncovered`` < 0: the plan covers more than the target).
+    beyond_capacity : int
+        What the baseline, initiatives and hires add up to above the capacity of the team with its hires
+        (<= 0; the "capacity" step): sales nobody is there to make are not counted.
     hires : DataFrame or None
         From :func:`hire_credit`: how the new-hire step was found (the stage sets it).
     """
@@ -123,6 +127,7 @@ class Bridge:
     new_hires: int
     uncovered: int
     hires: pd.DataFrame | None = None
+    beyond_capacity: int = 0
 
     @property
     def covered_share(self) -> float:
@@ -131,8 +136,9 @@ class Bridge:
 
 
 def bridge(baseline: float, effects: pd.DataFrame, new_hire_capacity: float, annual_target: float, *,
-           hires: pd.DataFrame | None = None) -> Bridge:
-    """Return the bridge: baseline forecast, + each initiative, + new-hire capacity, + the gap = the target.
+           hires: pd.DataFrame | None = None, capacity: float | None = None) -> Bridge:
+    """Return the bridge: baseline forecast, + each initiative, + new-hire capacity, - what is beyond the
+    team's capacity, + the gap = the target.
 
     Every part is rounded to whole currency units and the gap is what is left, so the steps add
     up to the target to the last unit.
@@ -149,6 +155,10 @@ def bridge(baseline: float, effects: pd.DataFrame, new_hire_capacity: float, ann
         The company's annual target (a whole number of currency units).
     hires : DataFrame, optional
         The table behind ``new_hire_capacity``, kept with the result.
+    capacity : float, optional
+        What the team and its planned hires can sell in the plan year. When the steps before add up to
+        more, a step "Beyond what the team can sell" takes the excess off, so the bridge counts only
+        what the capacity can deliver; none when they fit (or without ``capacity``).
 
     Returns
     -------
@@ -165,16 +175,19 @@ def bridge(baseline: float, effects: pd.DataFrame, new_hire_capacity: float, ann
                         "round it before bridging to it")
     base, added = int(_whole(baseline)), int(_whole(new_hire_capacity))
     moves = _whole(effects["plan_year_effect"]) if len(effects) else np.zeros(0, dtype=np.int64)
-    uncovered = int(target) - base - int(moves.sum()) - added
+    counted = base + int(moves.sum()) + added
+    beyond = min(int(_whole(capacity)) - counted, 0) if capacity is not None else 0
+    uncovered = int(target) - counted - beyond
+    capped = [CAPACITY_STEP] if beyond else []
     steps = pd.DataFrame({
-        "step": [BASELINE_STEP, *effects["initiative"].astype(str), HIRES_STEP,
+        "step": [BASELINE_STEP, *effects["initiative"].astype(str), HIRES_STEP, *capped,
                  GAP_STEP if uncovered >= 0 else BEYOND_STEP],
-        "kind": ["baseline", *["initiative"] * len(effects), "hires", "gap"],
-        "strategy": [None, *effects["strategy"], None, None],
-        "amount": np.array([base, *moves, added, uncovered], dtype=np.int64),
+        "kind": ["baseline", *["initiative"] * len(effects), "hires", *["capacity"] * len(capped), "gap"],
+        "strategy": [None, *effects["strategy"], None, *[None] * len(capped), None],
+        "amount": np.array([base, *moves, added, *[beyond] * len(capped), uncovered], dtype=np.int64),
     })
     steps["running_total"] = steps["amount"].cumsum()
-    return Bridge(steps, int(target), base, int(moves.sum()), added, uncovered, hires)
+    return Bridge(steps, int(target), base, int(moves.sum()), added, uncovered, hires, beyond)
 
 
 # --------------------------------------------------------------------------- stage
@@ -187,4 +200,8 @@ def _bridge_stage(plan) -> Bridge:
     by_region = regions.groupby(regions["unique_id"].str.removeprefix("region/"))["y"].sum()
     hires = hire_credit(plan["hiring_plan"].summary, by_region)
     credited = float(hires.loc[hires["region"] == "Total", "credited"].iloc[0])
-    return bridge(float(company), initiatives.summary, credited, plan["annual_target"].target, hires=hires)
+    regions = plan["hiring_plan"].summary
+    regions = regions[regions["region"] != "Total"]
+    capacity = float((regions["capacity_without_hires"] + regions["capacity_added"]).sum())
+    return bridge(float(company), initiatives.summary, credited, plan["annual_target"].target, hires=hires,
+                  capacity=capacity)

@@ -124,19 +124,26 @@ def with_total_row(view: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
 _REP_LABELS = ["rep_id", "name", "team", "region"]
 
 
-@bundle_sheet("Rep targets by month", needs=("targets", "inputs"))
+def _reps_and_hires(plan: Plan) -> pd.DataFrame:
+    """The reps table and the planned hires ("East TBH 1"), who carry targets from their start month."""
+    from planlib.resources.hiring import roster_with_hires
+
+    return roster_with_hires(plan["inputs"].tables["reps"], plan["planned_hires"])
+
+
+@bundle_sheet("Rep targets by month", needs=("targets", "inputs", "planned_hires"))
 def _rep_month_sheet(plan: Plan) -> Sheet:
     from planlib.planning.initiatives import rep_month_view
 
-    view = with_total_row(rep_month_view(plan["targets"], plan["inputs"].tables["reps"]), _REP_LABELS)
+    view = with_total_row(rep_month_view(plan["targets"], _reps_and_hires(plan)), _REP_LABELS)
     return Sheet(view, money=[c for c in view.columns if c not in _REP_LABELS])
 
 
-@bundle_sheet("Rep targets by product", needs=("targets", "inputs"))
+@bundle_sheet("Rep targets by product", needs=("targets", "inputs", "planned_hires"))
 def _rep_product_sheet(plan: Plan) -> Sheet:
     from planlib.planning.initiatives import rep_product_view
 
-    view = with_total_row(rep_product_view(plan["targets"], plan["inputs"].tables["reps"]), _REP_LABELS)
+    view = with_total_row(rep_product_view(plan["targets"], _reps_and_hires(plan)), _REP_LABELS)
     return Sheet(view, money=[c for c in view.columns if c not in _REP_LABELS])
 
 
@@ -180,12 +187,19 @@ def _bridge_sheet(plan: Plan) -> Sheet:
     return Sheet(pd.concat([bridge.steps, target], ignore_index=True), money=["amount", "running_total"])
 
 
-@bundle_sheet("Hiring plan", needs=("hiring_plan",))
+@bundle_sheet("Hiring plan", needs=("hiring_plan", "planned_hires", "targets"))
 def _hiring_sheet(plan: Plan) -> Sheet:
-    hires = plan["hiring_plan"].hires.copy()
+    # each hire under the rep id its targets carry (targets.csv, the rep sheets), with its team, ramp and target
+    placed = plan["planned_hires"].roster[["rep_id", "region", "hire_no", "team", "ramp_months"]]
+    hires = placed.merge(plan["hiring_plan"].hires, on=["region", "hire_no"], how="right")
+    targets = plan["targets"]
+    year = targets[(targets["level"] == "rep") & (targets["period_type"] == "year")].set_index("entity")["target"]
+    hires["target"] = hires["rep_id"].map(year)
     for col in ("start_month", "start_by"):
         hires[col] = pd.to_datetime(hires[col]).dt.strftime("%Y-%m")
-    return Sheet(hires, money=["contribution"])
+    columns = ["rep_id", "region", "team", "hire_no", "start_month", "start_by", "ramp_months", "contribution",
+               "target"]
+    return Sheet(hires[columns], money=["contribution", "target"])
 
 
 @bundle_sheet("Capacity and hires", needs=("hiring_plan",))

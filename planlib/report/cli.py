@@ -50,6 +50,10 @@ def _init(args: argparse.Namespace) -> int:
         print(f"  {guess.evidence}")
     for missing in found.missing:
         print(f"  {missing}: no column found; fill it in the config")
+    if found.preset:
+        o = found.outcomes
+        print(f"  preset {found.preset}: {o['won']:,} won deals are the sales, {o['open']:,} open deals the "
+              f"pipeline, {o['lost']:,} lost deals are counted, not used")
     if reps is not None:
         print(f"wrote {reps}: the roster inferred from the deal owners; complete it")
     print(f"next: planlib plan --config {config}")

@@ -9,12 +9,14 @@ from pathlib import Path
 from planlib.core.errors import ConfigError
 from planlib.data.infer import Inference, infer_config, infer_roster, render_config
 from planlib.data.parsers import parse_date
+from planlib.data.presets import outcome_of, preset_columns
 from planlib.data.readers import read_source
 
 __all__ = ["init_project"]
 
 
 def _sales_for_roster(found: Inference):
+    """The closed deals (rep_id, date, region) and, for a CRM preset, the owners of open deals."""
     import pandas as pd
 
     from planlib.core.config_targets import DataSource
@@ -29,7 +31,13 @@ def _sales_for_roster(found: Inference):
                           "date": parse_date(column("date"), dayfirst=found.dayfirst).values})
     if "region" in cols:
         sales["region"] = column("region").astype(str).where(column("region").astype(str).str.strip() != "")
-    return sales[sales["date"].notna() & (sales["rep_id"].str.strip() != "")]
+    named = sales["rep_id"].str.strip() != ""
+    if not found.preset:
+        return sales[sales["date"].notna() & named], ()
+    outcome = outcome_of(raw.frame, raw.header, found.preset, preset_columns(found.preset, raw.header))
+    closed = (outcome != "open").to_numpy()
+    pipeline_owners = sorted(set(sales["rep_id"][~closed & named.to_numpy()]))
+    return sales[closed & sales["date"].notna().to_numpy() & named.to_numpy()], pipeline_owners
 
 
 def init_project(sales_file: str | Path, *, reps_file: str | Path | None = None,
@@ -67,7 +75,8 @@ def init_project(sales_file: str | Path, *, reps_file: str | Path | None = None,
         if reps_path.exists():
             raise ConfigError([("--reps", f"{reps_path} exists; pass it with --reps, or move it, so that init does "
                                           "not write over it")])
-        roster = infer_roster(_sales_for_roster(found), as_of=found.as_of)
+        closed, pipeline_owners = _sales_for_roster(found)
+        roster = infer_roster(closed, as_of=found.as_of, pipeline_owners=pipeline_owners)
         out.parent.mkdir(parents=True, exist_ok=True)
         roster.to_csv(reps_path, index=False, encoding="utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """The sales cost budget: pay, hiring and other lines by region, and cost of sales against target.
 
 Pay follows the capacity stage (who is there each month, after expected exits) and the
-hiring plan; variable pay is the incentive plan at expected attainment. Amounts are whole
-currency units and every total is the sum of its parts.
+hiring plan; variable pay is the incentive model's expected payout over the simulated plan years
+(reps and planned hires), plus the guarantee of ramping hires where it is above that. Amounts are
+whole currency units and every total is the sum of its parts.
 """
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from planlib.core.calendar import month_index as _month_index
 from planlib.resources.capacity import CapacityResult, rep_month_targets
 from planlib.core.config import Budget, Incentives
 from planlib.core.errors import ConfigError
-from planlib.resources.hiring import HiringPlanResult
-from planlib.resources.incentives import bonus_payouts, commission_payouts, payout_factor, period_attainment, period_of_months
+from planlib.resources.hiring import HiringPlanResult, hire_label, roster_with_hires
+from planlib.resources.incentives import (IncentiveCost, bonus_payouts, commission_payouts, incentive_cost,
+                                          payout_factor, period_attainment, period_of_months)
 from planlib.core.graph import stage
 
-__all__ = ["BudgetResult", "allocate_exact", "build_budget", "line_weights"]
+__all__ = ["BudgetResult", "allocate_exact", "build_budget", "fixed_budget", "line_weights"]
 
+MOVING_LINES = ("variable pay", "variable pay: new hires", "bonuses")  # what the incentive model prices
 PAY_LINES = ("base pay", "base pay: new hires", "base pay: managers", "variable pay", "variable pay: new hires",
              "variable pay: managers", "bonuses", "on-cost", "hiring")
 
@@ -82,9 +85,14 @@ class BudgetResult:
     headcount : DataFrame
         region, rep_fte_years, new_hires, new_hire_fte_years, managers.
     variable_by_rep : DataFrame
-        rep_id, region, expected_sales, target, attainment, variable_pay, bonuses.
+        rep_id, region, expected_sales, target, attainment, variable_pay, bonuses (planned hires too,
+        as "East TBH 1", when the budget is priced by the incentive model).
     notes : list of str
     on_cost_rate : float
+    variable_pay : DataFrame or None
+        item, amount: how the budget's variable pay and bonuses (the lines "variable pay", "variable pay:
+        new hires", "bonuses") follow from the incentive model: its expected payout, the guarantee top-up
+        of ramping hires, whole-unit rounding, the budgeted total. None without the incentive model.
     """
 
     lines: pd.DataFrame
@@ -94,11 +102,12 @@ class BudgetResult:
     variable_by_rep: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     on_cost_rate: float = 0.0
+    variable_pay: pd.DataFrame | None = None
 
     @property
     def fixed_cost(self) -> float:
-        """Return the cost that does not move with the roster's sales: all but their commission, bonuses and on-cost."""
-        moving = float(self.lines.loc[self.lines["line"].isin(["variable pay", "bonuses"]), "amount"].sum())
+        """Return the cost that does not move with sales: all but commission, bonuses and their on-cost."""
+        moving = float(self.lines.loc[self.lines["line"].isin(MOVING_LINES), "amount"].sum())
         return float(self.lines["amount"].sum()) - moving * (1 + self.on_cost_rate)
 
 
@@ -120,7 +129,7 @@ def _rate(table: dict | None, role: str, key: str) -> float:
 
 def build_budget(capacity: CapacityResult, hiring: HiringPlanResult, targets: pd.DataFrame, budget: Budget,
                  incentives: Incentives, *, expected_revenue: pd.Series | None = None,
-                 hire_role: str = "rep") -> BudgetResult:
+                 hire_role: str = "rep", payouts: IncentiveCost | None = None) -> BudgetResult:
     """Return the sales cost budget by region and its cost of sales.
 
     Parameters
@@ -137,6 +146,12 @@ def build_budget(capacity: CapacityResult, hiring: HiringPlanResult, targets: pd
         region -> expected plan-year revenue (the forecast); default capacity with hires.
     hire_role : str, default "rep"
         Role of the new hires (their base salary and target incentive).
+    payouts : IncentiveCost, optional
+        The incentive model over the simulated plan years, reps and planned hires (rep ids from
+        :func:`hire_label`): their variable pay and bonuses are its expected payout; a hire's pay period
+        within its ramp is paid at least the target incentive when ``budget.new_hire_paid_on_target``.
+        Without it: the roster's commission at expected attainment, and hires on target all year (the
+        incentive_cost stage prices the rest of the budget this way, its variable lines left aside).
 
     Returns
     -------
@@ -172,11 +187,15 @@ def build_budget(capacity: CapacityResult, hiring: HiringPlanResult, targets: pd
     ti = ti * reps["fte"].to_numpy(float)
     periods = period_of_months(len(months), c.period)
     attainment, _ = period_attainment(expected, rep_t, periods)
-    variable = (commission_payouts(attainment, ti, c) * _period_share(employed, c.period)).sum(axis=1)
     teams = reps["team"].astype(str).to_numpy()
-    bonus = np.zeros(len(reps))
-    for b in incentives.bonuses:  # at expected sales, paid while on the payroll
-        bonus += (bonus_payouts(expected[None], rep_t, teams, b)[0] * _period_share(employed, b.period)).sum(axis=1)
+    if payouts is not None:
+        paid = payouts.by_rep.set_index("rep_id").reindex(reps["rep_id"]).fillna(0.0)
+        variable, bonus = paid["expected_payout"].to_numpy(float), paid["expected_bonuses"].to_numpy(float)
+    else:
+        variable = (commission_payouts(attainment, ti, c) * _period_share(employed, c.period)).sum(axis=1)
+        bonus = np.zeros(len(reps))
+        for b in incentives.bonuses:  # at expected sales, paid while on the payroll
+            bonus += (bonus_payouts(expected[None], rep_t, teams, b)[0] * _period_share(employed, b.period)).sum(axis=1)
     year_target = rep_t.sum(axis=1)
     variable_by_rep = pd.DataFrame({"rep_id": reps["rep_id"], "region": reps["region"],
                                     "expected_sales": expected.sum(axis=1), "target": year_target,
@@ -192,18 +211,36 @@ def build_budget(capacity: CapacityResult, hiring: HiringPlanResult, targets: pd
         notes.append(f"{len(no_target)} rep(s) on the roster have no rep target, so no commission is budgeted: "
                      f"{no_target[:10]}")
 
-    # new hires: base from the start month, paid on target while ramping (if so stated), hiring cost
+    # new hires: base from the start month, variable pay (guaranteed on target while ramping, if so stated),
+    # hiring cost
     h = capacity.attrition["monthly_rate"]
     month_idx = _month_index(months)
     hires = hiring.hires.copy()
+    hire_ti = _rate(incentives.target_incentive, hire_role, "incentives.target_incentive")
+    topup_total, hire_rows = 0.0, []
     for row in hires.itertuples():
         tenure = month_idx - _month_index(row.start_month)
-        on_payroll = float(np.sum(np.where(tenure >= 0, (1 - h) ** np.maximum(tenure, 0), 0.0)))
+        payroll = np.where(tenure >= 0, (1 - h) ** np.maximum(tenure, 0), 0.0)
         add(row.region, "base pay: new hires", _rate(budget.base_salary, hire_role, "budget.base_salary") / 12
-            * on_payroll)
-        if budget.new_hire_paid_on_target:
-            add(row.region, "variable pay: new hires",
-                _rate(incentives.target_incentive, hire_role, "incentives.target_incentive") / 12 * on_payroll)
+            * float(payroll.sum()))
+        if payouts is None:
+            if budget.new_hire_paid_on_target:
+                add(row.region, "variable pay: new hires", hire_ti / 12 * float(payroll.sum()))
+        else:
+            rep_id = hire_label(row.region, row.hire_no)
+            model = payouts.by_period[payouts.by_period["rep_id"] == rep_id].set_index("period")
+            expected_pay = model["expected_commission"].reindex(range(periods.max() + 1)).fillna(0.0).to_numpy()
+            ramping = (tenure < capacity.ramp.ramp_months) & bool(budget.new_hire_paid_on_target)
+            guarantee = np.bincount(periods, weights=hire_ti / 12 * payroll * ramping, minlength=len(expected_pay))
+            topup = float(np.maximum(guarantee - expected_pay, 0.0).sum())
+            topup_total += topup
+            modelled = payouts.by_rep.set_index("rep_id").reindex([rep_id]).fillna(0.0).iloc[0]
+            add(row.region, "variable pay: new hires", float(expected_pay.sum()) + topup)
+            add(row.region, "bonuses", float(modelled["expected_bonuses"]))
+            hire_rows.append({"rep_id": rep_id, "region": row.region, "expected_sales": np.nan,
+                              "target": float(modelled["target"]), "attainment": np.nan,
+                              "variable_pay": float(expected_pay.sum()) + topup,
+                              "bonuses": float(modelled["expected_bonuses"])})
         add(row.region, "hiring", _rate(None if budget.hiring_cost_per_hire is None else
                                         {"hire": budget.hiring_cost_per_hire}, "hire", "budget.hiring_cost_per_hire"))
 
@@ -265,15 +302,52 @@ def build_budget(capacity: CapacityResult, hiring: HiringPlanResult, targets: pd
     new_hires = hires.groupby("region").size().reindex(regions).fillna(0).astype(int)
     headcount = pd.DataFrame({"region": regions, "rep_fte_years": rep_fte.to_numpy(), "new_hires": new_hires.to_numpy(),
                               "new_hire_fte_years": hire_fte.to_numpy(), "managers": managers.to_numpy()})
-    return BudgetResult(lines, table, cos, headcount, variable_by_rep, notes, on_cost_rate=budget.on_cost_rate)
+    reconciliation = None
+    if payouts is not None:
+        expected_payout = float(payouts.summary["expected_payout"])
+        budgeted = float(lines.loc[lines["line"].isin(MOVING_LINES), "amount"].sum())
+        reconciliation = pd.DataFrame({"item": [
+            "expected payout of the incentive model (reps and planned hires)",
+            "guarantee of ramping hires above their expected commission",
+            "rounding to whole units", "budgeted variable pay and bonuses"],
+            "amount": [expected_payout, topup_total, budgeted - expected_payout - topup_total, budgeted]})
+        variable_by_rep = pd.concat([variable_by_rep, pd.DataFrame(hire_rows, columns=variable_by_rep.columns)],
+                                    ignore_index=True)
+    return BudgetResult(lines, table, cos, headcount, variable_by_rep, notes, on_cost_rate=budget.on_cost_rate,
+                        variable_pay=reconciliation)
 
 
-@stage("budget", needs=("capacity", "hiring_plan", "targets", "forecast"), config=("budget", "incentives", "capacity"))
-def _budget_stage(plan) -> BudgetResult:
+def _budget(plan, payouts: IncentiveCost | None) -> BudgetResult:
     capacity = plan["capacity"]
     fc = plan["forecast"].forecasts
     region = fc[fc["unique_id"].str.startswith("region/") & fc["ds"].isin(capacity.months)]
     expected = region.groupby(region["unique_id"].str.slice(len("region/")))["yhat"].sum()
     return build_budget(capacity, plan["hiring_plan"], plan["targets"], plan.config.budget, plan.config.incentives,
                         expected_revenue=expected if len(expected) else None,
-                        hire_role=plan.config.capacity.quota_roles[0])
+                        hire_role=plan.config.capacity.quota_roles[0], payouts=payouts)
+
+
+def fixed_budget(plan) -> BudgetResult:
+    """Return the budget of a plan before the incentive model prices it: only its :attr:`~BudgetResult.fixed_cost`
+    (every line but variable pay and bonuses, with their on-cost) is final, and the incentive cost adds to it."""
+    return _budget(plan, None)
+
+
+@stage("budget", needs=("capacity", "hiring_plan", "targets", "forecast", "incentive_cost"),
+       config=("budget", "incentives", "capacity"))
+def _budget_stage(plan) -> BudgetResult:
+    return _budget(plan, plan["incentive_cost"])
+
+
+@stage("incentive_cost", needs=("monte_carlo", "inputs", "planned_hires", "capacity", "hiring_plan", "targets",
+                                "forecast"), config=("incentives", "budget", "capacity"))
+def _incentive_cost_stage(plan) -> IncentiveCost:
+    # the cost that does not move with sales is the budget's other lines; the budget's variable pay then comes
+    # from this stage, so the budget and the incentive model cannot disagree
+    sims = plan["monte_carlo"]
+    roster = roster_with_hires(plan["inputs"].tables["reps"], plan["planned_hires"])
+    roster = roster.drop_duplicates("rep_id").set_index("rep_id")
+    reps = roster.reindex(sims.rep_ids)[["team", "role", "fte"]].reset_index()
+    reps["fte"] = reps["fte"].fillna(1.0)
+    return incentive_cost(sims.rep_sales, sims.rep_targets, reps, plan.config.incentives,
+                          fixed_cost=fixed_budget(plan).fixed_cost, on_cost_rate=plan.config.budget.on_cost_rate)

@@ -159,10 +159,11 @@ def _months_of(config) -> pd.DatetimeIndex:
     return fiscal_months(config)
 
 
-@stage("capacity", needs=("history", "inputs", "targets"), config=("capacity", "fiscal", "as_of"))
+@stage("capacity", needs=("history", "inputs", "team_targets"), config=("capacity", "fiscal", "as_of"))
 def _capacity_stage(plan) -> CapacityResult:
+    # the region targets, split before the reps': the rep split reads the hiring plan, which reads capacity
     cfg = plan.config
-    return build_capacity(plan["history"], plan["inputs"].tables["reps"], plan["targets"], cfg.capacity,
+    return build_capacity(plan["history"], plan["inputs"].tables["reps"], plan["team_targets"], cfg.capacity,
                           months=_months_of(cfg), as_of=cfg.as_of)
 
 

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 
 from planlib.core.calendar import month_index as _month_index
-from planlib.planning.productivity import RampEstimate
+from planlib.planning.productivity import RampEstimate, capacity_by_month
 from planlib.resources.capacity import CapacityResult
 from planlib.core.graph import stage
 
-__all__ = ["HiringPlanResult", "hire_contribution", "hiring_plan", "plan_hiring"]
+__all__ = ["HiringPlanResult", "PlannedHires", "hire_contribution", "hire_label", "hiring_plan", "plan_hiring",
+           "planned_hires", "roster_with_hires"]
 
 
 # --------------------------------------------------------------------------- hiring plan
@@ -209,7 +210,105 @@ def plan_hiring(capacity: CapacityResult, *, earliest_start=None, max_per_month:
                             [["region", "start_month", "contribution"]], earliest)
 
 
-# --------------------------------------------------------------------------- stage
+# --------------------------------------------------------------------------- planned hires as reps
+def hire_label(region: str, hire_no: int) -> str:
+    """Return the rep id and name of a planned hire, e.g. ``hire_label("East", 1) == "East TBH 1"`` (to be hired)."""
+    return f"{region} TBH {int(hire_no)}"
+
+
+@dataclass
+class PlannedHires:
+    """The hiring plan's hires as reps who carry targets: who, in which team, from when, and what they can sell.
+
+    Attributes
+    ----------
+    roster : DataFrame  rep_id, name (both :func:`hire_label`), team, region, role, hire_date (the start month),
+        exit_date (NaT), fte (1.0), hire_no, start_month, ramp_months, contribution (yearly capacity)
+    by_month : DataFrame  their capacity month by month, the columns of ``CapacityResult.by_rep``
+    """
+
+    roster: pd.DataFrame
+    by_month: pd.DataFrame
+
+
+def planned_hires(hiring: HiringPlanResult, capacity: CapacityResult, team_targets: pd.DataFrame, *,
+                  role: str = "rep", growth: float = 0.0) -> PlannedHires:
+    """Return each planned hire as a rep of a team, with the capacity the hiring plan counts on.
+
+    A region's hires go, one by one in hire order, to the team of the region with the largest
+    gap left (the team's annual target minus its roster's capacity minus what the hires already
+    placed there add; ties to the first team by name), so each hire joins where the target is
+    least covered. Their month-by-month capacity is :func:`capacity_by_month` of a rep hired on
+    the start month: the productivity, season, ramp and attrition that the hiring plan's
+    contributions are made of, so a region's hires add up to its ``capacity_added``.
+
+    Parameters
+    ----------
+    hiring : HiringPlanResult
+    capacity : CapacityResult
+    team_targets : DataFrame
+        The long targets table with rows of level "team" (product "All", period_type "year").
+    role : str, default "rep"
+        The role the hires are given (their target incentive and base pay).
+    growth : float, default 0
+        Productivity growth, as in the capacity stage.
+
+    Returns
+    -------
+    PlannedHires
+
+    Raises
+    ------
+    DataError
+        If a region with hires has no team in the targets.
+    """
+    from planlib.core.errors import DataError
+
+    year = team_targets[(team_targets["level"] == "team") & (team_targets["period_type"] == "year")
+                        & (team_targets["product"] == "All")].set_index("entity")["target"].astype(float)
+    by_rep = capacity.by_rep
+    team_region = by_rep.drop_duplicates("team").set_index("team")["region"]
+    gap = year.sub(by_rep.groupby("team")["capacity"].sum(), fill_value=0.0)
+    rows = []
+    for hire in hiring.hires.sort_values(["region", "hire_no"]).itertuples():
+        teams = sorted(t for t in year.index if team_region.get(t) == hire.region)
+        if not teams:
+            raise DataError(f"the hiring plan has hires in region {hire.region!r}, which has no team with a "
+                            f"target; teams with targets: {sorted(year.index)}")
+        team = max(teams, key=lambda t: (gap[t], -teams.index(t)))
+        gap[team] -= float(hire.contribution)
+        label = hire_label(hire.region, hire.hire_no)
+        rows.append({"rep_id": label, "name": label, "team": team, "region": hire.region, "role": role,
+                     "hire_date": pd.Timestamp(hire.start_month), "exit_date": pd.NaT, "fte": 1.0,
+                     "hire_no": int(hire.hire_no), "start_month": pd.Timestamp(hire.start_month),
+                     "ramp_months": int(capacity.ramp.ramp_months), "contribution": float(hire.contribution)})
+    columns = ["rep_id", "name", "team", "region", "role", "hire_date", "exit_date", "fte", "hire_no",
+               "start_month", "ramp_months", "contribution"]
+    roster = pd.DataFrame(rows, columns=columns)
+    roster["hire_date"] = pd.to_datetime(roster["hire_date"])
+    roster["exit_date"] = pd.to_datetime(roster["exit_date"])
+    if roster.empty:
+        return PlannedHires(roster, by_rep.iloc[0:0].copy())
+    by_month = capacity_by_month(roster, capacity.months, capacity.productivity, capacity.season, capacity.ramp,
+                                 monthly_attrition=capacity.attrition["monthly_rate"], as_of=capacity.as_of,
+                                 growth=growth)
+    return PlannedHires(roster, by_month)
+
+
+def roster_with_hires(roster: pd.DataFrame, hires: PlannedHires) -> pd.DataFrame:
+    """Return the reps table with one row per planned hire appended (the columns of ``roster``; hires last)."""
+    extra = hires.roster.reindex(columns=roster.columns)
+    return pd.concat([roster, extra], ignore_index=True) if len(extra) else roster.copy()
+
+
+# --------------------------------------------------------------------------- stages
+@stage("planned_hires", needs=("hiring_plan", "capacity", "team_targets"), config=("capacity",))
+def _planned_hires_stage(plan) -> PlannedHires:
+    settings = plan.config.capacity
+    return planned_hires(plan["hiring_plan"], plan["capacity"], plan["team_targets"], role=settings.quota_roles[0],
+                         growth=settings.productivity_growth)
+
+
 @stage("hiring_plan", needs=("capacity",), config=("capacity",))
 def _hiring_stage(plan) -> HiringPlanResult:
     settings = plan.config.capacity

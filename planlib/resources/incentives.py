@@ -356,9 +356,9 @@ class IncentiveCost:
         scenario ("P10", "P50", "P90"), attainment, sales, commission, bonuses, payout, total_cost,
         cost_of_sales: averages of the simulated years around that quantile of company attainment.
     by_rep : DataFrame
-        rep_id, target, expected_payout, p_paid_nothing (nothing in the whole year),
-        p_accelerator (share of periods strictly above where the first accelerator starts), p_cap (share of
-        periods at the cap).
+        rep_id, target, expected_payout (commission), expected_bonuses, p_paid_nothing (nothing in the
+        whole year), p_accelerator (share of periods strictly above where the first accelerator starts),
+        p_cap (share of periods at the cap).
     bonuses : DataFrame
         bonus, kind, period, expected, max.
     summary : dict
@@ -367,6 +367,9 @@ class IncentiveCost:
         least once in the year, mean over years), share_paid_nothing (reps paid no commission in the
         year, mean), share_periods_paid_nothing, p_cap, max_commission, max_bonuses, max_payout,
         accelerator_from (attainment), n_sims.
+    by_period : DataFrame or None
+        rep_id, period (pay period of the plan year, 0 first), expected_commission: the mean over the
+        simulated years (what the budget pays a ramping hire at least its guarantee against).
     """
 
     by_sim: pd.DataFrame
@@ -374,6 +377,7 @@ class IncentiveCost:
     by_rep: pd.DataFrame
     bonuses: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    by_period: pd.DataFrame | None = None
 
 
 def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, incentives: Incentives, *,
@@ -423,8 +427,10 @@ def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, i
     commission = commission_payouts(attainment, ti, c)  # (sims, reps, periods)
     teams = reps["team"].astype(str).to_numpy()
     bonus_rows, bonus_total = [], np.zeros(sales.shape[0])
+    bonus_by_rep = np.zeros(len(reps))
     for b in incentives.bonuses:
         pay = bonus_payouts(sales, targets, teams, b)
+        bonus_by_rep += pay.sum(axis=2).mean(axis=0)
         per_sim = pay.sum(axis=(1, 2))
         bonus_total += per_sim
         most = b.amount * pay.shape[-1] * (b.winners if b.kind == "champion" else len(reps))
@@ -462,7 +468,7 @@ def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, i
     paid_nothing = (commission.sum(axis=2) <= 0)[:, has_target]
     by_rep = pd.DataFrame({
         "rep_id": reps["rep_id"].to_numpy(), "target": targets.sum(axis=1),
-        "expected_payout": commission.sum(axis=2).mean(axis=0),
+        "expected_payout": commission.sum(axis=2).mean(axis=0), "expected_bonuses": bonus_by_rep,
         "p_paid_nothing": (commission.sum(axis=2) <= 0).mean(axis=0),
         "p_accelerator": hit_accel.sum(axis=(0, 2)) / np.maximum(valid.sum(axis=(0, 2)), 1),
         "p_cap": at_cap.sum(axis=(0, 2)) / np.maximum(valid.sum(axis=(0, 2)), 1)})
@@ -483,7 +489,11 @@ def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, i
         "max_commission": max_commission, "max_bonuses": float(bonuses["max"].sum()),
         "max_payout": max_commission + float(bonuses["max"].sum()),
     }
-    return IncentiveCost(by_sim, at, by_rep, bonuses, summary)
+    mean_commission = commission.mean(axis=0)  # (reps, periods)
+    by_period = pd.DataFrame({"rep_id": np.repeat(reps["rep_id"].to_numpy(), mean_commission.shape[1]),
+                              "period": np.tile(np.arange(mean_commission.shape[1]), len(reps)),
+                              "expected_commission": mean_commission.ravel()})
+    return IncentiveCost(by_sim, at, by_rep, bonuses, summary, by_period)
 
 
 def expected_payout_at(expected_sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame,
@@ -545,16 +555,3 @@ def build_incentive_plan(incentives: Incentives, currency: str) -> IncentivePlan
 @stage("incentive_plan", config=("incentives", "company"))
 def _incentive_plan_stage(plan) -> IncentivePlan:
     return build_incentive_plan(plan.config.incentives, plan.config.company.currency)
-
-
-@stage("incentive_cost", needs=("monte_carlo", "inputs", "budget"), config=("incentives", "budget"))
-def _incentive_cost_stage(plan) -> IncentiveCost:
-    sims = plan["monte_carlo"]
-    roster = plan["inputs"].tables["reps"].drop_duplicates("rep_id").set_index("rep_id")
-    reps = roster.reindex(sims.rep_ids)[["team", "role", "fte"]].reset_index()
-    reps["fte"] = reps["fte"].fillna(1.0)
-    budget = plan["budget"]
-    return incentive_cost(sims.rep_sales, sims.rep_targets, reps, plan.config.incentives,
-                          fixed_cost=budget.fixed_cost, on_cost_rate=plan.config.budget.on_cost_rate)
-
-

@@ -53,6 +53,17 @@ class MonteCarloResult:
     hits: np.ndarray | None = None
 
     @property
+    def p_target(self) -> float:
+        """P(attainment): the share of simulated plan years that reach the annual target.
+
+        The plan's one probability: the simulation holds the forecast's calibrated spread, the capacity
+        of the team and its planned hires (a region sells at most its capacity) and the risk register
+        (see the ``risk_model`` stage). The forecast's own odds, without capacity or risks, are
+        ``plan["annual_target"].probability``.
+        """
+        return float(self.summary["p_target"])
+
+    @property
     def attainment(self) -> np.ndarray:
         """Company attainment of each simulated year."""
         return self.company_total / self.annual_target

@@ -80,7 +80,7 @@ def _fit_products(seed: np.ndarray, rep_totals: np.ndarray, product_totals: np.n
 
 def build_plan_year(forecast_rp: pd.DataFrame, sales: pd.DataFrame, reps: pd.DataFrame, months: pd.DatetimeIndex,
                     *, as_of, capacity: pd.DataFrame | None = None, rep_targets: pd.DataFrame | None = None,
-                    window_months: int = 12) -> PlanYear:
+                    window_months: int = 12, cap_at_capacity: bool = False) -> PlanYear:
     """Split the region x product forecast of the plan year over the reps who will be there.
 
     Each region's forecast of a month goes to its reps in proportion to their capacity
@@ -110,6 +110,10 @@ def build_plan_year(forecast_rp: pd.DataFrame, sales: pd.DataFrame, reps: pd.Dat
     rep_targets : DataFrame, optional
         rep_id, month, target; used only without ``capacity``.
     window_months : int, default 12
+    cap_at_capacity : bool, default False
+        With ``capacity``: a region whose plan-year forecast is above its reps' capacity is expected to
+        sell its capacity (the forecast's months and products scaled down by capacity / forecast), since
+        people who are not there cannot sell; a region with room keeps its forecast. A note says so.
 
     Returns
     -------
@@ -157,6 +161,12 @@ def build_plan_year(forecast_rp: pd.DataFrame, sales: pd.DataFrame, reps: pd.Dat
             if capacity is not None and region_fc[:, empty].sum() > 0:
                 notes.append(f"{region}: no rep capacity in {', '.join(months[empty].strftime('%Y-%m'))}; "
                              "its forecast there is split equally over the region's reps")
+        if cap_at_capacity and capacity is not None:
+            supply, demand = float(weight.loc[members].to_numpy().sum()), float(region_fc.sum())
+            if 0 < supply < demand:
+                notes.append(f"{region}: the forecast is {demand / supply - 1:.1%} above what its reps and planned "
+                             "hires can sell; they are expected to sell their capacity")
+                region_fc = region_fc * (supply / demand)
         rep_totals = w / w.sum(axis=0, keepdims=True) * region_fc.sum(axis=0)[None, :]
         own = rep_product.loc[members].to_numpy(dtype=float, copy=True)
         region_mix = own.sum(axis=0) + region_fc.sum(axis=1)  # trailing sales and the forecast: no product at 0
@@ -223,11 +233,21 @@ def _open_pipeline(pipeline: pd.DataFrame, settings) -> pd.DataFrame:
     return pipeline[~pipeline["stage"].isin(settings.open_stages_exclude)]
 
 
-@stage("risk_model", needs=("inputs", "history", "forecast", "targets", "capacity"),
+@stage("risk_model", needs=("inputs", "history", "forecast", "targets", "capacity", "planned_hires"),
        config=("risk", "fiscal", "as_of", "seed", "capacity"))
 def _risk_model_stage(plan) -> RiskModel:
+    """The one model of the plan year behind P(attainment): forecast, capacity with the hires, and the risks.
+
+    Demand is the forecast by region, product and month; supply is the capacity of the roster and of
+    the planned hires (their ramp from the start month, attrition and exits): a region whose forecast
+    is above its capacity is expected to sell its capacity (:func:`build_plan_year` with
+    ``cap_at_capacity``). Around that expectation the simulated years spread as the forecast's
+    calibrated plan-year total does (``calibrate_to_forecast``), and the register's risks are drawn on top
+    (:mod:`planlib.risk.montecarlo`).
+    """
     from planlib.core.calendar import plan_months
     from planlib.resources.capacity import rep_month_targets
+    from planlib.resources.hiring import roster_with_hires
 
     cfg, settings = plan.config, plan.config.risk
     tables = plan["inputs"].tables
@@ -238,8 +258,10 @@ def _risk_model_stage(plan) -> RiskModel:
     rp["region"], rp["product"] = parts[1], parts[2]
     targets = rep_month_targets(plan["targets"])
     # capacity carries ramp, exits and attrition: the simulation expects of each rep what the capacity plan does
-    year = build_plan_year(rp, tables["sales"], tables["reps"], months, as_of=cfg.as_of,
-                           capacity=plan["capacity"].by_rep)
+    hires = plan["planned_hires"]
+    capacity = pd.concat([plan["capacity"].by_rep, hires.by_month], ignore_index=True)
+    year = build_plan_year(rp, tables["sales"], roster_with_hires(tables["reps"], hires), months, as_of=cfg.as_of,
+                           capacity=capacity, cap_at_capacity=True)
     level = settings.shock_level
     shocks = estimate_shock_model(plan["history"], level)
     rep_sd = estimate_rep_noise(plan["history"]).reindex(year.expected.index)

@@ -16,7 +16,7 @@ from planlib.core.graph import stage
 from planlib.risk.plan_year import RiskModel
 from planlib.risk.simulate import draw_risk_events, simulate_rep_outcomes
 
-__all__ = ["assumption_moves", "scenarios", "sensitivity", "what_if", "what_if_for"]
+__all__ = ["assumption_moves", "scenarios", "sensitivity", "what_if", "what_if_figures", "what_if_for"]
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -196,14 +196,17 @@ def _payout_function(plan, model: RiskModel):
     """Total incentive payout of one rep x month sales array, by planlib.incentives' own cost model."""
     from planlib.resources.incentives import incentive_cost
 
-    reps = plan["inputs"].tables["reps"].set_index("rep_id").reindex(model.plan_year.expected.index).reset_index()
+    from planlib.resources.hiring import roster_with_hires
+
+    roster = roster_with_hires(plan["inputs"].tables["reps"], plan["planned_hires"])
+    reps = roster.set_index("rep_id").reindex(model.plan_year.expected.index).reset_index()
     if model.rep_targets is None or not model.rep_targets.sum() > 0:
         return None
     return lambda sales: incentive_cost(sales, model.rep_targets, reps, plan.config.incentives).summary[
         "expected_payout"]
 
 
-@stage("scenarios", needs=("inputs", "risk_model", "risk_register"), config=("risk", "incentives"))
+@stage("scenarios", needs=("inputs", "risk_model", "risk_register", "planned_hires"), config=("risk", "incentives"))
 def _scenarios_stage(plan) -> pd.DataFrame:
     settings, model = plan.config.risk, plan["risk_model"]
     chosen = {name: (s.quantile, s.risks) for name, s in settings.scenarios.items()}
@@ -219,9 +222,14 @@ def _ramp_months(plan) -> float:
     return float(plan["capacity"].ramp.ramp_months)
 
 
-def _draws(plan, n_sims: int):
-    """Outcomes for expected sales of one and risk draws, shared by the tornado and the what-if."""
-    settings, model, reg = plan.config.risk, plan["risk_model"], plan["risk_register"]
+def _draws(plan, n_sims: int | None = None):
+    """Outcomes for expected sales of one and risk draws, shared by the tornado and the what-if.
+
+    With ``n_sims`` None: the Monte Carlo's own count (``risk.n_sims``), so the draws are its draws.
+    """
+    model, reg = plan["risk_model"], plan["risk_register"]
+    settings = plan.config.risk
+    n_sims = settings.n_sims if n_sims is None else n_sims
     year = model.plan_year
     ones = pd.DataFrame(1.0, index=year.expected.index, columns=year.expected.columns)
     mix = year.product_mix if settings.shock_level == "region_product" else None
@@ -245,8 +253,41 @@ def _sensitivity_stage(plan) -> pd.DataFrame:
                        **events)
 
 
-def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.0):
+def what_if_figures(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.0, *,
+                    draws=None) -> pd.Series:
+    """Return revenue and P(attainment) with growth, price and attrition moved, on the Monte Carlo's own draws.
+
+    The draws are those of the ``monte_carlo`` stage (its seed, ``risk.n_sims`` years, the same order), so with
+    nothing moved ``p_target`` is ``plan["monte_carlo"].p_target`` exactly and ``revenue`` its mean revenue.
+
+    Parameters
+    ----------
+    plan : planlib.Plan
+    growth, price, attrition : float
+        Points of growth added, price change, and further share of reps leaving (0.02 = 2%).
+    draws : tuple, optional
+        The draws of an earlier call (``_draws(plan)``), so that a widget draws once, not at every move.
+
+    Returns
+    -------
+    Series
+        revenue, revenue_base (nothing moved), p_target, p_target_base.
+    """
+    model = plan["risk_model"]
+    factors, hits, events = _draws(plan) if draws is None else draws
+    expected = model.plan_year.expected * (1 + model.growth_base + growth) / (1 + model.growth_base) * (1 + price)
+    if attrition:
+        expected = assumption_moves(expected, {"attrition": attrition}, growth_base=0.0)["attrition"][1]
+    row = sensitivity(factors, hits, expected=model.plan_year.expected, moves={"what-if": ("", expected, expected)},
+                      annual_target=model.annual_target, **events).iloc[0]
+    return pd.Series({"revenue": row["revenue_low"], "revenue_base": row["revenue_base"],
+                      "p_target": row["p_target_low"], "p_target_base": row["p_target_base"]})
+
+
+def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.0, *, draws=None):
     """Return, as Markdown, P(attainment) and revenue with growth, price and attrition moved (what-if widgets).
+
+    The figures are :func:`what_if_figures`: with nothing moved, the plan's own P(attainment).
 
     Parameters
     ----------
@@ -262,30 +303,29 @@ def what_if(plan, growth: float = 0.0, price: float = 0.0, attrition: float = 0.
     """
     from planlib.core.text import md, money
 
-    model = plan["risk_model"]
+    row = what_if_figures(plan, growth=growth, price=price, attrition=attrition, draws=draws)
     company = plan.config.company
-    factors, hits, events = _draws(plan, plan.config.risk.sensitivity_sims)
-    expected = model.plan_year.expected * (1 + model.growth_base + growth) / (1 + model.growth_base) * (1 + price)
-    if attrition:
-        expected = assumption_moves(expected, {"attrition": attrition}, growth_base=0.0)["attrition"][1]
-    row = sensitivity(factors, hits, expected=model.plan_year.expected, moves={"what-if": ("", expected, expected)},
-                      annual_target=model.annual_target, **events).iloc[0]
-    change = row["revenue_low"] - row["revenue_base"]
+    change = row["revenue"] - row["revenue_base"]
     return md("With growth {g:+.1f} points, price {p:+.1%} and {a:.0%} more reps leaving: expected revenue "
               "**{rev}** ({sign}{d} against the plan's assumptions), P(reaching the annual target) **{pt:.0%}** "
               "(was {pb:.0%}).", g=100 * growth, p=price, a=attrition,
-              rev=money(row["revenue_low"], company.display_unit, company.display_unit_label),
+              rev=money(row["revenue"], company.display_unit, company.display_unit_label),
               sign="+" if change >= 0 else "-", d=money(abs(change), company.display_unit, company.display_unit_label),
-              pt=row["p_target_low"], pb=row["p_target_base"])
+              pt=row["p_target"], pb=row["p_target_base"])
 
 
 def what_if_for(plan) -> Callable[..., object]:
     """Return :func:`what_if` bound to ``plan``: a function of growth, price and attrition for ``ipywidgets.interact``.
 
-    ``interact`` reads the function's name and signature, which a ``functools.partial`` lacks.
+    ``interact`` reads the function's name and signature, which a ``functools.partial`` lacks. The Monte
+    Carlo's draws are made on the first call and reused by every later one (a slider moves in a blink).
     """
+    drawn: list = []
+
     def what_if_of_plan(growth: float = 0.0, price: float = 0.0, attrition: float = 0.0):
-        return what_if(plan, growth=growth, price=price, attrition=attrition)
+        if not drawn:
+            drawn.append(_draws(plan))
+        return what_if(plan, growth=growth, price=price, attrition=attrition, draws=drawn[0])
 
     what_if_of_plan.__doc__ = what_if.__doc__
     return what_if_of_plan

@@ -14,10 +14,10 @@ from planlib.core.errors import DataError
 __all__ = ["BRIDGE_COLORS", "initiative_timeline", "plan_bridge", "quarter_split"]
 
 # One colour per kind of bridge step; the closing bar is the target.
-BRIDGE_COLORS = {"baseline": PALETTE[0], "initiative": "#3a9a5b", "hires": PALETTE[4], "gap": "#b8434b",
-                 "target": "#16324a"}
+BRIDGE_COLORS = {"baseline": PALETTE[0], "initiative": "#3a9a5b", "hires": PALETTE[4], "capacity": "#8c8c8c",
+                 "gap": "#b8434b", "target": "#16324a"}
 BRIDGE_NAMES = {"baseline": "Baseline forecast", "initiative": "Initiative", "hires": "New hires",
-                "gap": "Gap", "target": "Target"}
+                "capacity": "Beyond capacity", "gap": "Gap", "target": "Target"}
 
 
 def quarter_split(view: pd.DataFrame, by: str, *, title: str, subtitle: str | None = None, unit: float = 1.0,
@@ -81,7 +81,7 @@ def plan_bridge(steps: pd.DataFrame, *, title: str, subtitle: str | None = None,
     Parameters
     ----------
     steps : DataFrame
-        step (unique), kind (baseline, initiative, hires, gap), amount: ``Bridge.steps``.
+        step (unique), kind (baseline, initiative, hires, capacity, gap), amount: ``Bridge.steps``.
     total_label : str, default "Annual target"
         Name of the closing bar; must differ from every step.
 
