@@ -50,10 +50,21 @@ def test_seasonal_profile_recovers_a_known_multiplicative_pattern():
     assert prof["share"].sum() == pytest.approx(1.0)
 
 
-def test_seasonal_profile_needs_two_years():
-    rows = [("company", None, d, 1) for d in pd.date_range("2025-01-01", periods=20, freq="MS")]
-    with pytest.raises(ValueError, match="two years of history for company, got 20 months"):
+def test_seasonal_profile_needs_a_year_and_under_two_reads_one_year_against_its_trend():
+    rows = [("company", None, d, 1) for d in pd.date_range("2025-01-01", periods=11, freq="MS")]
+    with pytest.raises(ValueError, match="a year of history for company, got 11 months"):
         market.seasonal_profile(panel(rows))
+    # 12 months growing 10% a month, March doubled: log1p against a straight line, by hand
+    ds = pd.date_range("2025-01-01", periods=12, freq="MS")
+    y = 100 * 1.1 ** np.arange(12) * np.where(ds.month == 3, 2.0, 1.0)
+    profile = market.seasonal_profile(panel([("company", None, d, v) for d, v in zip(ds, y)]))
+    logged = np.log1p(y)
+    t = np.arange(12.0)
+    slope, intercept = np.polyfit(t, logged, 1)
+    index = np.exp(logged - (slope * t + intercept))
+    assert profile["method"].unique().tolist() == ["one year against its trend"]
+    assert profile["seasonal_index"].to_numpy() == pytest.approx(index / index.mean())
+    assert int(profile.loc[profile["seasonal_index"].idxmax(), "month"]) == 3
 
 
 def sales():

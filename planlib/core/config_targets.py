@@ -116,8 +116,34 @@ class Data(Section):
     commits: DataSource | None = Field(
         None, description="managers' bottom-up commits (level, entity, product, period, amount, submitted_by, "
                           "note): one file, or a folder whose .csv/.xlsx files (one per team) are all read")
+    transfers: DataSource | None = Field(
+        None, description="moves of reps within the history: rep_id, date (effective), from_team, from_region, "
+                          "to_team, to_region (blank: unchanged). Sales before a move count to the old team")
+    reorg: dict[str, str | dict[str, float]] = Field(
+        default_factory=dict, description="teams renamed or split: {old_team: new_team} or {old_team: {new_a: 0.6, "
+                                          "new_b: 0.4}} (shares of the old team's history, adding to 1)")
     credit_notes: Literal["keep", "reject"] = Field("keep", description="negative amounts: keep as returns, or reject")
     total_row_labels: list[str] = Field(default_factory=lambda: ["合计", "总计", "Total", "Grand Total", "Sum"])
+
+    @field_validator("reorg")
+    @classmethod
+    def _reorg(cls, v):
+        problems = []
+        for old, new in v.items():
+            parts = new if isinstance(new, dict) else {new: 1.0}
+            if old in parts:
+                problems.append(f"{old!r} maps onto itself")
+            if any(share <= 0 for share in parts.values()):
+                problems.append(f"{old!r}: every share must be above 0, found {parts}")
+            elif abs(sum(parts.values()) - 1) > 1e-9:
+                problems.append(f"{old!r}: the shares of a split must add to 1, found {sum(parts.values()):g}")
+            chained = sorted(set(parts) & set(v))
+            if chained:
+                problems.append(f"{old!r} maps to {chained}, which the reorg maps again: map {old!r} to the final "
+                                f"team(s) directly")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
 
     @model_validator(mode="after")
     def _preset_on_sales_only(self):
@@ -239,6 +265,10 @@ class Allocation(Section):
         None, description="productivity in a new rep's 1st, 2nd, ... month (the hire month is the 1st); 1 after. "
                           "null: capacity's ramp (capacity.ramp / ramp_months / ramp_shape, else estimated from the "
                           "history, with its level), so targets expect of new reps what capacity does")
+    discontinued_months: int = Field(
+        6, ge=1, description="a product, region or product in a region without a sale in this many months at the "
+                             "end of the history is discontinued: no target. Raise it for products whose off-season "
+                             "is longer")
     product_mix_shrinkage: float = Field(0.5, ge=0, le=1, description="a team's or rep's product mix: "
                                          "0 = its own history, 1 = its parent's mix")
     uplift: dict[Literal["company", "region", "team"], float] = Field(

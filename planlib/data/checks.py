@@ -10,7 +10,8 @@ import pandas as pd
 
 from planlib.core.errors import DataError
 
-__all__ = ["check_as_of_reach", "last_closed_month", "negative_months", "negative_months_note", "roster_note"]
+__all__ = ["check_as_of_reach", "discontinued", "discontinued_note", "last_closed_month", "negative_months",
+           "negative_months_note", "roster_note"]
 
 
 def last_closed_month(as_of: dt.date) -> dt.date:
@@ -94,6 +95,78 @@ def negative_months_note(history: pd.DataFrame, limit: int = 5) -> str | None:
     more = f" and {len(found) - limit} more" if len(found) > limit else ""
     return (f"{len(found)} region-month(s) with negative net sales (returns or credit notes larger than the "
             f"month's sales): {shown}{more}; planlib.data.negative_months(plan['history']) lists them")
+
+
+DISCONTINUED_LEVELS = ("region", "product", "region_product")
+
+
+def discontinued(history: pd.DataFrame, months: int) -> pd.DataFrame:
+    """Return the regions, products and region-products with sales in the history but none in its last ``months``.
+
+    A product or region that has not sold for that long is taken as discontinued: it gets no target.
+    A region-product is listed only when neither its region nor its product is (the wider one says it).
+
+    Parameters
+    ----------
+    history : DataFrame
+        The monthly panel (the ``history`` stage): unique_id, ds, y, level, region, product.
+    months : int
+        Months without a sale, counted back from the last month of the history, that make an
+        entity discontinued (``allocation.discontinued_months``).
+
+    Returns
+    -------
+    DataFrame
+        level (region, product or region_product), region, product (None where the level has none),
+        last_sale (text ``YYYY-MM``: the last month with positive sales), months_without (int: months
+        since then to the end of the history). Sorted by level, region, product. Empty (with the
+        columns) when nothing is discontinued.
+    """
+    columns = ["level", "region", "product", "last_sale", "months_without"]
+    rows = history[history["level"].isin(DISCONTINUED_LEVELS)]
+    if rows.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "months_without" else object) for c in columns})
+    end = pd.Timestamp(rows["ds"].max()).to_period("M")
+    sold = rows[rows["y"] > 0]
+    last = sold.groupby("unique_id")["ds"].max()
+    first = rows.drop_duplicates("unique_id").set_index("unique_id")
+    gone = []
+    for uid, when in last.items():
+        gap = (end - pd.Timestamp(when).to_period("M")).n
+        if gap >= months:
+            r = first.loc[uid]
+            gone.append((r["level"], r["region"], r["product"], f"{pd.Timestamp(when):%Y-%m}", int(gap)))
+    out = pd.DataFrame(gone, columns=columns).astype({"months_without": "int64"})
+    if out.empty:
+        return discontinued(history.iloc[:0], months)
+    wide = out[out["level"] != "region_product"]
+    covered = (out["level"] == "region_product") & (out["region"].isin(wide.loc[wide["level"] == "region", "region"])
+                                                    | out["product"].isin(wide.loc[wide["level"] == "product",
+                                                                                   "product"]))
+    out = out[~covered]
+    order = {level: i for i, level in enumerate(DISCONTINUED_LEVELS)}
+    return (out.assign(_o=out["level"].map(order)).sort_values(["_o", "region", "product"], kind="stable",
+                                                                na_position="first")
+            .drop(columns="_o").reset_index(drop=True))
+
+
+def discontinued_note(history: pd.DataFrame, months: int, limit: int = 8) -> str | None:
+    """Return one line naming what gets no target because it has not sold for ``months`` months, or None."""
+    found = discontinued(history, months)
+    if found.empty:
+        return None
+    shown = ", ".join(_entity(r) + f" (last sale {r.last_sale})" for r in found.head(limit).itertuples())
+    more = f" and {len(found) - limit} more" if len(found) > limit else ""
+    return (f"{len(found)} discontinued (no sale in the last {months} months of the history, "
+            f"allocation.discontinued_months): {shown}{more}; they get no target")
+
+
+def _entity(row) -> str:
+    if row.level == "region":
+        return f"region {row.region}"
+    if row.level == "product":
+        return f"product {row.product}"
+    return f"{row.product} in {row.region}"
 
 
 def roster_note(reps: pd.DataFrame) -> tuple[str, dict]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planlib.data import org as _org
 from planlib.data import panel as _panel
 from planlib.data import parsers as _parsers
 from planlib.data import presets as _presets
@@ -103,9 +104,13 @@ SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (
         Column("level"), Column("entity", "id"), _opt("product"), Column("period"), Column("amount", "amount"),
         _opt("submitted_by"), _opt("note"),
     )),
+    TableSchema("transfers", (  # moves of reps within the history (planlib.data.org)
+        Column("rep_id", "id"), Column("date", "date"), _opt("from_team"), _opt("from_region"), _opt("to_team"),
+        _opt("to_region"),
+    ), rep_on_roster=True),
 )}
 REQUIRED_TABLES = ("reps", "sales")  # reps first: sales, pipeline and kpis are checked against the roster
-TABLE_ORDER = ("reps", "sales", "market", "competitors", "pipeline", "kpis", "risks")
+TABLE_ORDER = ("reps", "sales", "transfers", "market", "competitors", "pipeline", "kpis", "risks")
 
 
 # --------------------------------------------------------------------------- results
@@ -230,7 +235,7 @@ def load_inputs(config, *, strict: bool = False, sales_after: dt.date | None = N
             raw, source = split.won, split.won_source
         roster_label = counts[0][1] if counts and counts[0][0] == "reps" else "the reps table"
         cleaned = _clean(name, raw, source, data, config.as_of, tables.get("reps"), roster_label,
-                         sales_after=sales_after)
+                         sales_after=sales_after, sales=tables.get("sales"))
         if split is not None and name in ("sales", "pipeline"):
             cleaned = _presets.set_aside(cleaned, split.set_aside if name == "sales" else split.open_rejects)
         if name in REQUIRED_TABLES and cleaned.frame.empty and not strict:
@@ -239,6 +244,11 @@ def load_inputs(config, *, strict: bool = False, sales_after: dt.date | None = N
                             + (f" ({int(soft.sum())} removed by rule: {sorted(set(cleaned.rejects['reason'][soft]))})"
                                if soft.any() else ""), _problems(cleaned.rejects[~soft]))
         tables[name] = cleaned.frame
+        if name == "reps" and data.reorg:  # renamed teams take their new names (a split names each rep's team)
+            tables[name], renamed = _org.apply_reorg_to_roster(cleaned.frame, data.reorg, raw.label)
+            cleaned.repairs["team renamed by data.reorg"] = renamed
+        if name == "transfers":  # sales without a region of their own: the rep's region then
+            tables["sales"] = _org.regions_after_moves(tables["sales"], tables["reps"], cleaned.frame)
         rejects.append(cleaned.rejects)
         counts.append((name, raw.label, raw.sha256, cleaned.rows_in, len(cleaned.frame), cleaned.rows_rejected))
         repairs += [(name, raw.label, k, v) for k, v in cleaned.repairs.items() if v]
@@ -317,7 +327,8 @@ def _parse(col: Column, text: pd.Series, source) -> _parsers.Parsed:
 
 
 def _clean(table: str, raw, source, data, as_of: dt.date, roster: pd.DataFrame | None,
-           roster_label: str = "the reps table", sales_after: dt.date | None = None) -> _Cleaned:
+           roster_label: str = "the reps table", sales_after: dt.date | None = None,
+           sales: pd.DataFrame | None = None) -> _Cleaned:
     schema = SCHEMAS[table]
     label = raw.label
     positions = _map_columns(raw, schema, source, label, table) if raw.header else {}
@@ -388,6 +399,8 @@ def _clean(table: str, raw, source, data, as_of: dt.date, roster: pd.DataFrame |
         ok &= ~unknown
     if table == "sales":
         ok = _sales_rules(table_frame, ok, live, rej, raw, positions, data, as_of, roster, repairs, sales_after)
+    if table == "transfers" and sales is not None and roster is not None:
+        ok = _org.reject_bad_moves(table_frame, ok, live, rej, raw, positions, roster, sales, as_of, data.reorg)
     key = list(schema.key)
     if key and all(k in positions for k in key):
         ok = _duplicates(table_frame, ok, live, rej, raw, positions, key, repairs)
@@ -477,6 +490,8 @@ def _sales_rules(sales, ok, live, rej, raw, positions, data, as_of, roster, repa
             home = sales["rep_id"].map(roster.drop_duplicates("rep_id").set_index("rep_id")["region"])
             sales["region"] = region.where(~blank, home).astype("str")
             repairs["region blank: taken from the rep roster"] = int((blank.to_numpy(bool) & ok).sum())
+        if data.transfers is not None:  # the rep's region on the sale's date, once the transfers are read
+            sales[_org.FILLED] = blank.to_numpy(bool)
     return ok
 
 
@@ -539,8 +554,10 @@ def inputs_stage(plan) -> Inputs:
     return load_inputs(plan.config)
 
 
-@stage("history", needs=("inputs",), config=("as_of", "fiscal"))
+@stage("history", needs=("inputs",), config=("as_of", "fiscal", "data.reorg"))
 def history_stage(plan) -> pd.DataFrame:
-    """Build the monthly panel up to the last closed month (see ``monthly_panel``)."""
-    inputs = plan.get("inputs")
-    return monthly_panel(inputs.tables["sales"], inputs.tables["reps"], plan.config.last_closed_month)
+    """Build the monthly panel up to the last closed month (see ``monthly_panel``); a team's series keeps the
+    sales made in it (the transfers table) and is re-keyed by ``data.reorg``."""
+    tables = plan.get("inputs").tables
+    return monthly_panel(tables["sales"], tables["reps"], plan.config.last_closed_month,
+                         _org.history_teams(tables, plan.config.data.reorg))

@@ -26,7 +26,7 @@ _KEYS = {
 }
 
 
-def monthly_panel(sales: pd.DataFrame, reps: pd.DataFrame, end) -> pd.DataFrame:
+def monthly_panel(sales: pd.DataFrame, reps: pd.DataFrame, end, teams: pd.DataFrame | None = None) -> pd.DataFrame:
     """Sum sales by month for every series of the hierarchy, on a full calendar.
 
     Parameters
@@ -41,6 +41,10 @@ def monthly_panel(sales: pd.DataFrame, reps: pd.DataFrame, end) -> pd.DataFrame:
         The last month to include (any day in it), normally
         ``config.last_closed_month``; later sales (the partial current month)
         are left out.
+    teams : DataFrame, optional
+        row (position in ``sales``), team, share: the team each sale counts to, for the team level
+        (a rep who moved: the team of the day; a team split by a reorg: one row per new team with its
+        share; see :func:`planlib.data.org.sale_teams`). Default: the rep's team on the roster.
 
     Returns
     -------
@@ -100,7 +104,7 @@ def monthly_panel(sales: pd.DataFrame, reps: pd.DataFrame, end) -> pd.DataFrame:
     amount = sales["amount"].to_numpy(dtype="float64")[keep]
     product_code, products = pd.factorize(kept(sales["product"]), sort=True)
     products = np.asarray(products, dtype=object)
-    team_of_rep, teams = pd.factorize(roster_team, sort=True)
+    team_of_rep, team_names = pd.factorize(roster_team, sort=True)
     rep_order = np.argsort(roster_ids.to_numpy(dtype=object))  # reps sorted by id
     rep_rank = np.empty(len(rep_order), np.int64)
     rep_rank[rep_order] = np.arange(len(rep_order))
@@ -111,13 +115,22 @@ def monthly_panel(sales: pd.DataFrame, reps: pd.DataFrame, end) -> pd.DataFrame:
         "product": (product_code, [(p,) for p in products]),
         "region_product": (region_code * len(products) + product_code,
                            [(r, p) for r in regions for p in products]),
-        "team": (team_of_rep[rep_row], [(t,) for t in teams]),
+        "team": (team_of_rep[rep_row], [(t,) for t in team_names]),
         "rep": (rep_rank[rep_row], [(roster_ids[i],) for i in rep_order]),
     }
+    weighted = {level: (month_idx, amount) for level in LEVELS}
+    if teams is not None:  # sales counted to the team of their day, split teams by share
+        kept_row = np.cumsum(keep) - 1
+        use = keep[teams["row"].to_numpy(np.int64)]
+        rows = kept_row[teams["row"].to_numpy(np.int64)[use]]
+        code, names = pd.factorize(teams["team"].astype(object).to_numpy()[use], sort=True)
+        levels["team"] = (code, [(t,) for t in names])
+        weighted["team"] = (month_idx[rows], amount[rows] * teams["share"].to_numpy(float)[use])
     parts = []
     for level in LEVELS:
         code, names = levels[level]
-        sums = np.bincount(code * len(months) + month_idx, weights=amount,
+        idx, weights = weighted[level]
+        sums = np.bincount(code * len(months) + idx, weights=weights,
                            minlength=len(names) * len(months)).reshape(len(names), len(months))
         present = np.bincount(code, minlength=len(names)) > 0  # only series with a sale in the window
         parts.append(_level_frame(level, [names[i] for i in np.flatnonzero(present)], sums[present],

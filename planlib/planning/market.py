@@ -75,22 +75,38 @@ def seasonal_profile(history: pd.DataFrame, unique_id: str = "company") -> pd.Da
     the level are one multiplicative profile; the index is ``exp`` of the
     seasonal component averaged by month, normalised to mean 1.
 
+    With 12 to 23 months (a short history) STL cannot separate a season it has seen once: each month's
+    index is then its ``log1p`` sales against a straight-line trend fitted to them (``method``
+    "one year against its trend"), which is rough, and the page says so.
+
     Returns
     -------
     DataFrame
-        month (1-12), seasonal_index (1.0 = an average month), share (of a year).
+        month (1-12), seasonal_index (1.0 = an average month), share (of a year), method ("STL" or
+        "one year against its trend").
+
+    Raises
+    ------
+    ValueError
+        Under 12 months of history: a month of the year has no sale to read.
     """
     from statsmodels.tsa.seasonal import STL
 
     series = (history.loc[history["unique_id"] == unique_id].set_index("ds")["y"].sort_index()
               .asfreq("MS", fill_value=0.0))
-    if len(series) < 24:
-        raise ValueError(f"seasonal_profile needs two years of history for {unique_id}, got {len(series)} months")
-    fit = STL(np.log1p(series.clip(lower=0)), period=12, robust=True).fit()
-    by_month = pd.Series(np.exp(fit.seasonal.to_numpy()), index=series.index.month).groupby(level=0).mean()
+    if len(series) < 12:
+        raise ValueError(f"seasonal_profile needs a year of history for {unique_id}, got {len(series)} months")
+    logged = np.log1p(series.clip(lower=0))
+    if len(series) >= 24:
+        seasonal, method = STL(logged, period=12, robust=True).fit().seasonal.to_numpy(), "STL"
+    else:
+        t = np.arange(len(logged), dtype=float)
+        seasonal = logged.to_numpy() - np.polyval(np.polyfit(t, logged.to_numpy(), 1), t)
+        method = "one year against its trend"
+    by_month = pd.Series(np.exp(seasonal), index=series.index.month).groupby(level=0).mean()
     index = by_month / by_month.mean()
     return pd.DataFrame({"month": index.index.astype(int), "seasonal_index": index.to_numpy(),
-                         "share": (index / index.sum()).to_numpy()})
+                         "share": (index / index.sum()).to_numpy(), "method": method})
 
 
 def customer_mix(sales: pd.DataFrame) -> pd.DataFrame:
@@ -301,7 +317,7 @@ def headlines(analysis: MarketAnalysis) -> dict:
         ytd_year, ytd_months, ytd_growth (current partial year, like for like),
         fastest_region / fastest_region_growth, slowest_region / slowest_region_growth,
         fastest_product / fastest_product_growth, slowest_product / slowest_product_growth
-        (the latest year with a growth figure), peak_month / peak_index, trough_month /
+        (the latest year with a growth figure; None and NaN when no year has one), peak_month / peak_index, trough_month /
         trough_index (seasonal index), new_customer_share (last full year), and the
         concentration summary keys.
     """
@@ -317,6 +333,10 @@ def headlines(analysis: MarketAnalysis) -> dict:
         "ytd_growth": float(company.loc[latest, "growth"]),
     }
     for level, table in (("region", analysis.region_growth), ("product", analysis.product_growth)):
+        if not table["growth"].notna().any():  # under two years of history: no year has one before it
+            out.update({f"fastest_{level}": None, f"fastest_{level}_growth": np.nan, f"slowest_{level}": None,
+                        f"slowest_{level}_growth": np.nan, f"growth_year_{level}": None})
+            continue
         recent = table[table["year"] == table.loc[table["growth"].notna(), "year"].max()]
         recent = recent.sort_values(["growth", level], ascending=[False, True])
         out[f"fastest_{level}"] = recent.iloc[0][level]

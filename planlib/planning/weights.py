@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from planlib.data.checks import discontinued
 from planlib.planning.productivity import NEW_REP_MONTHS, RampEstimate, explicit_ramp, plan_ramp
 from planlib.core.errors import AllocationError, DataError
 
@@ -375,6 +376,19 @@ def allocation_inputs(*, roster: pd.DataFrame, history: pd.DataFrame, forecasts:
     elif not isinstance(ramp, RampEstimate):
         ramp = explicit_ramp(ramp)
     roster = roster[present].sort_values(["region", "team", "rep_id"]).reset_index(drop=True)
+    # What has not sold for allocation.discontinued_months gets no target: its reps, products and pairs leave.
+    gone = discontinued(history, allocation.discontinued_months)
+    gone_regions = set(gone.loc[gone["level"] == "region", "region"])
+    if gone_regions:
+        if roster["region"].isin(gone_regions).all():
+            raise AllocationError(f"every region with reps in the plan year is discontinued (no sale in the last "
+                                  f"{allocation.discontinued_months} months): {sorted(gone_regions)}; raise "
+                                  f"allocation.discontinued_months or check the sales")
+        for region in sorted(gone_regions & set(roster["region"])):
+            idle = roster.loc[roster["region"] == region, "rep_id"]
+            notes.append(f"discontinued: region {region} has no sale in the last {allocation.discontinued_months} "
+                         f"months: no target, and its {len(idle)} rep(s) on the roster get none")
+        roster = roster[~roster["region"].isin(gone_regions)].reset_index(drop=True)
     # A rep's run rate per FTE-month over the trailing year's months past the ramp; reps with under
     # 6 such months take their team's pooled rate, so a new hire is planned like a typical colleague
     # (times the ramp below, which is what capacity expects of a new rep).
@@ -396,8 +410,14 @@ def allocation_inputs(*, roster: pd.DataFrame, history: pd.DataFrame, forecasts:
     team_region = np.array([regions.index(team_region_name[t]) for t in teams])
     rep_team = np.array([teams.index(t) for t in roster["team"]])
     products = sorted(history.loc[history["level"] == "product", "product"].dropna().unique())
+    gone_products = set(gone.loc[gone["level"] == "product", "product"])
+    for product in sorted(gone_products):
+        notes.append(f"discontinued: product {product} has no sale in the last {allocation.discontinued_months} "
+                     f"months: no target")
+    products = [p for p in products if p not in gone_products]
     if not products:
-        raise AllocationError("the history has no product series: products cannot be split")
+        raise AllocationError("the history has no product series with a sale in the last "
+                              f"{allocation.discontinued_months} months: products cannot be split")
 
     trailing = _trailing(history, last_month)
     planned = _plan_year_totals(forecasts, fiscal_months)
@@ -455,6 +475,11 @@ def allocation_inputs(*, roster: pd.DataFrame, history: pd.DataFrame, forecasts:
     # otherwise give a region a share of a product it never sold (a new product, say), and rounding can
     # land a target on it. A region with no product history at all keeps the blended mix.
     sold = _sold_pairs(history, regions, products)
+    for r in gone[gone["level"] == "region_product"].itertuples():
+        if r.region in regions and r.product in products:
+            sold[regions.index(r.region), products.index(r.product)] = False
+            notes.append(f"discontinued: {r.product} has no sale in {r.region} in the last "
+                         f"{allocation.discontinued_months} months: no target there")
     rp_seed = np.where(sold.any(axis=1, keepdims=True), rp_seed * sold, rp_seed)
     region_mix = rp_seed / np.maximum(rp_seed.sum(axis=1, keepdims=True), 1e-300)
     shrink = allocation.product_mix_shrinkage

@@ -18,6 +18,7 @@ import pandas as pd
 from planlib.core.calendar import fiscal_year_span
 from planlib.core.config import PlanConfig
 from planlib.core.graph import Plan, stages
+from planlib.report.tables import MAX_ROWS
 from planlib.report.writers import Sheet, bundle_files_hash, write_csv, write_excel, write_index, write_manifest
 
 __all__ = [
@@ -263,7 +264,10 @@ def _commits_sheet(plan: Plan) -> Sheet | None:
 
 @bundle_sheet("Targets", needs=("targets",))
 def _targets_sheet(plan: Plan) -> Sheet:
-    return Sheet(plan["targets"], money=["target"])
+    targets = plan["targets"]
+    if len(targets) >= MAX_ROWS:  # past what a sheet holds (2,000 reps x 20 products): weeks are in targets.csv
+        targets = targets[targets["period_type"] != "week"].reset_index(drop=True)
+    return Sheet(targets, money=["target"])
 
 
 @bundle_sheet("Forecast", needs=("forecast",))

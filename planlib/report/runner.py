@@ -225,13 +225,15 @@ def check_inputs(plan: Plan) -> None:
 
 
 def data_notes(plan: Plan) -> list[str]:
-    """Return what the run says about the data before the notebooks: region-months with negative net sales."""
-    from planlib.data.checks import negative_months_note
+    """Return what the run says about the data before the notebooks: region-months with negative net sales,
+    and what is discontinued (no target)."""
+    from planlib.data.checks import discontinued_note, negative_months_note
 
     if "history" not in stages():
         return []
-    note = negative_months_note(plan["history"])
-    return [note] if note else []
+    notes = [negative_months_note(plan["history"]),
+             discontinued_note(plan["history"], plan.config.allocation.discontinued_months)]
+    return [note for note in notes if note]
 
 
 def checked_runs(notebooks: list[Path], runner_values: Mapping[str, Any], parameters: Mapping[str, Any] | None,

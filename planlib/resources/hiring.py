@@ -204,7 +204,8 @@ def plan_hiring(capacity: CapacityResult, *, earliest_start=None, max_per_month:
     summary = pd.concat([summary, pd.DataFrame([{"region": "Total", **total}])], ignore_index=True)
     summary["capacity_with_hires"] = summary["capacity_without_hires"] + summary["capacity_added"]
     summary["hires"] = summary["hires"].astype(int)
-    hires = pd.DataFrame(rows, columns=["region", "hire_no", "start_month", "start_by", "contribution"])
+    hires = pd.DataFrame(rows, columns=["region", "hire_no", "start_month", "start_by", "contribution"]).astype(
+        {"hire_no": "int64", "start_month": "datetime64[ns]", "start_by": "datetime64[ns]", "contribution": float})
     return HiringPlanResult(hires, summary, by_month, pd.DataFrame(delay), pd.concat(contrib, ignore_index=True)
                             [["region", "start_month", "contribution"]], earliest)
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from planlib.core.graph import stage
-from planlib.risk.simulate import ShockModel, apply_risk_events, draw_risk_events, simulate_rep_outcomes, summarize_attainment
+from planlib.risk.simulate import (ShockModel, apply_risk_events, draw_risk_events, sim_blocks, simulate_rep_outcomes,
+                                   summarize_attainment)
 
 __all__ = ["MonteCarloResult", "calibrate_shock_scale", "run_monte_carlo"]
 
@@ -133,11 +134,16 @@ def run_monte_carlo(expected: pd.DataFrame, *, region_of: pd.Series, shocks: Sho
                                   n_sims=n_sims, seed=rng, product_mix=product_mix)
     risk_ids, likelihood, expo, share, amount = _event_arrays(register, exposure, expected.index)
     hits = draw_risk_events(n_sims, likelihood, rng)
-    sales, loss = apply_risk_events(sales, hits, exposure=expo, share=share, amount=amount,
-                                    expected=expected.to_numpy(dtype=float))
-    total = sales.sum(axis=(1, 2))
+    loss, total = np.empty((n_sims, len(risk_ids))), np.empty(n_sims)
+    kept = np.empty(sales.shape, dtype=np.float32)
+    for part in sim_blocks(n_sims, sales.shape[1] * sales.shape[2]):  # blocks: small temporaries at any size
+        block, loss[part] = apply_risk_events(sales[part], hits[part], exposure=expo, share=share, amount=amount,
+                                              expected=expected.to_numpy(dtype=float))
+        total[part] = block.sum(axis=(1, 2))
+        kept[part] = block
+    del sales
     return MonteCarloResult(pd.DatetimeIndex(expected.columns), expected.index, region_of, risk_ids,
-                            sales.astype(np.float32), total, loss, float(annual_target),
+                            kept, total, loss, float(annual_target),
                             summarize_attainment(total, annual_target), float(shock_scale), int(seed), hits=hits)
 
 

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from planlib.core.errors import DataError
+from planlib.risk.events import apply_risk_events, draw_risk_events  # moved; still offered here
 
 __all__ = [
     "ShockModel",
@@ -57,10 +58,13 @@ __all__ = [
     "estimate_shock_correlation",
     "estimate_shock_model",
     "segment_labels",
+    "sim_blocks",
     "simulate_rep_outcomes",
     "summarize_attainment",
 ]
 
+BLOCK_CELLS = 4_000_000  # cells of a block of simulations (sims x reps x months) worked on at once
+SHORT_HISTORY_MONTHS = 6  # month-on-month changes a segment needs when the history is under two years
 _LEVEL_PREFIX = {"region": "region/", "product": "product/", "region_product": "region_product/"}
 
 
@@ -166,6 +170,8 @@ def estimate_shock_model(history: pd.DataFrame, level: str = "region_product", *
     residuals = _residuals(wide)
     counts = residuals.notna().sum()
     short = counts[counts < min_months]
+    if fallback and len(short) == len(counts) and len(wide) < 24:  # under two years: no month has a last year
+        return _month_on_month(history, level, wide, min_months)
     if len(short) and (not fallback or len(short) == len(counts)):
         raise DataError(
             f"cannot estimate shocks at level {level!r}: a segment needs at least {min_months} months "
@@ -175,6 +181,29 @@ def estimate_shock_model(history: pd.DataFrame, level: str = "region_product", *
     if len(short):
         return _with_borrowed_shocks(history, level, residuals, list(short.index), counts, min_months)
     return _shock_model(residuals, min_months)
+
+
+def _month_on_month(history: pd.DataFrame, level: str, wide: pd.DataFrame, min_months: int) -> ShockModel:
+    """Shocks from month-on-month changes when no segment has a year of year-on-year history.
+
+    A change from one month to the next is, like a change from a year before, the difference of two
+    months' shocks, but it also carries the season's swing: the spread is wider than with two years,
+    on the side of caution. Segments need ``SHORT_HISTORY_MONTHS`` changes (else they borrow).
+    """
+    residuals = _residuals(wide, lag=1)
+    counts = residuals.notna().sum()
+    need = min(min_months, SHORT_HISTORY_MONTHS)
+    short = counts[counts < need]
+    if len(short) == len(counts):
+        raise DataError(
+            f"cannot estimate shocks at level {level!r}: under two years of history, and no segment has "
+            f"{need} month-on-month changes of positive sales to stand in for year-on-year ones",
+            [_problem(level, seg, int(n), need) for seg, n in short.items()])
+    model = (_with_borrowed_shocks(history, level, residuals, list(short.index), counts, need) if len(short)
+             else _shock_model(residuals, need))
+    note = (f"under two years of history ({len(wide)} months): the shocks are month-on-month changes, which "
+            f"also hold the season's swings, so the spread is wider than two years of history would give")
+    return ShockModel(model.corr, model.sd, model.persistence, model.residuals, (note, *model.notes))
 
 
 def _shock_model(residuals: pd.DataFrame, min_months: int, notes: tuple[str, ...] = ()) -> ShockModel:
@@ -237,10 +266,10 @@ def _with_borrowed_shocks(history: pd.DataFrame, level: str, residuals: pd.DataF
                       persistence=base.persistence, residuals=residuals, notes=tuple(notes))
 
 
-def _residuals(wide: pd.DataFrame) -> pd.DataFrame:
-    """Year-on-year log residuals of the columns of ``wide`` (as :func:`estimate_shock_model` takes them)."""
+def _residuals(wide: pd.DataFrame, lag: int = 12) -> pd.DataFrame:
+    """Year-on-year (``lag`` 12) or month-on-month (1) log residuals of the columns of ``wide``."""
     logged = np.log(wide.where(wide > 0))
-    yoy = logged - logged.shift(12)
+    yoy = logged - logged.shift(lag)
     return (yoy - yoy.mean()).dropna(how="all").reindex(columns=list(wide.columns))
 
 
@@ -404,88 +433,33 @@ def simulate_rep_outcomes(expected: pd.DataFrame, *, region_of: Mapping[str, str
         z[m] = phi * z[m - 1] + innov * (eps[m] @ root.T)
     seg_factor = np.exp(z * seg_sd - seg_sd**2 / 2)  # (months, sims, segments), mean 1
     seg_factor = np.ascontiguousarray(np.transpose(seg_factor, (1, 2, 0)))  # (sims, segments, months)
-    sales = np.matmul(weights, seg_factor)  # (sims, reps, months), already in the output layout
-
-    noise = rng.standard_normal((n_sims, len(reps), n_months))
-    noise *= noise_sd[None, :, None]
-    noise -= (noise_sd**2 / 2)[None, :, None]
-    np.exp(noise, out=noise)
-    sales *= noise
-    sales *= exp_values[None, :, :]
+    sales = np.empty((n_sims, len(reps), n_months))
+    # A rep sells in a few segments (its region's products): reps are grouped by the segments they sell
+    # in, and each group multiplies only those, not the zeros of every other region.
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, row in enumerate(weights):
+        groups.setdefault(tuple(np.flatnonzero(row)), []).append(i)
+    groups_ix = [(np.array(rows), np.array(cols, dtype=np.int64)) for cols, rows in groups.items()]
+    # In blocks of simulations, so the temporaries stay small with thousands of reps; the noise is drawn
+    # block after block from the one generator, which gives the same numbers as one draw of the whole.
+    for part in sim_blocks(n_sims, len(reps) * n_months):
+        block = np.empty((part.stop - part.start, len(reps), n_months))  # (sims, reps, months)
+        for rows, cols in groups_ix:
+            block[:, rows, :] = np.matmul(weights[np.ix_(rows, cols)], seg_factor[part][:, cols, :])
+        noise = rng.standard_normal(block.shape)
+        noise *= noise_sd[None, :, None]
+        noise -= (noise_sd**2 / 2)[None, :, None]
+        np.exp(noise, out=noise)
+        block *= noise
+        block *= exp_values[None, :, :]
+        sales[part] = block
     return sales
 
 
-def draw_risk_events(n_sims: int, likelihood: np.ndarray, seed: int | np.random.Generator) -> np.ndarray:
-    """Draw which risks happen in each simulated year (independent Bernoulli draws).
-
-    Parameters
-    ----------
-    n_sims : int
-    likelihood : array of shape (risks,)
-        Probability that each risk happens in the plan year.
-    seed : int or numpy Generator
-
-    Returns
-    -------
-    ndarray of bool, shape (n_sims, risks)
-    """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    likelihood = np.asarray(likelihood, dtype=float)
-    return rng.random((n_sims, likelihood.size)) < likelihood[None, :]
-
-
-def apply_risk_events(sales: np.ndarray, hits: np.ndarray, *, exposure: np.ndarray, share: np.ndarray,
-                      amount: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Take the losses of the risks that happened out of simulated rep sales, in place.
-
-    A risk ``k`` with a share impact takes ``share[k] * exposure[k, r]`` of rep ``r``'s
-    sales all year (``exposure`` is the part of the rep's sales in the risk's driver:
-    1 for the rep's own region, the product's share of the rep's mix, the customer's
-    share of the rep's book). Share impacts add up and a rep never goes below zero.
-    A risk with an amount impact takes ``amount[k]`` spread over the reps in proportion
-    to ``exposure[k, r] * expected`` sales and over months as expected; no cell goes below zero.
-
-    Parameters
-    ----------
-    sales : ndarray (n_sims, reps, months)
-        Simulated sales before the risks; modified in place.
-    hits : ndarray of bool (n_sims, risks)
-        From :func:`draw_risk_events`.
-    exposure : ndarray (risks, reps)
-        Fraction of each rep's sales in each risk's driver, in [0, 1].
-    share, amount : ndarray (risks,)
-        The impact: a share of the driver's sales, or an amount (the other one 0).
-    expected : ndarray (reps, months)
-        Expected sales, which spread amount impacts over reps and months.
-
-    Returns
-    -------
-    sales : ndarray (n_sims, reps, months)
-        The same array, after the risks.
-    loss : ndarray (n_sims, risks)
-        Each risk's loss in each simulation (0 where it did not happen), before the zero floor.
-    """
-    hits_f = hits.astype(float)
-    rep_annual = sales.sum(axis=2)  # (sims, reps) before the risks
-    driver_sales = rep_annual @ exposure.T  # (sims, risks)
-    loss = hits_f * (share[None, :] * driver_sales + amount[None, :])
-
-    rate = hits_f @ (share[:, None] * exposure)  # (sims, reps): share of the year's sales lost
-    np.clip(rate, 0.0, 1.0, out=rate)
-    sales *= (1.0 - rate)[:, :, None]
-
-    if np.any(amount > 0):
-        exp_annual = expected.sum(axis=1)
-        weight = exposure * exp_annual[None, :]
-        totals = weight.sum(axis=1, keepdims=True)
-        # a driver with no expected sales (a customer gone quiet) spreads its amount like the company
-        weight = np.where(totals > 0, weight / np.where(totals > 0, totals, 1.0), exp_annual / exp_annual.sum())
-        per_rep = hits_f @ (amount[:, None] * weight)  # (sims, reps)
-        month_weight = np.divide(expected, exp_annual[:, None], out=np.zeros_like(expected),
-                                 where=exp_annual[:, None] > 0)
-        sales -= per_rep[:, :, None] * month_weight[None, :, :]
-        np.clip(sales, 0.0, None, out=sales)
-    return sales, loss
+def sim_blocks(n_sims: int, cells_per_sim: int, cells: int = BLOCK_CELLS) -> list[slice]:
+    """Return slices of the simulations in blocks of about ``cells`` array cells each."""
+    step = max(1, cells // max(1, cells_per_sim))
+    return [slice(start, min(n_sims, start + step)) for start in range(0, n_sims, step)]
 
 
 def summarize_attainment(company_total: np.ndarray, annual_target: float) -> pd.Series:

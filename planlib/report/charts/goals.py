@@ -117,7 +117,9 @@ def allocation(frame: pd.DataFrame, entity: str = "entity", value: str = "target
     require_columns(frame, [entity, value] + ([color] if color else []), "allocation chart")
     shown = frame.assign(**{value: frame[value] / unit})
     order = shown.groupby(entity)[value].sum().sort_values(ascending=False).index.tolist()
-    encoding = {"y": alt.Y(f"{field(entity)}:N", title=None, sort=order),
+    # sorted by the total, not by a list of names: a list of 2,000 reps overflows Vega's expression parser
+    encoding = {"y": alt.Y(f"{field(entity)}:N", title=None,
+                           sort=alt.EncodingSortField(field=value, op="sum", order="descending")),
                 "x": alt.X(f"{field(value)}:Q", title=with_unit("Target", unit_label),
                            axis=alt.Axis(format=AXIS_MONEY))}
     if color:

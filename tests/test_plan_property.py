@@ -1,0 +1,169 @@
+"""Property: a config that validates plans, or fails with a PlanlibError before any notebook runs.
+
+Hypothesis draws small companies (1-5 reps in 1-3 regions, 1-3 products, 12-36 months of deals,
+sometimes a product that stopped selling, sometimes a month of returns larger than its sales) and
+configs over the keys a user changes (interval levels, target modes, fiscal calendars and start
+months, rounding units, the notebooks listed, as_of). For each, what ``planlib plan`` does before the
+first notebook runs is done here: the config is parsed, the inputs checked, and every stage the listed
+notebooks read computed. Then, instead of running the notebooks (about a minute each example), the
+planlib functions their cells call on those stages are called (the checks the pages make, the fan
+table of the forecast's own levels, the headlines page 01 quotes, the target views of page 02): the
+choice stated by the issue, so the 25 examples run in about a minute. Week-based fiscal calendars are
+left to their own strict-xfail test: they fail today in capacity (a known fault, see below). Every example must end in a complete
+set of what the notebooks need, or in a PlanlibError (ConfigError, DataError, ...) raised before that
+point: never any other exception, which is what a notebook would die of.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+import pytest
+from hypothesis import HealthCheck, Phase, event, given, settings, strategies as st
+
+import planlib
+from company_factory import Company, Rep
+from planlib.core.config import parse_config
+from planlib.core.errors import PlanlibError
+
+# Week-based calendars (4-4-5, 4-5-4, 5-4-4) are drawn by their own test below: they fail today (capacity reads
+# the periods FY2027-P01 ... as calendar months), a known fault, so this property draws the monthly one.
+CALENDARS = ["monthly"]
+NOTEBOOKS = ["01_market_analysis.ipynb", "02_goal_setting.ipynb", "03_resources.ipynb", "04_risk_review.ipynb",
+             "05_annual_plan.ipynb"]
+
+
+@st.composite
+def companies(draw):
+    n_regions = draw(st.integers(1, 3))
+    n_reps = draw(st.integers(n_regions, 5))
+    regions = [f"Region {chr(65 + i)}" for i in range(n_regions)]
+    reps = [Rep(f"E{i + 1}", regions[i % n_regions], f"T{i % n_regions}{draw(st.sampled_from('ab'))}",
+                start=draw(st.sampled_from(["2018-01-01", "2024-03-01", "2025-06-01"])))
+            for i in range(n_reps)]
+    products = ["Widgets", "Gadgets", "Support"][:draw(st.integers(1, 3))]
+    months = draw(st.integers(12, 36))
+    stops = [(None, products[-1], draw(st.integers(7, 9)))] if len(products) > 1 and draw(st.booleans()) else []
+    first = (pd.Timestamp("2026-10-01") - pd.DateOffset(months=months - 1)).strftime("%Y-%m-%d")
+    return Company(reps, products, first_month=first, deals_per_month=draw(st.sampled_from([3.0, 8.0])), seed=draw(st.integers(0, 10_000)),
+                   stops=stops), draw(st.booleans())
+
+
+@st.composite
+def configs(draw):
+    levels = draw(st.lists(st.integers(1, 99), min_size=1, max_size=3, unique=True))
+    mode = draw(st.sampled_from(["growth", "quantile", "stretch", "top_down"]))
+    goals = {"mode": mode}
+    if mode == "top_down":
+        goals["top_down"] = draw(st.sampled_from([500_000, 2_000_000]))
+    start_month = draw(st.integers(1, 12))
+    chosen = draw(st.lists(st.sampled_from(NOTEBOOKS), min_size=1, max_size=5, unique=True))
+    return {
+        "forecast": {"levels": levels, "n_jobs": 1},
+        "goals": goals,
+        "fiscal": {"start_month": start_month, "calendar": draw(st.sampled_from(CALENDARS)),
+                   "year_offset": draw(st.integers(0, 1))},
+        "allocation": {"rounding_unit": draw(st.sampled_from([1, 10, 100, 1000, 5000]))},
+        "report": {"notebooks": sorted(chosen)},
+        "as_of_day": draw(st.sampled_from([1, 15, 28])),
+    }
+
+
+def write(company: Company, returns: bool, drawn: dict, folder: Path) -> Path:
+    """Write the company and a config from the drawn keys; return the config path."""
+    path = company.write(folder)
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if returns:  # a credit note twice the first rep's sales of a month: that month's region goes negative
+        deals = pd.read_csv(folder / "deals.csv", dtype=str)
+        month = (pd.Timestamp(company.last_month) - pd.DateOffset(months=3)).strftime("%Y-%m")
+        rep = company.reps[0]
+        region = [r.rep_id for r in company.reps if r.region == rep.region]
+        sold = deals[deals["Owner"].isin(region) & deals["Closed"].str.startswith(month)]["Value"].astype(float).sum()
+        credit = {**deals.iloc[0].to_dict(), "Deal": "CREDIT-1", "Closed": f"{month}-27", "Owner": rep.rep_id,
+                  "Value": f"{-2 * sold - 1:.2f}"}
+        pd.concat([deals, pd.DataFrame([credit])]).to_csv(folder / "deals.csv", index=False)
+    fiscal = dict(drawn["fiscal"])
+    offset = fiscal.pop("year_offset")
+    as_of = f"{config['as_of'][:8]}{drawn['as_of_day']:02d}"
+    # the plan year that starts after as_of, named by the calendar year it ends in (or the one after it)
+    y, m = int(as_of[:4]), int(as_of[5:7])
+    start_year = y if fiscal["start_month"] > m else y + 1
+    fiscal["year"] = (start_year if fiscal["start_month"] == 1 else start_year + 1) + offset
+    config.update(fiscal=fiscal, as_of=as_of, forecast=drawn["forecast"], goals=drawn["goals"],
+                  allocation=drawn["allocation"], report=drawn["report"])
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def what_the_notebooks_read(plan, notebooks: list[str]) -> None:
+    """Call the planlib functions the listed notebooks' cells call on their stages; each raises if a page would."""
+    from planlib.data import discontinued, negative_months
+    from planlib.planning import allocate, target as annual_target
+    from planlib.planning.market import headlines
+
+    cfg = plan.config
+    if "01_market_analysis.ipynb" in notebooks:
+        forecasts = plan["forecast"].forecasts
+        for level in cfg.forecast.levels:  # the fan chart draws the forecast's own bands
+            assert {f"lo_{level}", f"hi_{level}"} <= set(forecasts.columns), level
+        facts = headlines(plan["market"])
+        assert 1 <= facts["peak_month"] <= 12 and np.isfinite(facts["revenue"])
+        negative_months(plan["history"])
+    if "02_goal_setting.ipynb" in notebooks:
+        target = plan["annual_target"]
+        assert target.target > 0 and 0 <= target.probability <= 1
+        fan = annual_target.monthly_fan_table(plan["history"], plan["forecast"].forecasts, plan["targets"])
+        assert len(fan.dropna(subset=["target"])) == 12
+        assert allocate.check_targets(plan["allocation"]).empty
+        assert len(allocate.time_split_comparison(plan["targets"], unit=cfg.allocation.rounding_unit)) == 12
+        for level in ("region", "team"):
+            assert len(allocate.allocation_view(plan["targets"], level))
+        discontinued(plan["history"], cfg.allocation.discontinued_months)
+    if "03_resources.ipynb" in notebooks:  # the hires table formats its months as dates, even with no hire
+        hires = plan["hiring_plan"].hires
+        hires["start_month"].dt.strftime("%Y-%m")
+        hires["start_by"].dt.strftime("%Y-%m")
+    if "04_risk_review.ipynb" in notebooks or "05_annual_plan.ipynb" in notebooks:
+        assert np.isfinite(plan["monte_carlo"].summary.to_numpy(dtype=float)).all()
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(company=companies(), drawn=configs())
+def test_a_valid_config_plans_or_fails_with_a_planlib_error_before_the_notebooks(company, drawn):
+    from planlib.report.runner import check_inputs, data_notes, notebook_paths, notebook_stages
+
+    company, returns = company
+    with tempfile.TemporaryDirectory(prefix="planlib-property-") as tmp:
+        path = write(company, returns, drawn, Path(tmp))
+        try:
+            cfg = parse_config(yaml.safe_load(path.read_text(encoding="utf-8")), base_dir=path.parent)
+            plan = planlib.Plan.from_config(path)
+            check_inputs(plan)
+            for name in notebook_stages(notebook_paths(cfg)[1]):
+                plan.get(name)
+            data_notes(plan)
+        except PlanlibError as exc:
+            event(f"refused before the notebooks: {type(exc).__name__}")
+            return  # refused before any notebook, with a message
+        what_the_notebooks_read(plan, cfg.report.notebooks)
+        event("planned")
+
+
+@pytest.mark.xfail(strict=True, reason="known fault: capacity parses 4-4-5 periods (FY2027-P01) as calendar months")
+def test_a_week_based_fiscal_calendar_plans_through_the_stages(tmp_path):
+    from planlib.report.runner import check_inputs, notebook_paths, notebook_stages
+
+    company = Company([Rep("E1", "North", "N1"), Rep("E2", "South", "S1")], ["Widgets"], deals_per_month=4)
+    path = company.write(tmp_path, extra={"fiscal": {"year": 2027, "start_month": 1, "calendar": "4-4-5"},
+                                          "forecast": {"n_jobs": 1}})
+    plan = planlib.Plan.from_config(path)
+    check_inputs(plan)
+    for name in notebook_stages(notebook_paths(plan.config)[1]):
+        try:
+            plan.get(name)
+        except PlanlibError:
+            return  # a clear refusal would do
