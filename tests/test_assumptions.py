@@ -64,3 +64,15 @@ def test_no_country_means_no_public_holidays_and_monday_to_friday():
     days = working_days(pd.Timestamp("2027-01-01").date(), pd.Timestamp("2027-12-31").date(), None)
     assert days["working"].sum() == 261 and (days["holiday"] == "").all()
     assert parse_config(RAW).company.country is None
+
+
+def test_assumed_amounts_are_shown_in_the_display_unit_with_the_config_figure_beside_them():
+    raw = {**RAW, "company": {**RAW["company"], "display_unit": 1000}}
+    cfg = parse_config(raw)
+    filled = fill_money(cfg, {"per_rep_year": 800_000.0, "revenue": 1_200_000.0, "fte_years": 1.5,
+                              "window": "2025-11..2026-10"})
+    rep_pay = ASSUMED_SHARES["rep_base_pay"] * 800_000  # a share of 800,000 USD: shown in thousands
+    shown = filled.set_index("key")["value"]
+    assert shown["budget.base_salary.rep"] == f"{rep_pay / 1000:,.0f} k USD (in the config: {rep_pay:,.0f})"
+    basis = filled.set_index("key")["basis"]["budget.base_salary.rep"]
+    assert "of 800 k USD, the sales of one full-time rep in a year (2025-11..2026-10: 1,200 k USD over" in basis

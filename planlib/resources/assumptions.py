@@ -15,6 +15,7 @@ import pandas as pd
 
 from planlib.core.errors import ConfigError, DataError
 from planlib.core.graph import config_filler, stage
+from planlib.core.text import money
 
 __all__ = ["ASSUMED_SHARES", "assumed_values", "fill_money", "revenue_per_rep_year", "target_incentives"]
 
@@ -92,8 +93,14 @@ def target_incentives(incentives) -> dict[str, float]:
     return incentives.target_incentive
 
 
-def _fmt(value: float, currency: str) -> str:
-    return f"{value:,.0f} {currency}"
+def _shown(value: float, company) -> str:
+    return money(value, company.display_unit, company.display_unit_label or company.currency)
+
+
+def _fmt(value: float, company) -> str:
+    """An assumed amount in the display unit, with the figure to write in the config beside it when they differ."""
+    shown = _shown(value, company)
+    return shown if company.display_unit == 1 else f"{shown} (in the config: {value:,.0f})"
 
 
 def fill_money(config, basis: dict) -> pd.DataFrame:
@@ -109,37 +116,37 @@ def fill_money(config, basis: dict) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        key (the config key), value (as shown, in the company's currency), basis (how it was set).
+        key (the config key), value (in the display unit, the config's figure beside it), basis (how it was set).
     """
-    budget, incentives, currency = config.budget, config.incentives, config.company.currency
+    budget, incentives, company = config.budget, config.incentives, config.company
     rep_role = config.capacity.quota_roles[0]
     others = sorted({e.role for e in budget.extra_headcount} - {rep_role})
     per_rep = basis["per_rep_year"]
-    sales_basis = (f"{ASSUMED_SHARES['rep_base_pay']:.0%} of {_fmt(per_rep, currency)}, the sales of one full-time "
-                   f"rep in a year ({basis['window']}: {_fmt(basis['revenue'], currency)} over "
+    sales_basis = (f"{ASSUMED_SHARES['rep_base_pay']:.0%} of {_shown(per_rep, company)}, the sales of one full-time "
+                   f"rep in a year ({basis['window']}: {_shown(basis['revenue'], company)} over "
                    f"{basis['fte_years']:.1f} quota-rep FTE-years)")
     rows = []
     if budget.base_salary is None:
         rep_pay = ASSUMED_SHARES["rep_base_pay"] * per_rep
         pay = {rep_role: rep_pay, **{r: ASSUMED_SHARES["manager_base_pay"] * rep_pay for r in others}}
         budget.base_salary = {k: float(round(v)) for k, v in pay.items()}
-        rows.append((f"budget.base_salary.{rep_role}", _fmt(budget.base_salary[rep_role], currency),
+        rows.append((f"budget.base_salary.{rep_role}", _fmt(budget.base_salary[rep_role], company),
                      "yearly base pay: " + sales_basis))
-        rows += [(f"budget.base_salary.{r}", _fmt(budget.base_salary[r], currency),
+        rows += [(f"budget.base_salary.{r}", _fmt(budget.base_salary[r], company),
                   f"{ASSUMED_SHARES['manager_base_pay']:g} x a {rep_role}'s base pay") for r in others]
     if incentives.target_incentive is None:
         ti = ASSUMED_SHARES["rep_target_incentive"] * per_rep
         amounts = {rep_role: ti, **{r: ASSUMED_SHARES["manager_target_incentive"] * ti for r in others}}
         incentives.target_incentive = {k: float(round(v)) for k, v in amounts.items()}
-        rows.append((f"incentives.target_incentive.{rep_role}", _fmt(incentives.target_incentive[rep_role], currency),
+        rows.append((f"incentives.target_incentive.{rep_role}", _fmt(incentives.target_incentive[rep_role], company),
                      f"yearly variable pay at 100% attainment: {ASSUMED_SHARES['rep_target_incentive']:.0%} of "
-                     f"{_fmt(per_rep, currency)}, the sales of one full-time rep in a year"))
-        rows += [(f"incentives.target_incentive.{r}", _fmt(incentives.target_incentive[r], currency),
+                     f"{_shown(per_rep, company)}, the sales of one full-time rep in a year"))
+        rows += [(f"incentives.target_incentive.{r}", _fmt(incentives.target_incentive[r], company),
                   f"{ASSUMED_SHARES['manager_target_incentive']:g} x a {rep_role}'s target incentive") for r in others]
     if budget.hiring_cost_per_hire is None:
         base = budget.base_salary.get(rep_role, 0.0)
         budget.hiring_cost_per_hire = float(round(ASSUMED_SHARES["hiring_cost"] * base))
-        rows.append(("budget.hiring_cost_per_hire", _fmt(budget.hiring_cost_per_hire, currency),
+        rows.append(("budget.hiring_cost_per_hire", _fmt(budget.hiring_cost_per_hire, company),
                      f"recruiting, onboarding and equipment: {ASSUMED_SHARES['hiring_cost']:.0%} of a {rep_role}'s "
                      "yearly base pay"))
     return pd.DataFrame(rows, columns=["key", "value", "basis"])
