@@ -100,14 +100,11 @@ SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (
         Column("risk_id", "id"), Column("title"), _opt("category"), Column("likelihood", "fraction"),
         Column("impact"), _opt("driver"), _opt("owner"), _opt("mitigation"), _opt("status"),
     ), key=("risk_id",)),
-    TableSchema("commits", (  # read by planlib.data.commits, which checks entities and periods against the plan
-        Column("level"), Column("entity", "id"), _opt("product"), Column("period"), Column("amount", "amount"),
-        _opt("submitted_by"), _opt("note"),
-    )),
-    TableSchema("transfers", (  # moves of reps within the history (planlib.data.org)
-        Column("rep_id", "id"), Column("date", "date"), _opt("from_team"), _opt("from_region"), _opt("to_team"),
-        _opt("to_region"),
-    ), rep_on_roster=True),
+    # commits (planlib.data.commits checks entities and periods) and transfers (moves of reps: planlib.data.org)
+    TableSchema("commits", (Column("level"), Column("entity", "id"), _opt("product"), Column("period"),
+                            Column("amount", "amount"), _opt("submitted_by"), _opt("note"))),
+    TableSchema("transfers", (Column("rep_id", "id"), Column("date", "date"), _opt("from_team"), _opt("from_region"),
+                              _opt("to_team"), _opt("to_region")), rep_on_roster=True),
 )}
 REQUIRED_TABLES = ("reps", "sales")  # reps first: sales, pipeline and kpis are checked against the roster
 TABLE_ORDER = ("reps", "sales", "transfers", "market", "competitors", "pipeline", "kpis", "risks")
