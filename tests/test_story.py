@@ -100,7 +100,7 @@ def covered_plan(*, uncovered, losses, p_target=0.134):
 def test_a_covered_target_with_a_low_chance_says_why_in_the_same_breath():
     # Covered with 4,576,000 to spare, risks expected to cost 9,000,000 + 5,094,000: the cushion is smaller.
     words = story.cover_and_chance(covered_plan(uncovered=-4_576_000.0, losses=[9_000_000.0, 5_094_000.0]))
-    assert words == ("On their expected effects, the baseline forecast, 2 initiatives and the planned hires cover "
+    assert words == ("On their expected effects, the baseline forecast, the 2 initiatives and the planned hires cover "
                      "the target with **4,576 k CNY** to spare. That cushion is smaller than the risks' expected "
                      "loss of 14,094 k CNY, and a year's sales spread around the forecast, so the plan reaches the "
                      "target in only 13% of simulated years.")
@@ -132,3 +132,11 @@ def test_odds_basis_says_in_numbers_what_the_entity_odds_rest_on():
     plan.stages["fairness"].reps["basis"] = "own history"
     plain = story.odds_basis(plan, unit=1000, unit_label="k CNY")
     assert "risk register" not in plain and "team peers" not in plain
+
+
+def test_a_plan_without_initiatives_names_only_the_forecast_and_the_hires():
+    plan = covered_plan(uncovered=-502_453.0, losses=[])
+    plan.stages["initiatives"] = SimpleNamespace(summary=pd.DataFrame({"initiative": []}))
+    assert story.cover_and_chance(plan) == (
+        "On their expected effects, the baseline forecast and the planned hires cover the target with **502 k CNY** "
+        "to spare. With the spread of a year's sales the plan reaches the target in 13% of simulated years.")

@@ -206,16 +206,18 @@ def cover_and_chance(plan) -> str:
     unit, label = cfg.company.display_unit, cfg.company.display_unit_label or cfg.company.currency
     bridge, chance = plan["bridge"], chance_of_target(plan)
     n = len(plan["initiatives"].summary)
+    sources = (f"the baseline forecast, the {n} initiatives and the planned hires" if n else
+               "the baseline forecast and the planned hires")
     if bridge.uncovered > 0:
-        return (f"The baseline forecast, the {n} initiatives and the planned hires bring in "
+        return (f"{sources[0].upper()}{sources[1:]} bring in "
                 f"{bridge.covered_share:.0%} of the target; **{money(bridge.uncovered, unit, label)}** is still "
                 "uncovered and needs more action.")
     cushion = -bridge.uncovered
     register = plan["risk_register"].register
-    live = register[register["simulated"]] if "simulated" in register else register
+    live = register[register["simulated"].astype(bool)] if "simulated" in register else register
     loss = float(live["expected_loss"].sum())
-    text = (f"On their expected effects, the baseline forecast, {n} initiatives and the planned hires cover the "
-            f"target with **{money(cushion, unit, label)}** to spare. ")
+    text = (f"On their expected effects, {sources} cover the target with **{money(cushion, unit, label)}** to "
+            "spare. ")
     if len(live) and loss > cushion:
         text += (f"That cushion is smaller than the risks' expected loss of {money(loss, unit, label)}, and a year's "
                  f"sales spread around the forecast, so the plan reaches the target in only {chance:.0%} of "
