@@ -100,7 +100,7 @@ def covered_plan(*, uncovered, losses, p_target=0.134):
 def test_a_covered_target_with_a_low_chance_says_why_in_the_same_breath():
     # Covered with 4,576,000 to spare, risks expected to cost 9,000,000 + 5,094,000: the cushion is smaller.
     words = story.cover_and_chance(covered_plan(uncovered=-4_576_000.0, losses=[9_000_000.0, 5_094_000.0]))
-    assert words == ("On their expected effects, the baseline forecast, the 2 initiatives and the planned hires cover "
+    assert words == ("On their expected effects, the baseline forecast, 2 initiatives and the planned hires cover "
                      "the target with **4,576 k CNY** to spare. That cushion is smaller than the risks' expected "
                      "loss of 14,094 k CNY, and a year's sales spread around the forecast, so the plan reaches the "
                      "target in only 13% of simulated years.")

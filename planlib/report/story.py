@@ -206,10 +206,10 @@ def cover_and_chance(plan) -> str:
     unit, label = cfg.company.display_unit, cfg.company.display_unit_label or cfg.company.currency
     bridge, chance = plan["bridge"], chance_of_target(plan)
     n = len(plan["initiatives"].summary)
-    sources = (f"the baseline forecast, the {n} initiatives and the planned hires" if n else
+    sources = (f"the baseline forecast, {n} initiatives and the planned hires" if n else
                "the baseline forecast and the planned hires")
     if bridge.uncovered > 0:
-        return (f"{sources[0].upper()}{sources[1:]} bring in "
+        return (f"The baseline forecast, {f'the {n} initiatives and ' if n else ''}the planned hires bring in "
                 f"{bridge.covered_share:.0%} of the target; **{money(bridge.uncovered, unit, label)}** is still "
                 "uncovered and needs more action.")
     cushion = -bridge.uncovered
