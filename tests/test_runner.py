@@ -495,3 +495,26 @@ def test_a_killed_kernel_is_reported_and_publishes_nothing(tmp_path):
     assert isinstance(info.value, NotebookFailed) and info.value.cell_index is None
     assert "\n" not in str(info.value)
     assert sorted(p.name for p in fy.iterdir()) == ["failed"]
+
+
+def test_a_kernel_being_shut_down_is_not_interrupted_first_but_a_running_one_is(monkeypatch):
+    """jupyter_client sends SIGINT before a shutdown; under load it printed "KeyboardInterrupt caught in kernel"."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from planlib.report.runner import _kernel_manager_class
+
+    sent = []
+
+    async def interrupt(self):
+        sent.append(self.shutting_down)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", interrupt)
+    km = _kernel_manager_class()()
+    km.shutting_down = True
+    asyncio.run(km._async_interrupt_kernel())
+    assert sent == []  # the shutdown's interrupt is dropped
+    km.shutting_down = False
+    asyncio.run(km._async_interrupt_kernel())
+    assert sent == [False]  # a timeout's interrupt goes through

@@ -434,6 +434,15 @@ def _kernel_manager_class():
             # Encrypted kernel sockets also silence ipykernel's "running over TCP without encryption".
             return "auto" if zmq.has("curve") else "disabled"
 
+        async def _async_interrupt_kernel(self):
+            # jupyter_client interrupts a kernel before it asks it to shut down. Papermill only shuts down an
+            # idle kernel, so that SIGINT stops nothing; on a busy machine it lands while the kernel is
+            # exiting and prints "KeyboardInterrupt caught in kernel" to the run's stderr. Interrupts
+            # outside a shutdown (a cell's timeout) go through.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
     return ThisPythonKernelManager
 
 
