@@ -15,7 +15,7 @@ from planlib.planning.commits import (CommitReview, commit_summary, entity_draws
 from planlib.planning.fairness import (Fairness, fairness_of, gini)
 from planlib.planning.odds import (BASIS, Outcomes, outcome_odds, outcomes_of, share_reaching)
 from planlib.planning.initiatives import (InitiativePlan, active_share, check_initiatives, effect_summary,
-                                          initiatives_table, key_figures, monthly_effects, period_view,
+                                          initiatives_table, monthly_effects, period_view,
                                           rep_month_view, rep_product_view, scope_of, strategy_summary)
 from planlib.planning.negotiate import (MOVE_RULE, Negotiation, commits_view, fairness_comparison, negotiated_allocation,
                                         negotiation_level, talking_points)
@@ -42,7 +42,7 @@ __all__ = [
     "check_targets", "company_trend", "competitor_table", "concentration", "concentration_summary", "customer_mix",
     "effect_summary", "estimate_capacity", "estimate_ramp", "explicit_ramp", "fairness", "fiscal_months", "gini",
     "goal_card_view", "goal_cards", "growth_by", "headlines", "hierarchy", "hire_credit", "initiatives",
-    "initiatives_table", "key_figures", "largest_remainder", "last_year_figures", "market", "market_share",
+    "initiatives_table", "largest_remainder", "last_year_figures", "market", "market_share",
     "metric_history", "mix_by", "monthly_effects", "monthly_fan_table", "period_view", "plan_ramp",
     "plan_year_baseline", "plan_year_days", "product_mix", "productivity_by_region", "rake", "ramp_curve",
     "rep_availability", "rep_month_view", "rep_product_view", "rep_productivity", "rep_run_rates", "scope_of",

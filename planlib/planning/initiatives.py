@@ -17,7 +17,7 @@ from planlib.planning.bridge import RESERVED_STEPS, _whole, plan_year_baseline
 
 __all__ = [
     "InitiativePlan", "active_share", "check_initiatives", "effect_summary", "initiatives_table", "monthly_effects",
-    "period_view", "key_figures", "rep_month_view", "rep_product_view", "scope_of", "strategy_summary",
+    "period_view", "rep_month_view", "rep_product_view", "scope_of", "strategy_summary",
 ]
 
 ALL = "All"  # the product of a target row that covers every product
@@ -393,51 +393,3 @@ def period_view(targets: pd.DataFrame, by: str, period_type: str = "quarter") ->
     company = _wide(_select(targets, "company", period_type), "entity").rename(index={"company": "Total"})
     out = pd.concat([wide, company.reindex(columns=wide.columns)])
     return out.rename_axis(by).reset_index()
-
-
-# --------------------------------------------------------------------------- the plan on a page
-def key_figures(plan) -> pd.DataFrame:
-    """Return the plan's headline figures for the executive summary, each formatted in the display unit.
-
-    Parameters
-    ----------
-    plan : planlib.Plan
-        Reads the stages annual_target, bridge, hiring_plan, budget, incentive_cost, monte_carlo
-        and risk_register.
-
-    Returns
-    -------
-    DataFrame
-        figure, value (formatted text), basis (where the number comes from), in reading order.
-    """
-    from planlib.core.text import money
-
-    cfg = plan.config
-    unit, label = cfg.company.display_unit, cfg.company.display_unit_label or cfg.company.currency
-    shown = lambda amount: money(amount, unit, label)  # noqa: E731
-    target, bridge_ = plan["annual_target"], plan["bridge"]
-    hires = plan["hiring_plan"].summary.set_index("region").loc["Total"]
-    cost = plan["budget"].cost_of_sales.set_index("region").loc["Total"]
-    payout = plan["incentive_cost"].summary
-    simulated = plan["monte_carlo"].summary
-    register = plan["risk_register"].register
-    live = register[register["simulated"]] if "simulated" in register else register
-    gap_text = (f"{shown(bridge_.uncovered)} still uncovered" if bridge_.uncovered > 0 else
-                f"covered, {shown(-bridge_.uncovered)} beyond target")
-    rows = [
-        (f"{target.fiscal_year} target", shown(target.target),
-         f"{target.growth_vs_last_year:+.1%} on last year's outlook; goals.mode {target.mode}"),
-        ("P(attainment), forecast", f"{target.probability:.0%}", f"a {target.verdict} target"),
-        ("P(attainment), with the risks", f"{simulated['p_target']:.0%}",
-         f"{int(payout['n_sims']):,} simulated plan years with the risk register"),
-        ("Baseline forecast", shown(bridge_.baseline), "closed months as booked, the rest forecast"),
-        ("Initiatives", shown(bridge_.initiatives), f"{len(plan['initiatives'].summary)} initiatives, plan-year effect"),
-        ("New hires", f"{int(hires['hires'])}",
-         f"{shown(hires['capacity_added'])} of capacity, {shown(bridge_.new_hires)} of it beyond the baseline"),
-        ("Bridge to target", gap_text, "baseline + initiatives + new hires against the target"),
-        ("Sales cost budget", shown(cost["total_cost"]), f"{cost['pct_of_target']:.1%} of target"),
-        ("Incentive payout, expected", shown(payout["expected_payout"]),
-         f"P10 {shown(payout['payout_p10'])}, P90 {shown(payout['payout_p90'])}"),
-        ("Expected loss from risks", shown(float(live["expected_loss"].sum())), f"{len(live)} risks simulated"),
-    ]
-    return pd.DataFrame(rows, columns=["figure", "value", "basis"])
