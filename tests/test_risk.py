@@ -281,3 +281,14 @@ def test_what_if_for_is_a_named_function_of_the_three_moves():
     assert list(inspect.signature(bound).parameters) == ["growth", "price", "attrition"]
     with pytest.raises(TypeError, match="'NoneType' object is not subscriptable"):
         bound(growth=0.01)
+
+
+def test_simulated_risks_are_the_rows_the_monte_carlo_draws():
+    from planlib.risk import simulated_risks
+
+    register = pd.DataFrame({"risk_id": ["R1", "R2", "R3"], "simulated": [True, False, True]})
+    assert simulated_risks(register)["risk_id"].tolist() == ["R1", "R3"]
+    empty = pd.DataFrame({"risk_id": [], "simulated": []})  # object dtype: still a row filter, not columns
+    assert simulated_risks(empty).columns.tolist() == ["risk_id", "simulated"] and simulated_risks(empty).empty
+    unquantified = pd.DataFrame({"risk_id": ["R1", "R2"]})
+    assert simulated_risks(unquantified)["risk_id"].tolist() == ["R1", "R2"]

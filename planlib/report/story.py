@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from planlib.risk.montecarlo import simulated_risks
+
 __all__ = ["LastYear", "chance_of_target", "chance_source", "cover_and_chance", "goal_cards", "last_year", "odds_basis",
            "plan_on_a_page", "verdict"]
 
@@ -137,7 +139,7 @@ def plan_on_a_page(plan) -> pd.DataFrame:
     cost = plan["budget"].cost_of_sales.set_index("region").loc["Total"]
     payout = plan["incentive_cost"].summary
     register = plan["risk_register"].register
-    live = register[register["simulated"]] if "simulated" in register else register
+    live = simulated_risks(register)
     growth = (f"{target.target / last.amount - 1:+.1%} on last year, {last.label} {shown(last.amount)}"
               if math.isfinite(last.amount) and last.amount > 0 else "no full last year in the history")
     rows = [
@@ -214,7 +216,7 @@ def cover_and_chance(plan) -> str:
                 "uncovered and needs more action.")
     cushion = -bridge.uncovered
     register = plan["risk_register"].register
-    live = register[register["simulated"].astype(bool)] if "simulated" in register else register
+    live = simulated_risks(register)
     loss = float(live["expected_loss"].sum())
     text = (f"On their expected effects, {sources} cover the target with **{money(cushion, unit, label)}** to "
             "spare. ")

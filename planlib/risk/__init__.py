@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from planlib.risk.concentration import ConcentrationResult, concentration, concentration_flags, pipeline_coverage
-from planlib.risk.montecarlo import MonteCarloResult, calibrate_shock_scale, run_monte_carlo
+from planlib.risk.montecarlo import (MonteCarloResult, calibrate_shock_scale, run_monte_carlo,
+                                     simulated_risks)
 from planlib.risk.plan_year import PlanYear, RiskModel, build_plan_year
 from planlib.risk.register import (DRIVER_KINDS, REGISTER_FIELDS, RiskRegister, driver_exposure, heat_map, mitigation_table,
                             parse_impact, quantify_register, validate_register)
@@ -39,6 +40,7 @@ __all__ = [
     "run_monte_carlo",
     "scenarios",
     "sensitivity",
+    "simulated_risks",
     "validate_register",
     "what_if",
     "what_if_figures",
@@ -59,7 +61,7 @@ def headlines(monte_carlo: MonteCarloResult, register: pd.DataFrame, scenario_ta
         top_assumption, top_assumption_step, top_assumption_swing (P(target) points between its moves).
     """
     summary = monte_carlo.summary
-    live = register[register["simulated"]] if "simulated" in register else register
+    live = simulated_risks(register)
     top = register.sort_values(["expected_loss", "risk_id"], ascending=[False, True]).iloc[0] if len(register) else None
     out = {k: float(summary[k]) for k in ("p_target", "mean_attainment", "p10", "p90", "expected_shortfall",
                                           "shortfall_if_missed", "cvar_10")}

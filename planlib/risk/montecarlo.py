@@ -14,7 +14,7 @@ from planlib.core.graph import stage
 from planlib.risk.simulate import (ShockModel, apply_risk_events, draw_risk_events, sim_blocks, simulate_rep_outcomes,
                                    summarize_attainment)
 
-__all__ = ["MonteCarloResult", "calibrate_shock_scale", "run_monte_carlo"]
+__all__ = ["MonteCarloResult", "calibrate_shock_scale", "run_monte_carlo", "simulated_risks"]
 
 
 # --------------------------------------------------------------------------- Monte Carlo
@@ -95,8 +95,13 @@ class MonteCarloResult:
                              "mean_loss_if_hit": if_hit, "p95_loss": np.quantile(self.loss, 0.95, axis=0)})
 
 
+def simulated_risks(register: pd.DataFrame) -> pd.DataFrame:
+    """Return the register's risks the Monte Carlo draws (its ``simulated`` rows; every row of an unquantified one)."""
+    return register[register["simulated"].astype(bool)] if "simulated" in register else register
+
+
 def _event_arrays(register: pd.DataFrame, exposure: pd.DataFrame, rep_ids: pd.Index):
-    live = register[register["simulated"]] if "simulated" in register else register
+    live = simulated_risks(register)
     expo = exposure.reindex(index=live["risk_id"], columns=rep_ids).fillna(0.0).to_numpy()
     share = np.where(live["impact_kind"] == "share", live["impact_value"], 0.0)
     amount = np.where(live["impact_kind"] == "amount", live["impact_value"], 0.0)

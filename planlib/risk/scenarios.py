@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from planlib.core.errors import ConfigError
-from planlib.risk.montecarlo import _event_arrays
+from planlib.risk.montecarlo import _event_arrays, simulated_risks
 from planlib.core.graph import stage
 from planlib.risk.plan_year import RiskModel
 from planlib.risk.simulate import draw_risk_events, simulate_rep_outcomes
@@ -50,7 +50,7 @@ def scenarios(quantified: pd.DataFrame, forecast_total, *, annual_target: float,
         scenario, forecast_quantile, risk_rule, forecast_revenue, risk_loss, revenue,
         attainment, payout, cost_of_sales (payout / revenue).
     """
-    live = quantified[quantified["simulated"]] if "simulated" in quantified else quantified
+    live = simulated_risks(quantified)
     rows = []
     for name, (quantile, rule) in settings.items():
         if rule == "none":
