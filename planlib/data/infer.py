@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from planlib.core.errors import DataError
-from planlib.data.parsers import parse_amount, parse_date
+from planlib.data.parsers import date_order, parse_amount, parse_date
 from planlib.data.presets import PRESETS, detect_preset, outcome_of, preset_columns
 from planlib.data.readers import decode, read_source
 
@@ -184,20 +184,6 @@ def _choose(profile: pd.DataFrame) -> tuple[list[Guess], list[str]]:
     return guesses, missing
 
 
-def _date_order(values: pd.Series, column: str) -> tuple[bool | None, str]:
-    """Return whether dd/mm dates are day-first, from the values whose day is above 12, and why."""
-    parts = values.astype(str).str.extract(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}").dropna().astype(int)
-    if parts.empty:
-        return None, ""
-    day_first, month_first = int((parts[0] > 12).sum()), int((parts[1] > 12).sum())
-    if day_first and not month_first:
-        return True, f"dates in {column} are day-first: {day_first:,} have a first part above 12, none a second"
-    if month_first and not day_first:
-        return False, f"dates in {column} are month-first: {month_first:,} have a second part above 12, none a first"
-    return None, (f"dates in {column} could be either order ({day_first:,} day-first, {month_first:,} month-first "
-                  "by their parts above 12): set dayfirst")
-
-
 def _currency(values: pd.Series) -> tuple[str | None, str]:
     text = " ".join(values.astype(str).head(2000)).lower()
     for symbol, code in _CURRENCIES:
@@ -267,7 +253,7 @@ def infer_config(path: str | Path, *, sheet: str | int | None = None) -> Inferen
     if "date" not in columns:
         raise DataError(f"{path.name}: no column reads as dates (headers: {raw.header}); expected the deals' close "
                         f"date under a header such as 'Close Date' or '成交日期'")
-    dayfirst, order_note = _date_order(raw.frame[raw.header.index(columns["date"])], columns["date"])
+    dayfirst, order_note = date_order(raw.frame[raw.header.index(columns["date"])], columns["date"])
     if order_note:
         notes.append(order_note)
     dates = parse_date(won[raw.header.index(columns["date"])], dayfirst=dayfirst).values.dropna()

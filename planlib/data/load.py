@@ -1,8 +1,7 @@
 """Input data: read every configured table, map its columns, clean it, and build the monthly panel.
 
-Every row read is either used or listed in ``rejects`` with its file, line and
-reason (rows in = rows used + rows rejected); soft repairs are counted. Problems
-of a whole file (missing column, undecodable, empty) raise DataError.
+Every row read is used, listed in ``rejects`` with its file, line and reason, or a line of a CRM's report footer
+(rows in = used + rejected + not data); soft repairs are counted. Problems of a whole file raise DataError.
 """
 from __future__ import annotations
 
@@ -24,13 +23,11 @@ from planlib.data.panel import LEVELS, customer_table, monthly_panel
 from planlib.core.errors import DataError, RowProblem
 from planlib.core.graph import stage
 
-__all__ = [
-    "Column", "TableSchema", "SCHEMAS", "LEVELS", "Inputs", "load_inputs", "input_fingerprints",
-    "monthly_panel", "customer_table",
-]
+__all__ = ["Column", "TableSchema", "SCHEMAS", "LEVELS", "Inputs", "load_inputs", "input_fingerprints",
+           "monthly_panel", "customer_table"]
 
 REJECT_COLUMNS = ["table", "file", "line", "column", "value", "reason"]
-COUNT_COLUMNS = ["table", "file", "sha256", "rows_in", "rows_used", "rows_rejected"]
+COUNT_COLUMNS = ["table", "file", "sha256", "rows_in", "rows_used", "rows_rejected", "rows_not_data"]
 REPAIR_COLUMNS = ["table", "file", "repair", "rows"]
 
 
@@ -126,8 +123,8 @@ class Inputs:
         two bad cells is listed twice). ``line`` is where a text editor shows the
         row (header = line 1; Excel row number; record number + 1 for Parquet and SQL).
     counts : DataFrame
-        table, file, sha256, rows_in, rows_used, rows_rejected, where
-        rows_in = rows_used + rows_rejected. Blank lines are not rows.
+        table, file, sha256, rows_in, rows_used, rows_rejected, rows_not_data, where rows_in = rows_used +
+        rows_rejected + rows_not_data (lines of a CRM's report footer). Blank lines are not rows.
     repairs : DataFrame
         table, file, repair, rows: soft repairs and removals, counted.
     """
@@ -145,6 +142,7 @@ class _Cleaned:
     repairs: dict[str, int]
     rows_in: int
     rows_rejected: int
+    rows_not_data: int = 0  # lines of a CRM export's report footer
 
 
 class _Rejects:
@@ -228,13 +226,14 @@ def load_inputs(config, *, strict: bool = False, sales_after: dt.date | None = N
             raw = _readers.read_source(source, name, config.resolve)
         if name == "sales" and source.preset:
             split = _presets.split_export(raw, source, pipeline_given=data.pipeline is not None,
-                                          total_labels=data.total_row_labels)
+                                          total_labels=data.total_row_labels, roster=tables.get("reps"),
+                                          actuals=sales_after is not None)
             raw, source = split.won, split.won_source
         roster_label = counts[0][1] if counts and counts[0][0] == "reps" else "the reps table"
         cleaned = _clean(name, raw, source, data, config.as_of, tables.get("reps"), roster_label,
                          sales_after=sales_after, sales=tables.get("sales"))
         if split is not None and name in ("sales", "pipeline"):
-            cleaned = _presets.set_aside(cleaned, split.set_aside if name == "sales" else split.open_rejects)
+            cleaned = _presets.set_aside(cleaned, split, name)
         if name in REQUIRED_TABLES and cleaned.frame.empty and not strict:
             soft = cleaned.rejects["soft"].astype(bool)
             raise DataError(f"{raw.label} has no usable rows: all {cleaned.rows_in} data rows were rejected"
@@ -247,7 +246,8 @@ def load_inputs(config, *, strict: bool = False, sales_after: dt.date | None = N
         if name == "transfers":  # sales without a region of their own: the rep's region then
             tables["sales"] = _org.regions_after_moves(tables["sales"], tables["reps"], cleaned.frame)
         rejects.append(cleaned.rejects)
-        counts.append((name, raw.label, raw.sha256, cleaned.rows_in, len(cleaned.frame), cleaned.rows_rejected))
+        counts.append((name, raw.label, raw.sha256, cleaned.rows_in, len(cleaned.frame), cleaned.rows_rejected,
+                       cleaned.rows_not_data))
         repairs += [(name, raw.label, k, v) for k, v in cleaned.repairs.items() if v]
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(columns=REJECT_COLUMNS + ["soft"])
     if strict:

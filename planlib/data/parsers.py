@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "DATE_FORMS", "Parsed", "escape_control", "parse_amount", "parse_date", "parse_id", "parse_int", "parse_number",
+    "DATE_FORMS", "Parsed", "date_order", "escape_control", "parse_amount", "parse_date", "parse_id", "parse_int", "parse_number",
     "parse_rate", "parse_text", "window_year",
 ]
 
@@ -296,3 +296,17 @@ def _parse_general_dates(rest: pd.Series, dayfirst, two_digit_years, date_format
     repairs["date not in ISO form read by rule (day/month order, year-first, 年月日)"] = int(ok.sum())
     bad = reason != ""
     return values, pd.Series(reason[bad], index=rest.index[bad], dtype=object), repairs
+
+
+def date_order(values: pd.Series, column: str) -> tuple[bool | None, str]:
+    """Return whether dd/mm dates are day-first, from the values whose day is above 12, and why."""
+    parts = values.astype(str).str.extract(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}").dropna().astype(int)
+    if parts.empty:
+        return None, ""
+    day_first, month_first = int((parts[0] > 12).sum()), int((parts[1] > 12).sum())
+    if day_first and not month_first:
+        return True, f"dates in {column} are day-first: {day_first:,} have a first part above 12, none a second"
+    if month_first and not day_first:
+        return False, f"dates in {column} are month-first: {month_first:,} have a second part above 12, none a first"
+    return None, (f"dates in {column} could be either order ({day_first:,} day-first, {month_first:,} month-first "
+                  "by their parts above 12): set dayfirst")

@@ -351,6 +351,8 @@ def headline(plan: Plan) -> dict[str, str]:
     for key, text in (("rows_in", "Input rows read"), ("rows_used", "Input rows used"),
                       ("rows_rejected", "Input rows rejected")):
         figures[text] = f"{sum(c[key] for c in counts):,}"
+    if any(c.get("rows_not_data") for c in counts):
+        figures["Input lines of report footers (not data)"] = f"{sum(c.get('rows_not_data', 0) for c in counts):,}"
     return figures
 
 
@@ -409,7 +411,8 @@ def portable_config(cfg: PlanConfig) -> dict:
 
 
 def input_counts(plan: Plan, counts: pd.DataFrame | None = None) -> list[dict]:
-    """Return one record per input table: table, file (relative to the config), sha256, rows in/used/rejected.
+    """Return one record per input table: table, file (relative to the config), sha256, rows in/used/rejected,
+    and rows_not_data where a CRM export's report footer was counted.
 
     ``counts`` defaults to the plan's inputs; a review passes its own, where the table ``actuals`` is the
     file ``review.actuals``.
@@ -427,9 +430,12 @@ def input_counts(plan: Plan, counts: pd.DataFrame | None = None) -> list[dict]:
             file = _hide_password(source.sql.url)
         else:
             file = str(row["file"])
-        records.append({"table": str(row["table"]), "file": file, "sha256": str(row["sha256"]),
-                        "rows_in": int(row["rows_in"]), "rows_used": int(row["rows_used"]),
-                        "rows_rejected": int(row["rows_rejected"])})
+        record = {"table": str(row["table"]), "file": file, "sha256": str(row["sha256"]),
+                  "rows_in": int(row["rows_in"]), "rows_used": int(row["rows_used"]),
+                  "rows_rejected": int(row["rows_rejected"])}
+        if int(row.get("rows_not_data", 0)):  # a CRM's report footer: rows_in = used + rejected + not data
+            record["rows_not_data"] = int(row["rows_not_data"])
+        records.append(record)
     return records
 
 

@@ -43,7 +43,8 @@ from planlib.data.bundle import PlanOfRecord
 from planlib.review.scorecard import Scorecards, scorecards
 
 __all__ = [
-    "PlanOfRecord", "ReviewResult", "ReviewWindow", "actual_vs_plan", "allocation_options", "annual_targets",
+    "PlanOfRecord", "ReviewResult", "ReviewWindow", "actual_vs_plan", "actuals_source", "allocation_options",
+    "annual_targets",
     "build_review", "check_continuity", "exact_parts", "feedback_notes", "load_review_inputs", "month_table",
     "notes_table", "option_targets_table", "overrides", "percent", "price_volume_mix", "pvm_table",
     "reforecast_months", "reforecast_panel", "review_history", "review_window", "targets_to_review",
@@ -204,7 +205,7 @@ def load_review_inputs(config, actuals: Path | str | None = None, history_end: d
     if actuals is None:
         return inputs
     data = config.data
-    source = data.sales.model_copy(update={"path": config.resolve(actuals), "sql": None})
+    source = actuals_source(data.sales, config.resolve(actuals), config.resolve)
     only_sales = data.model_copy(update={"sales": source, "market": None, "competitors": None, "pipeline": None,
                                          "kpis": None, "risks": None})
     through = None
@@ -231,6 +232,33 @@ def load_review_inputs(config, actuals: Path | str | None = None, history_end: d
     return Inputs(tables=tables, rejects=pd.concat([inputs.rejects, renamed(extra.rejects)], ignore_index=True),
                   counts=pd.concat([inputs.counts, renamed(extra.counts)], ignore_index=True),
                   repairs=pd.concat([inputs.repairs, renamed(extra.repairs)], ignore_index=True))
+
+
+def actuals_source(sales, path: Path, resolve):
+    """Return the data source to read a review's actuals file with: ``data.sales`` pointed at the file, or, when
+    the file's headers are a CRM export's (a HubSpot deals export, a Salesforce opportunity report) that
+    ``data.sales`` is not, that CRM's preset with its own headers.
+
+    The plan may have been made from a plain file while the quarter's deals come straight from the CRM. The
+    preset then splits the export (won deals are the actuals; lost and open deals are counted, not used; the
+    report footer is counted, not data) and reads owners given by name as the roster's rep_id. The plain file's
+    ``columns`` do not apply to it; its number formats do, and an unset ``dayfirst`` is taken from the dates whose
+    day is above 12 (else ambiguous dates are rejected, as always).
+    """
+    from planlib.data.parsers import date_order
+    from planlib.data.presets import detect_preset, preset_columns
+    from planlib.data.readers import read_source
+
+    source = sales.model_copy(update={"path": path, "sql": None})
+    raw = read_source(source, "sales", resolve)
+    preset = detect_preset(raw.header)
+    if preset is None or preset == sales.preset:
+        return source
+    update = {"preset": preset, "columns": {}}
+    if source.dayfirst is None and source.date_format is None:
+        column = preset_columns(preset, raw.header)["date"]
+        update["dayfirst"] = date_order(raw.frame[raw.header.index(column)], column)[0]
+    return source.model_copy(update=update)
 
 
 def _review_as_of(plan) -> dt.date:
