@@ -168,3 +168,81 @@ def test_lines_that_hold_no_deal_and_a_deal_without_stage(tmp_path):
     assert counts.loc[["sales", "pipeline"], "rows_in"].sum() == len(body) + 2
     won = frame[frame["outcome"] == "won"].drop(index=0, errors="ignore")
     assert round(inputs.tables["sales"]["amount"].sum(), 2) == round(won["amount"].sum(), 2)
+
+
+# --------------------------------------------------------------------------- Salesforce's report footer
+FOOTER = ['""', '""', '"Grand Totals (9 records)"', '""', '"Confidential Information - Do Not Distribute"',
+          '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."']
+
+
+def _with_lines(path, middle: dict[int, str] | None = None, tail: list[str] = ()) -> list[str]:
+    """Rewrite ``path`` with ``middle`` lines inserted before the given 1-based line numbers and ``tail`` appended;
+    return the file's lines."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for at, text in sorted((middle or {}).items(), reverse=True):
+        lines.insert(at - 1, text)
+    lines += list(tail)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines
+
+
+def test_salesforce_report_footer_is_counted_as_not_data_and_odd_rows_are_still_rejected(tmp_path):
+    frame = with_outcomes(deals(**SMALL))
+    path = write_salesforce(tmp_path, frame)
+    n = len(frame)
+    # an odd single-cell line among the deals (line 6) and one just above the footer: both are broken rows
+    lines = _with_lines(path, {6: '"Subtotal North"'}, ['"stray note"', *FOOTER])
+    assert len(lines) == 1 + n + 2 + len(FOOTER)
+    inputs = load_inputs(_config(tmp_path, path, "salesforce"))
+    counts = inputs.counts.set_index("table")
+    won, lost, open_ = (int((frame["outcome"] == k).sum()) for k in ("won", "lost", "open"))
+    # rows in = used + rejected + not data: the two odd rows and the lost deals rejected, the 6 footer lines not data
+    assert counts.loc["sales", ["rows_in", "rows_used", "rows_rejected", "rows_not_data"]].tolist() == [
+        won + lost + 2 + 6, won, lost + 2, 6]
+    assert counts.loc["pipeline", ["rows_in", "rows_not_data"]].tolist() == [open_, 0]
+    broken = inputs.rejects[inputs.rejects["reason"].str.contains("fields as in the header")]
+    assert broken[["line", "value", "reason"]].values.tolist() == [
+        [6, '"Subtotal North"', "expected 11 fields as in the header, found 1"],
+        [n + 3, '"stray note"', "expected 11 fields as in the header, found 1"]]
+    assert inputs.repairs.set_index("repair").loc["report footer, not data", "rows"] == 6
+    assert not inputs.rejects["line"].isin(range(n + 4, n + 10)).any()  # no footer line is listed as rejected
+    won_rows = frame[frame["outcome"] == "won"]
+    assert round(inputs.tables["sales"]["amount"].sum(), 2) == round(won_rows["amount"].sum(), 2)
+
+
+def test_a_trailing_block_without_salesforces_fixed_lines_is_no_footer(tmp_path):
+    frame = with_outcomes(deals(**SMALL))
+    path = write_salesforce(tmp_path, frame)
+    n = len(frame)
+    _with_lines(path, tail=['""', '"Grand Totals (9 records)"', '"Prepared by the sales office"'])
+    inputs = load_inputs(_config(tmp_path, path, "salesforce"))
+    counts = inputs.counts.set_index("table")
+    assert counts.loc["sales", "rows_not_data"] == 0
+    broken = inputs.rejects[inputs.rejects["reason"].str.contains("fields as in the header")]
+    assert broken["line"].tolist() == [n + 2, n + 3, n + 4]
+
+
+def test_owners_given_by_name_are_read_as_the_rosters_rep_id(tmp_path):
+    frame = with_outcomes(deals(**SMALL))
+    path = write_salesforce(tmp_path, frame)
+    cfg = _config(tmp_path, path, "salesforce")
+    # the roster keys reps by employee id; the export names the owner (spacing and case differ for one)
+    text = pd.read_csv(path, dtype=str, keep_default_na=False)
+    text.loc[text["Opportunity Owner"] == "Dev Patel", "Opportunity Owner"] = "dev  PATEL"
+    text.to_csv(path, index=False)
+    (tmp_path / "reps.csv").write_text("rep_id,name,region\nE1,Ana Lima,North\nE2,Dev Patel,South\n",
+                                       encoding="utf-8")
+    inputs = load_inputs(cfg)
+    won = frame[frame["outcome"] == "won"]
+    by_rep = inputs.tables["sales"].groupby("rep_id")["amount"].sum().round(2).to_dict()
+    assert by_rep == {"E1": round(won.loc[won["owner"] == "Ana Lima", "amount"].sum(), 2),
+                      "E2": round(won.loc[won["owner"] == "Dev Patel", "amount"].sum(), 2)}
+    assert inputs.repairs.set_index("repair").loc["owner given by name: read as the roster's rep_id", "rows"] == len(
+        frame)
+    # a name two reps share decides nothing: those deals stay under the name and are rejected as off the roster
+    (tmp_path / "reps.csv").write_text("rep_id,name,region\nE1,Ana Lima,North\nE2,Dev Patel,South\n"
+                                       "E3,Dev Patel,North\n", encoding="utf-8")
+    inputs = load_inputs(cfg)
+    off = inputs.rejects[(inputs.rejects["table"] == "sales") & (inputs.rejects["column"] == "Opportunity Owner")]
+    assert len(off) == len(won[won["owner"] == "Dev Patel"]) and set(off["value"]) == {"dev  PATEL"}
+    assert off["reason"].iloc[0].startswith("expected a rep_id on the roster (reps.csv)")
