@@ -156,3 +156,95 @@ def test_the_template_states_every_amount_so_the_sample_assumes_nothing():
 
     cfg = load_config(REPO / "templates" / "plan.yaml")
     assert assumed_values(cfg).empty
+
+
+# --------------------------------------------------------------------------- the quarterly review, from the CRM
+def _review(config: Path, bundle: Path, actuals: Path, cwd: Path) -> Path:
+    planlib = Path(sys.executable).with_name("planlib")
+    run = subprocess.run([str(planlib), "review", "--config", str(config), "--plan", str(bundle), "--as-of",
+                          "2027-03-31", "--actuals", str(actuals)], cwd=cwd, capture_output=True, text=True,
+                         timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return bundle.parent / f"{bundle.name}-review-2027Q1"
+
+
+@pytest.fixture(scope="module")
+def crm_reviews(own_bundle, tmp_path_factory) -> dict:
+    """The FY2027 Q1 review of the own company's plan, once on a Salesforce report export (with its footer) and
+    once on a HubSpot deals export of the same deals, each run from a folder outside the project."""
+    import shutil
+
+    from review_actuals import quarter_deals, write_hubspot, write_salesforce
+
+    company = own_bundle.parents[2]
+    deals = quarter_deals()
+    elsewhere = tmp_path_factory.mktemp("reviewer")
+    copy = tmp_path_factory.mktemp("second") / "FY2027" / "v001"  # a review of a quarter is never overwritten
+    shutil.copytree(own_bundle, copy)
+    config = company / "plan.yaml"
+    return {"deals": deals, "salesforce": _review(config, own_bundle, write_salesforce(company, deals), elsewhere),
+            "hubspot": _review(config, copy, write_hubspot(company, deals), elsewhere), "plan": own_bundle}
+
+
+def _sheet(review: Path, name: str) -> pd.DataFrame:
+    return pd.read_excel(review / "review.xlsx", sheet_name=name)
+
+
+def test_review_on_crm_exports_counts_every_row_and_the_salesforce_footer_apart(crm_reviews):
+    deals = crm_reviews["deals"]
+    n_won, n_lost, n_open = ((deals["outcome"] == k).sum() for k in ("won", "lost", "open"))
+    for crm, footer in (("salesforce", 6), ("hubspot", 0)):
+        manifest = __import__("json").loads((crm_reviews[crm] / "manifest.json").read_text(encoding="utf-8"))
+        actuals = next(r for r in manifest["inputs"] if r["table"] == "actuals")
+        # rows in = used + rejected + not data: lost and open deals rejected, the footer's 6 lines not data
+        assert (actuals["rows_in"], actuals["rows_used"], actuals["rows_rejected"], actuals.get("rows_not_data", 0)) \
+            == (len(deals) + footer, n_won, n_lost + n_open, footer), crm
+        rejects = pd.read_csv(crm_reviews[crm] / "rejects.csv", encoding="utf-8-sig")
+        rejects = rejects[rejects["table"] == "actuals"]
+        assert sorted(rejects["line"]) == sorted(deals.index[deals["outcome"] != "won"] + 2), crm  # header: line 1
+        assert set(rejects["reason"].str.extract(r"^(lost deal|open deal)")[0]) == {"lost deal", "open deal"}
+        text = page_text(crm_reviews[crm] / "06_quarterly_review.html")
+        said = (f"The actuals: {len(deals) + footer:,} rows read from {actuals['file']}: {n_won:,} used as deals of "
+                f"the review, {n_lost + n_open:,} rejected ({n_lost:,} lost deal(s), {n_open:,} open deal(s))")
+        assert said in " ".join(text.split()), crm
+        assert ("6 line(s) of the report's footer, not data" in " ".join(text.split())) == (footer > 0)
+
+
+def test_review_on_crm_exports_gives_the_figures_computed_by_hand(crm_reviews):
+    deals = crm_reviews["deals"]
+    won = deals[deals["outcome"] == "won"]
+    quarter = won[(won["closed"] >= pd.Timestamp("2027-01-01").date()) & (won["closed"] <= pd.Timestamp(
+        "2027-03-31").date())]
+    actual = quarter.groupby("region")["amount"].sum()
+    with (crm_reviews["plan"] / "targets.csv").open(encoding="utf-8-sig", newline="") as fh:
+        t = pd.DataFrame(list(csv.DictReader(fh))).astype({"target": float})
+    region = t[(t["level"] == "region") & (t["product"] == "All")]
+    plan_q1 = region[region["period"].isin(["2027-01", "2027-02", "2027-03"])].groupby("entity")["target"].sum()
+    annual = region[region["period_type"] == "year"].set_index("entity")["target"]
+    unit = 1000  # allocation.rounding_unit's default
+    for crm in ("salesforce", "hubspot"):
+        by_region = _sheet(crm_reviews[crm], "By region").set_index("region")
+        assert by_region["actual (USD)"].round(2).to_dict() == actual.round(2).to_dict(), crm
+        assert by_region["plan (USD)"].to_dict() == plan_q1.to_dict(), crm
+        # carry: each region's rest of year is its annual target less its actual to date, in whole units that add
+        # up to the company's rest (the regions' needs together, rounded), months adding up to each region
+        need = (annual - actual).clip(lower=0)
+        months = _sheet(crm_reviews[crm], "Option targets")
+        carry = months[months["option"] == "carry"].groupby("region")["target (USD)"].sum()
+        options = _sheet(crm_reviews[crm], "Options").set_index("option")
+        assert carry.sum() == options.loc["carry", "rest_target (USD)"] == round(need.sum() / unit) * unit, crm
+        assert ((carry - need).abs() < unit).all() and (carry % unit == 0).all(), crm
+        assert options.loc["carry", "annual_target (USD)"] == annual.sum()
+    # the same deals from either CRM give the same review
+    pd.testing.assert_frame_equal(_sheet(crm_reviews["salesforce"], "Summary"), _sheet(crm_reviews["hubspot"],
+                                                                                       "Summary"))
+
+
+def test_review_page_reads_cleanly_and_scores_only_people(crm_reviews):
+    text = page_text(crm_reviews["salesforce"] / "06_quarterly_review.html")
+    assert not re.search(r"\b(nan|NaN|None|NaT)\b", text)
+    assert "USD" in text and not any(word in text for word in SAMPLE_WORDS)
+    scores = pd.read_csv(crm_reviews["salesforce"] / "scorecards.csv", encoding="utf-8-sig")
+    assert sorted(scores["rep_id"].unique()) == ["E01", "E02", "E03", "E04", "E05", "E06"]  # no planned seat
+    assert "Not scored (planned seats with no one on the roster yet; their targets count for their team and " \
+           "region): North TBH 1, South TBH 1." in " ".join(text.split())

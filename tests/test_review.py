@@ -185,6 +185,18 @@ def test_options_for_the_rest_of_the_year_by_hand():
     assert wide.set_index(["option", "region"]).loc[("carry", "West"), "rest_of_year"] == 290
 
 
+def test_carry_shares_the_companys_rounded_need_so_regions_add_up_to_it():
+    c = actual_vs_plan(_targets(), _sales(), ROSTER, WINDOW)
+    # East needs 1200 - 180 = 1020 (2.55 units of 400), West 600 - 310 = 290 (0.725 units): together 1310, 3.275
+    # units, so 3 units. Rounded one by one they would be 3 + 1 = 4 units (1600, 290 more than needed); shared by
+    # largest remainder, each gets its floor (2 and 0) and the last unit goes to West's larger remainder.
+    effects, months = allocation_options(_targets(), c, FORECAST, WINDOW, rounding_unit=400, reset_quantile=0.5)
+    carry = months[months["option"] == "carry"].groupby("region")["target"].sum()
+    assert carry.to_dict() == {"East": 800, "West": 400}
+    assert effects.set_index("option").loc["carry", "rest_target"] == 1200 == carry.sum()
+    assert abs(1200 - 1310) <= 400 / 2
+
+
 def test_targets_that_became_unreasonable_or_too_easy():
     targets = _targets()
     c = actual_vs_plan(targets, _sales(), ROSTER, WINDOW)

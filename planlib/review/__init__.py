@@ -4,8 +4,8 @@ what is left, and the scorecards.
 May import ``risk``, ``resources``, ``planning``, ``forecast``, ``data`` and ``core``.
 """
 
-from planlib.review.quarter import (PlanOfRecord, ReviewResult, ReviewWindow, actual_vs_plan, actuals_source,
-                                    allocation_options,
+from planlib.review.quarter import (PlanOfRecord, ReviewResult, ReviewWindow, actual_vs_plan, actuals_note,
+                                    actuals_source, allocation_options,
                                     annual_targets, build_review, check_continuity, exact_parts, feedback_notes,
                                     load_review_inputs, month_table, notes_table, option_targets_table, overrides,
                                     percent, price_volume_mix, pvm_table, reforecast_months, reforecast_panel,
@@ -18,7 +18,7 @@ from planlib.review import quarter, scorecard
 
 __all__ = [
     "PlanOfRecord", "ReviewResult", "ReviewWindow", "SALES_METRICS", "ScorecardDefinition", "Scorecards",
-    "actual_vs_plan", "actuals_source", "allocation_options", "annual_targets", "band_of", "build_review", "check_continuity",
+    "actual_vs_plan", "actuals_note", "actuals_source", "allocation_options", "annual_targets", "band_of", "build_review", "check_continuity",
     "definition", "exact_parts", "feedback_notes", "load_review_inputs", "measure", "month_table", "notes_table",
     "option_targets_table", "overrides", "percent", "price_volume_mix", "pvm_table", "quarter", "reforecast_months",
     "reforecast_panel", "resolved", "review_history", "review_window", "score", "score_value", "scorecard",

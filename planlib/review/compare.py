@@ -262,6 +262,9 @@ def price_volume_mix(sales: pd.DataFrame, targets: pd.DataFrame, window: ReviewW
     now = _in_months(sales, window.closed)
     before = _in_months(sales, price_months)
     missing = int(now["quantity"].isna().sum() + before["quantity"].isna().sum())
+    if missing and missing == len(now) + len(before):  # no quantity column in the data at all
+        return None, ("the deals carry no quantity (data.sales maps no quantity column): price, volume and mix "
+                      "cannot be told apart")
     if missing:
         return None, f"{missing} deal(s) lack a quantity: price, volume and mix are not split"
     plan = _target_rows(targets, "product", _closed_labels(window), product=None)

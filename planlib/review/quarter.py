@@ -43,7 +43,8 @@ from planlib.data.bundle import PlanOfRecord
 from planlib.review.scorecard import Scorecards, scorecards
 
 __all__ = [
-    "PlanOfRecord", "ReviewResult", "ReviewWindow", "actual_vs_plan", "actuals_source", "allocation_options",
+    "PlanOfRecord", "ReviewResult", "ReviewWindow", "actual_vs_plan", "actuals_note", "actuals_source",
+    "allocation_options",
     "annual_targets",
     "build_review", "check_continuity", "exact_parts", "feedback_notes", "load_review_inputs", "month_table",
     "notes_table", "option_targets_table", "overrides", "percent", "price_volume_mix", "pvm_table",
@@ -142,6 +143,13 @@ def build_review(record: PlanOfRecord, sales: pd.DataFrame, roster: pd.DataFrame
         q_targets = _target_rows(targets, "rep", [f"{m:%Y-%m}" for m in window.quarter_months])
         rep_targets = q_targets.groupby("entity", sort=False)["target"].sum().astype(float)
         rep_targets = rep_targets[rep_targets > 0]
+        # A planned hire's seat ("North TBH 1") is no one yet: its target counts for its team and region, but
+        # there is no person to score (a vacant seat would rank "below" with no tenure).
+        seats = sorted(set(rep_targets.index) - set(roster["rep_id"]))
+        rep_targets = rep_targets.drop(seats)
+        if seats:
+            notes.append(say("Not scored (planned seats with no one on the roster yet; their targets count for "
+                             "their team and region): {seats}.", seats=", ".join(seats)))
         start = window.quarter_months[0]
         end = window.closed_through + pd.offsets.MonthEnd(0)
         cards = scorecards(cfg.scorecard, sales=sales, roster=roster, rep_targets=rep_targets, kpis=kpis,
@@ -390,6 +398,36 @@ def notes_table(result: ReviewResult) -> pd.DataFrame:
     notes = list(result.notes) or ["No caveat: the closed months are complete and every rep who sold in the "
                                    "quarter had a target."]
     return pd.DataFrame({"note": notes})
+
+
+def actuals_note(inputs) -> tuple[str, dict]:
+    """Return (Markdown template, values) accounting for every row of the review's actuals file.
+
+    Rows read = used + rejected + lines of a CRM report's footer (not data); the rejected rows are told apart
+    as lost deals, open deals and others (each with its line and reason in rejects.csv). Without an actuals
+    file (the deals come from the sales source) the template says so.
+
+    Parameters
+    ----------
+    inputs : planlib.data.Inputs
+        The review's inputs (the stage ``review_inputs``): the table "actuals" is the actuals file.
+    """
+    counts = inputs.counts[inputs.counts["table"] == "actuals"]
+    if counts.empty:
+        return "The deals to the review date are read from the plan's sales source; no separate actuals file.", {}
+    row = counts.iloc[0]
+    reasons = inputs.rejects.loc[inputs.rejects["table"] == "actuals"].drop_duplicates("line")["reason"]
+    lost = int(reasons.str.startswith("lost deal").sum())
+    open_ = int(reasons.str.startswith("open deal").sum())
+    parts = [f"{n:,} {what}" for n, what in ((lost, "lost deal(s)"), (open_, "open deal(s)"),
+                                            (int(row["rows_rejected"]) - lost - open_, "other(s)")) if n]
+    footer = int(row.get("rows_not_data", 0))
+    template = ("The actuals: {rows_in:,} rows read from {file}: **{used:,} used** as deals of the review, "
+                "{rejected:,} rejected" + (" ({why})" if parts else "")
+                + (", and {footer:,} line(s) of the report's footer, not data" if footer else "")
+                + ". Every rejected row is in rejects.csv with its line and reason.")
+    return template, {"rows_in": int(row["rows_in"]), "file": str(row["file"]), "used": int(row["rows_used"]),
+                      "rejected": int(row["rows_rejected"]), "why": ", ".join(parts), "footer": footer}
 
 
 def pvm_table(result: ReviewResult) -> pd.DataFrame:
