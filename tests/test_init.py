@@ -3,6 +3,7 @@ the evidence of every guess, a roster from the deal owners, and never a file wri
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -120,7 +121,11 @@ def _hubspot(folder):
 
 def _salesforce(folder):
     frame = with_outcomes(deals(**E2E))
-    return write_salesforce(folder, frame), frame[frame["outcome"] == "won"]["amount"], "USD", "salesforce"
+    path = write_salesforce(folder, frame)
+    with path.open("a", encoding="utf-8") as fh:  # the footer Salesforce writes under a report's data
+        fh.write(f'""\n""\n"Grand Totals ({len(frame)} records)"\n""\n"Confidential Information - Do Not Distribute"\n'
+                 '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\n')
+    return path, frame[frame["outcome"] == "won"]["amount"], "USD", "salesforce"
 
 
 def _chinese(folder):
@@ -153,3 +158,10 @@ def test_init_then_plan_with_no_edit_writes_a_whole_bundle_with_the_exports_won_
     assert round(sum(r[total] for r in months), 2) == round(float(sum(won_amounts)), 2)
     page = (bundle / "01_market_analysis.html").read_text(encoding="utf-8")
     assert "Roster inferred from the sales" in page
+    # Salesforce's footer: 6 lines counted apart, not rejected (rows in = used + rejected + not data)
+    sales = next(r for r in json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["inputs"]
+                 if r["table"] == "sales")
+    assert sales.get("rows_not_data", 0) == (6 if preset == "salesforce" else 0)
+    assert sales["rows_in"] == sales["rows_used"] + sales["rows_rejected"] + sales.get("rows_not_data", 0)
+    assert ("6 lines of a CRM report&#x27;s footer (not data)" in page or
+            "6 lines of a CRM report's footer (not data)" in page) == (preset == "salesforce")
