@@ -306,8 +306,10 @@ class Review(Section):
     as_of: dt.date | None = Field(None, description="the review date: months ending on or before it are closed; "
                                                     "none: the config's as_of")
     actuals: Path | None = Field(None, description="a file of the deals after the plan's history, in the layout "
-                                                   "of data.sales (its columns and formats apply); none: the "
-                                                   "sales source of data holds them")
+                                                   "of data.sales (its columns and formats apply), or a HubSpot "
+                                                   "deals export or Salesforce opportunity report (told by its "
+                                                   "headers, read by its preset); none: the sales source of data "
+                                                   "holds them")
     reset_quantile: float = Field(0.5, gt=0, lt=1, description="the reset option sets the rest of the year to "
                                                                "this quantile of the re-forecast")
     unreasonable_above: float = Field(1.25, gt=1, description="a target needing more than this x its plan pace "

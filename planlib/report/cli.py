@@ -136,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--as-of", required=True, dest="as_of",
                         help="the review date, ISO (2027-03-31): months ending on or before it are closed")
     review.add_argument("--actuals", help="a CSV/Excel/Parquet file of the deals after the plan's history, in the "
-                                          "layout of data.sales (default: the config's sales source holds them)")
+                                          "layout of data.sales, or a HubSpot deals export or Salesforce "
+                                          "opportunity report as the CRM writes it (told by its headers) "
+                                          "(default: the config's sales source holds them)")
     review.add_argument("--config", default="templates/plan.yaml",
                         help="the config whose data sources and review settings are used (default: "
                              "templates/plan.yaml); the plan's own settings come from the bundle")
