@@ -3,6 +3,7 @@ company's Q1 review end to end, cross-checked against the raw deals, with the pl
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import shutil
 from pathlib import Path
@@ -15,8 +16,10 @@ from tiny_project import file_hashes, make_project
 
 from planlib.report.cli import main
 from planlib.core.errors import BundleExistsError, ConfigError, DataError
+from planlib.core import text
 from planlib.review.quarter import (
     actual_vs_plan,
+    actuals_note,
     allocation_options,
     annual_targets,
     check_continuity,
@@ -365,7 +368,12 @@ def test_actuals_inside_the_plans_history_or_after_the_review_date_are_rejected(
     history = "dated inside the plan's history (through 2026-10-31): the plan of record counted it already"
     assert rejected["reason"].tolist()[0].startswith(history)
     assert rejected["reason"].tolist()[2].startswith(history)
-    assert rejected["reason"].tolist()[1].startswith("dated after as_of 2027-03-31")
+    assert rejected["reason"].tolist()[1] == "dated after the review date 2027-03-31: left out of this review"
+    template, values = actuals_note(inputs)  # the review page's account of the file
+    assert html.unescape(text.fmt(template, **values)) == (
+        "The actuals: 5 rows read from actuals.csv: **2 used** as deals of the review, 3 rejected (2 dated inside "
+        "the plan's history, 1 dated after the review date). Every rejected row is in rejects.csv with its line "
+        "and reason.")
     sales = inputs.tables["sales"]
     assert sorted(sales.loc[sales["deal_id"].str.startswith("A"), "deal_id"]) == ["A2", "A3"]
     assert sales["amount"].sum() == pytest.approx(inputs.tables["sales"]["amount"].iloc[:-2].sum() + 1000.0)

@@ -458,7 +458,6 @@ def _sales_rules(sales, ok, live, rej, raw, positions, data, as_of, roster, repa
     """After as_of, on or before sales_after (a review's actuals), credit notes, region from the roster."""
     def written(column, mask):  # the cells as the file has them
         return raw.frame[positions[column]].iloc[live[mask]].to_numpy()
-
     date_header = raw.header[positions["date"]]
     if sales_after is not None:
         earlier = ok & (sales["date"] < pd.Timestamp(sales_after) + pd.Timedelta(days=1)).to_numpy(bool)
@@ -469,7 +468,8 @@ def _sales_rules(sales, ok, live, rej, raw, positions, data, as_of, roster, repa
         ok = ok & ~earlier
     later = ok & (sales["date"] > pd.Timestamp(as_of)).to_numpy(bool)
     rej.add(live[later], date_header, written("date", later),
-            f"dated after as_of {as_of.isoformat()}: left out of the plan", soft=True)
+            f"dated after the review date {as_of.isoformat()}: left out of this review" if sales_after is not None
+            else f"dated after as_of {as_of.isoformat()}: left out of the plan", soft=True)
     repairs["sale dated after as_of removed"] = int(later.sum())
     ok = ok & ~later
     negative = ok & (sales["amount"] < 0).to_numpy(bool)

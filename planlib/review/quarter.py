@@ -419,8 +419,12 @@ def actuals_note(inputs) -> tuple[str, dict]:
     reasons = inputs.rejects.loc[inputs.rejects["table"] == "actuals"].drop_duplicates("line")["reason"]
     lost = int(reasons.str.startswith("lost deal").sum())
     open_ = int(reasons.str.startswith("open deal").sum())
+    later = int(reasons.str.startswith("dated after the review date").sum())
+    earlier = int(reasons.str.startswith("dated inside the plan's history").sum())
+    other = int(row["rows_rejected"]) - lost - open_ - later - earlier
     parts = [f"{n:,} {what}" for n, what in ((lost, "lost deal(s)"), (open_, "open deal(s)"),
-                                            (int(row["rows_rejected"]) - lost - open_, "other(s)")) if n]
+                                            (earlier, "dated inside the plan's history"),
+                                            (later, "dated after the review date"), (other, "other(s)")) if n]
     footer = int(row.get("rows_not_data", 0))
     template = ("The actuals: {rows_in:,} rows read from {file}: **{used:,} used** as deals of the review, "
                 "{rejected:,} rejected" + (" ({why})" if parts else "")
