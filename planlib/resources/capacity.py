@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from planlib.core.calendar import period_month_starts
 from planlib.core.errors import DataError
 from planlib.core.graph import stage
 from planlib.planning.allocate import fiscal_months
@@ -22,7 +23,7 @@ __all__ = ["CapacityResult", "build_capacity", "capacity_against_target", "regio
 _TOTAL_PRODUCT = {"", "all", "total", "*", "All", "Total"}
 
 
-def _month_targets(targets: pd.DataFrame, level: str) -> pd.DataFrame:
+def _month_targets(targets: pd.DataFrame, level: str, start_month: int | None) -> pd.DataFrame:
     need = {"level", "entity", "period_type", "period", "target"}
     missing = need - set(targets.columns)
     if missing:
@@ -33,20 +34,23 @@ def _month_targets(targets: pd.DataFrame, level: str) -> pd.DataFrame:
         total = rows["product"].isna() | rows["product"].astype(str).isin(_TOTAL_PRODUCT)
         rows = rows[total] if total.any() else rows  # totals given: use them; else add products up
     entity = rows["entity"].astype(str).str.replace(f"^{level}/", "", regex=True)
-    out = pd.DataFrame({"entity": entity.to_numpy(), "month": pd.to_datetime(rows["period"].astype(str) + "-01"),
+    out = pd.DataFrame({"entity": entity.to_numpy(), "month": period_month_starts(rows["period"], start_month),
                         "target": rows["target"].astype(float).to_numpy()})
     return out.groupby(["entity", "month"], as_index=False)["target"].sum()
 
 
-def region_month_targets(targets: pd.DataFrame) -> pd.DataFrame:
+def region_month_targets(targets: pd.DataFrame, start_month: int | None = None) -> pd.DataFrame:
     """Return monthly region targets from the long targets table.
 
     Parameters
     ----------
     targets : DataFrame
-        level, entity, product, period_type, period ("2027-01"), target. Rows of level
-        "region" and period_type "month" are used; product totals if present, else the
-        products added up.
+        level, entity, product, period_type, period ("2027-01", or "FY2027-P01" in a week-based
+        calendar), target. Rows of level "region" and period_type "month" are used; product totals
+        if present, else the products added up.
+    start_month : int, optional
+        The fiscal start month, needed for week-based periods: period n is keyed by the n-th month
+        of the fiscal year (see :func:`planlib.core.calendar.fiscal_month_starts`).
 
     Returns
     -------
@@ -56,21 +60,25 @@ def region_month_targets(targets: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     DataError
-        If a column of the contract is missing.
+        If a column of the contract is missing, or a period is not a month.
     """
-    return _month_targets(targets, "region").rename(columns={"entity": "region"})
+    return _month_targets(targets, "region", start_month).rename(columns={"entity": "region"})
 
 
-def rep_month_targets(targets: pd.DataFrame) -> pd.DataFrame:
-    """Return monthly rep targets (rep_id, month, target) from the long targets table (level "rep")."""
-    return _month_targets(targets, "rep").rename(columns={"entity": "rep_id"})
+def rep_month_targets(targets: pd.DataFrame, start_month: int | None = None) -> pd.DataFrame:
+    """Return monthly rep targets (rep_id, month, target) from the long targets table (level "rep").
+
+    ``start_month`` is as for :func:`region_month_targets`.
+    """
+    return _month_targets(targets, "rep", start_month).rename(columns={"entity": "rep_id"})
 
 
 def rep_target_array(targets: pd.DataFrame, rep_ids, months) -> np.ndarray:
     """Return the rep targets as an array (reps x months) in the order of ``rep_ids`` and ``months`` (0 if none)."""
-    monthly = rep_month_targets(targets)
+    months = pd.DatetimeIndex(months)
+    monthly = rep_month_targets(targets, int(months[0].month) if len(months) else None)
     return (monthly.pivot_table(index="rep_id", columns="month", values="target", aggfunc="sum")
-            .reindex(index=pd.Index(rep_ids), columns=pd.DatetimeIndex(months)).fillna(0.0).to_numpy())
+            .reindex(index=pd.Index(rep_ids), columns=months).fillna(0.0).to_numpy())
 
 
 @dataclass
@@ -158,7 +166,7 @@ def build_capacity(history: pd.DataFrame, roster: pd.DataFrame, targets: pd.Data
         If the history has no rep rows or no roster rep carries quota.
     """
     model = estimate_capacity(history, roster, settings, months=months, as_of=as_of)
-    by_region, summary = capacity_against_target(model.by_rep, region_month_targets(targets))
+    by_region, summary = capacity_against_target(model.by_rep, region_month_targets(targets, int(months[0].month)))
     return CapacityResult(model.productivity, model.ramp, model.attrition, model.season, model.by_rep,
                           by_region, summary, months, pd.Timestamp(as_of), model.notes)
 

@@ -195,7 +195,7 @@ def _concentration_stage(plan) -> ConcentrationResult:
     if pipeline is None:
         pipeline = pd.DataFrame(columns=["opportunity_id", "rep_id", "stage", "amount", "expected_close",
                                          "probability"])
-    month_targets = region_month_targets(plan["targets"])
+    month_targets = region_month_targets(plan["targets"], cfg.fiscal.start_month)
     expected_by_region = model.plan_year.expected.groupby(model.plan_year.reps["region"]).sum()
     hist = plan["history"]
     parts = []
