@@ -17,7 +17,7 @@ from planlib.core.errors import ConfigError, DataError
 
 __all__ = [
     "PATTERNS", "fiscal_month_starts", "fiscal_month_working_days", "fiscal_year_span", "holiday_coverage",
-    "month_index", "period_month_starts", "period_working_days", "piece_weights", "pieces", "plan_days", "plan_months", "working_days",
+    "month_index", "period_month_starts", "period_working_days", "year_note", "piece_weights", "pieces", "plan_days", "plan_months", "working_days",
 ]
 
 PATTERNS = {"4-4-5": (4, 4, 5), "4-5-4": (4, 5, 4), "5-4-4": (5, 4, 4)}
@@ -367,10 +367,40 @@ def fiscal_month_starts(year: int, start_month: int = 1, calendar: str = "monthl
 
 
 def _span(start: pd.Timestamp, end: pd.Timestamp) -> str:
-    # the year only where a period crosses one: the page states the fiscal year's own dates
-    if start.year == end.year:
-        return f"{start.day} {start:%b} - {end.day} {end:%b}"
-    return f"{start.day} {start:%b %Y} - {end.day} {end:%b %Y}"
+    # no year: the page states the fiscal year's own first and last day (see year_note)
+    return f"{start.day} {start:%b} - {end.day} {end:%b}"
+
+
+def year_note(year: int, start_month: int = 1, calendar: str = "monthly") -> str:
+    """Return a paragraph for the plan's pages saying how the fiscal year is cut and how weeks take their target.
+
+    A week-based year is named with its pattern, first and last day, its 52 or 53 weeks and its
+    periods; a monthly one says how a week that straddles two months is split.
+
+    Examples
+    --------
+    >>> year_note(2027, 1, "4-4-5").split(":")[0]
+    'FY2027 is a week-based 4-4-5 year of 52 weeks, Monday 4 Jan 2027 to Sunday 2 Jan 2028'
+    """
+    if calendar == "monthly":
+        return ("Weeks are ISO weeks; a week that straddles two months is split between them by its working days. "
+                "Working days come from the `holidays` library for the config's country, with the make-up working "
+                "days it knows.")
+    periods = fiscal_month_starts(year, start_month, calendar)
+    first, last = periods["start"].iloc[0], periods["end"].iloc[-1]
+    weeks = int(periods["weeks"].sum())
+    month_one = pd.Timestamp(2001, start_month, 1).strftime("%B")
+    extra = (f" This year has 53 weeks: the 53rd joins P12, which has {int(periods['weeks'].iloc[-1])}."
+             if weeks == 53 else " A year of 53 weeks gives its extra week to P12.")
+    return (f"FY{year} is a week-based {calendar} year of {weeks} weeks, Monday {first.day} {first:%b %Y} to "
+            f"Sunday {last.day} {last:%b %Y}: it starts on the Monday of the week that holds 1 {month_one} (that "
+            f"Monday if the 1st falls Monday to Thursday, else the Monday after), so every period is whole weeks "
+            f"and no week is split. Each quarter is 13 weeks in periods of {calendar.replace('-', ', ')} weeks."
+            f"{extra} The target is split per week by working days: each calendar month's seasonal weight is shared "
+            f"by its working days, and a week takes the share of the working days it holds, so a period's target "
+            f"follows the working days of its 4 or 5 weeks. Capacity, budget and risk count period n as the n-th month of the "
+            f"fiscal year. The periods: " + "; ".join(periods["name"]) + ". Working days come from the `holidays` "
+            f"library for the config's country, with the make-up working days it knows.")
 
 
 _WEEK_PERIOD = re.compile(r"^FY(\d{4})-P(\d{2})$")
