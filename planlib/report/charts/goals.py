@@ -53,7 +53,8 @@ def monthly_fan(frame: pd.DataFrame, *, title: str, subtitle: str | None = None,
     ----------
     frame : DataFrame
         ds (month start), actual, yhat, lo_<level>, hi_<level> of the forecast's levels, target (NaN where not
-        applicable), as from :func:`planlib.goals.monthly_fan_table`.
+        applicable), as from :func:`planlib.goals.monthly_fan_table`; with its period column named (a
+        week-based calendar) the subtitle says how a period's target is drawn against a calendar month.
     """
     from planlib.report.charts.forecast import interval_levels
 
@@ -80,6 +81,10 @@ def monthly_fan(frame: pd.DataFrame, *, title: str, subtitle: str | None = None,
     target = base.transform_filter("isValid(datum.target)").mark_point(
         color=PALETTE[3], filled=True, size=50, shape="diamond").encode(x=x, y="target:Q")
     bands = [band95, band80] if narrow != wide else [band95]  # one level: one band
+    if "period" in frame and frame["period"].fillna("").astype(str).ne("").any():
+        note = ("each 4- or 5-week period's target is drawn at the month it stands for, scaled to that month's days "
+                "(P01 at the fiscal year's first month)")
+        subtitle = f"{subtitle}; {note}" if subtitle else note[:1].upper() + note[1:]
     return alt.layer(*bands, actual, forecast, target).properties(title=make_title(title, subtitle))
 
 
