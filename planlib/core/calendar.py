@@ -398,8 +398,10 @@ def year_note(year: int, start_month: int = 1, calendar: str = "monthly") -> str
             f"and no week is split. Each quarter is 13 weeks in periods of {calendar.replace('-', ', ')} weeks."
             f"{extra} The target is split per week by working days: each calendar month's seasonal weight is shared "
             f"by its working days, and a week takes the share of the working days it holds, so a period's target "
-            f"follows the working days of its 4 or 5 weeks. Capacity, budget and risk count period n as the n-th month of the "
-            f"fiscal year. The periods: " + "; ".join(periods["name"]) + ". Working days come from the `holidays` "
+            f"follows the working days of its 4 or 5 weeks. Period n stands for the n-th month of the fiscal year: "
+            f"capacity, estimated by calendar month, is set against it by its days (a 5-week period standing for a "
+            f"31-day month gets 35/31 of that month's capacity), and budget and risk count it as that month. "
+            f"The periods: " + "; ".join(periods["name"]) + ". Working days come from the `holidays` "
             f"library for the config's country, with the make-up working days it knows.")
 
 

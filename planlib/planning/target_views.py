@@ -33,7 +33,8 @@ def time_split_comparison(targets: pd.DataFrame, *, level: str = "company", enti
         An equal split misleads in a month where it is off the plan by more than this share.
     periods : DataFrame, optional
         The plan's fiscal months (period, name), from :func:`planlib.core.calendar.fiscal_month_starts`:
-        the month column then names each period ("P03 (5 weeks, 1 Mar - 4 Apr)") instead of its label.
+        the month column then names each period ("P03 (5 weeks, 1 Mar - 4 Apr)") instead of its label, and in a
+        week-based calendar the equal split is equal per week (a 5-week period gets 5/52 of the year).
 
     Returns
     -------
@@ -45,7 +46,10 @@ def time_split_comparison(targets: pd.DataFrame, *, level: str = "company", enti
                    & (targets["period_type"] == "month")].sort_values("period")
     planned = rows["target"].to_numpy(float)
     units = np.round(planned / unit).astype(np.int64)
-    equal = largest_remainder(np.ones(len(units)), int(units.sum())) * unit
+    weeks = None
+    if periods is not None and periods["weeks"].notna().any():  # a week-based year: equal per week, not per period
+        weeks = rows["period"].astype(str).map(periods.set_index("period")["weeks"]).to_numpy(float)
+    equal = largest_remainder(np.ones(len(units)) if weeks is None else weeks, int(units.sum())) * unit
     difference = equal - planned
     pct = np.divide(difference, planned, out=np.full(len(planned), np.inf), where=planned > 0)
     names = rows["period"].astype(str)

@@ -14,11 +14,11 @@ import pandas as pd
 from planlib.core.calendar import period_month_starts
 from planlib.core.errors import DataError
 from planlib.core.graph import stage
-from planlib.planning.allocate import fiscal_months
+from planlib.planning.allocate import fiscal_months, fiscal_periods
 from planlib.planning.productivity import RampEstimate, estimate_capacity
 
-__all__ = ["CapacityResult", "build_capacity", "capacity_against_target", "region_month_targets", "rep_month_targets",
-           "rep_target_array"]
+__all__ = ["CapacityResult", "build_capacity", "capacity_against_target", "period_scale", "region_month_targets",
+           "rep_month_targets", "rep_target_array"]
 
 _TOTAL_PRODUCT = {"", "all", "total", "*", "All", "Total"}
 
@@ -97,6 +97,8 @@ class CapacityResult:
     months : DatetimeIndex  the plan months
     as_of : Timestamp
     notes : list of str
+    period_scale : Series or None  month -> days of its week-based period / days of the month (None: monthly):
+        what a month's capacity is multiplied by to set it against that period's target
     """
 
     productivity: pd.DataFrame
@@ -109,10 +111,15 @@ class CapacityResult:
     months: pd.DatetimeIndex
     as_of: pd.Timestamp
     notes: list[str] = field(default_factory=list)
+    period_scale: pd.Series | None = None
 
 
-def capacity_against_target(by_rep: pd.DataFrame, region_targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def capacity_against_target(by_rep: pd.DataFrame, region_targets: pd.DataFrame,
+                            period_scale: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return capacity against target by region and month, and a yearly summary with a Total row.
+
+    ``period_scale`` (month -> factor, from :func:`period_scale`) sets a calendar month's capacity against a
+    week-based period of another length: a 5-week period (35 days) standing for March (31) gets 35/31 of it.
 
     Returns
     -------
@@ -124,6 +131,8 @@ def capacity_against_target(by_rep: pd.DataFrame, region_targets: pd.DataFrame) 
     by_rep = by_rep.assign(fte_expected=by_rep["fte"] * by_rep["survival"] * (by_rep["active_share"] > 0))
     cap = by_rep.groupby(["region", "month"], as_index=False).agg(
         capacity=("capacity", "sum"), fte=("fte_expected", "sum"), expected_exits=("expected_exits", "sum"))
+    if period_scale is not None:
+        cap["capacity"] = cap["capacity"] * cap["month"].map(period_scale).fillna(1.0).to_numpy(float)
     merged = region_targets.merge(cap, on=["region", "month"], how="outer").fillna(
         {"target": 0.0, "capacity": 0.0, "fte": 0.0, "expected_exits": 0.0})
     merged["gap"] = merged["target"] - merged["capacity"]
@@ -137,8 +146,22 @@ def capacity_against_target(by_rep: pd.DataFrame, region_targets: pd.DataFrame) 
     return by_region, summary
 
 
+def period_scale(periods: pd.DataFrame) -> pd.Series | None:
+    """Return month -> days of its period / days of the month for a week-based calendar; None for a monthly one.
+
+    ``periods`` is :func:`planlib.core.calendar.fiscal_month_starts`. Capacity is estimated by calendar
+    month; a period of 4 or 5 whole weeks that stands for a month has other days, so its capacity is the
+    month's per day times the period's days.
+    """
+    if not periods["weeks"].notna().any():
+        return None
+    month = pd.DatetimeIndex(periods["month"])
+    return pd.Series(periods["days"].to_numpy(float) / month.days_in_month.to_numpy(float), index=month,
+                     name="period_scale")
+
+
 def build_capacity(history: pd.DataFrame, roster: pd.DataFrame, targets: pd.DataFrame, settings, *,
-                   months: pd.DatetimeIndex, as_of) -> CapacityResult:
+                   months: pd.DatetimeIndex, as_of, periods: pd.DataFrame | None = None) -> CapacityResult:
     """Estimate productivity, ramp and attrition and return capacity against target.
 
     Parameters
@@ -155,6 +178,9 @@ def build_capacity(history: pd.DataFrame, roster: pd.DataFrame, targets: pd.Data
         The plan months.
     as_of : date
         The day the plan is made.
+    periods : DataFrame, optional
+        The plan's fiscal months (:func:`planlib.core.calendar.fiscal_month_starts`); in a week-based
+        calendar each month's capacity is set against its period's days (see :func:`period_scale`).
 
     Returns
     -------
@@ -166,9 +192,11 @@ def build_capacity(history: pd.DataFrame, roster: pd.DataFrame, targets: pd.Data
         If the history has no rep rows or no roster rep carries quota.
     """
     model = estimate_capacity(history, roster, settings, months=months, as_of=as_of)
-    by_region, summary = capacity_against_target(model.by_rep, region_month_targets(targets, int(months[0].month)))
+    scale = period_scale(periods) if periods is not None else None
+    by_region, summary = capacity_against_target(model.by_rep, region_month_targets(targets, int(months[0].month)),
+                                                 scale)
     return CapacityResult(model.productivity, model.ramp, model.attrition, model.season, model.by_rep,
-                          by_region, summary, months, pd.Timestamp(as_of), model.notes)
+                          by_region, summary, months, pd.Timestamp(as_of), model.notes, scale)
 
 # --------------------------------------------------------------------------- stages
 def _months_of(config) -> pd.DatetimeIndex:
@@ -180,6 +208,6 @@ def _capacity_stage(plan) -> CapacityResult:
     # the region targets, split before the reps': the rep split reads the hiring plan, which reads capacity
     cfg = plan.config
     return build_capacity(plan["history"], plan["inputs"].tables["reps"], plan["team_targets"], cfg.capacity,
-                          months=_months_of(cfg), as_of=cfg.as_of)
+                          months=_months_of(cfg), as_of=cfg.as_of, periods=fiscal_periods(cfg))
 
 

@@ -82,9 +82,8 @@ def monthly_fan(frame: pd.DataFrame, *, title: str, subtitle: str | None = None,
         color=PALETTE[3], filled=True, size=50, shape="diamond").encode(x=x, y="target:Q")
     bands = [band95, band80] if narrow != wide else [band95]  # one level: one band
     if "period" in frame and frame["period"].fillna("").astype(str).ne("").any():
-        note = ("each 4- or 5-week period's target is drawn at the month it stands for, scaled to that month's days "
-                "(P01 at the fiscal year's first month)")
-        subtitle = f"{subtitle}; {note}" if subtitle else note[:1].upper() + note[1:]
+        note = "Each 4- or 5-week period's target sits at its month, scaled to the month's days"
+        subtitle = [subtitle, note] if subtitle else note  # a second line: one line would be cut off
     return alt.layer(*bands, actual, forecast, target).properties(title=make_title(title, subtitle))
 
 
