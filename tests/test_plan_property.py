@@ -156,14 +156,24 @@ def test_a_valid_config_plans_or_fails_with_a_planlib_error_before_the_notebooks
 
 @pytest.mark.parametrize("pattern, start_month", [("4-4-5", 1), ("4-5-4", 4), ("5-4-4", 10)])
 def test_a_week_based_fiscal_calendar_plans_through_the_stages(tmp_path, pattern, start_month):
+    from planlib.core import calendar
     from planlib.core.calendar import PATTERNS
     from planlib.planning import allocate
     from planlib.report.runner import check_inputs, notebook_paths, notebook_stages
 
     company = Company([Rep("E1", "North", "N1"), Rep("E2", "South", "S1")], ["Widgets"], deals_per_month=4)
     year = 2027 if start_month == 1 else 2028
+    periods = calendar.fiscal_month_starts(year, start_month, pattern)
+    q1_end = periods["end"].iloc[2]  # the first quarter ends on P03's Sunday, not on a month's last day
+    days = [q1_end - pd.Timedelta(days=1), q1_end, q1_end + pd.Timedelta(days=1)]
+    pd.DataFrame({"opportunity_id": ["O1", "O2", "O3"], "rep_id": "E1", "customer_id": "C1", "product": "Widgets",
+                  "stage": "Proposal", "amount": [100.0, 200.0, 400.0], "expected_close": [d.date() for d in days],
+                  "probability": 0.5}).to_csv(tmp_path / "pipeline.csv", index=False)
     path = company.write(tmp_path, extra={"fiscal": {"year": year, "start_month": start_month, "calendar": pattern},
                                           "forecast": {"n_jobs": 1}, "report": {"notebooks": NOTEBOOKS}})
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["data"]["pipeline"] = {"path": "pipeline.csv"}
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     plan = planlib.Plan.from_config(path)
     check_inputs(plan)
     for name in notebook_stages(notebook_paths(plan.config)[1]):
@@ -184,3 +194,7 @@ def test_a_week_based_fiscal_calendar_plans_through_the_stages(tmp_path, pattern
     by_region = plan["capacity"].by_region
     assert sorted(by_region["month"].unique()) == list(allocate.fiscal_months(plan.config))
     assert by_region["target"].sum() == pytest.approx(plan["annual_target"].target)
+    # pipeline coverage of the first quarter counts the deals closing up to P03's last day, not the one after
+    coverage = plan["concentration"].coverage.set_index(["horizon", "region"])
+    assert coverage.loc[("first quarter", "Total"), "open_pipeline"] == 300.0
+    assert coverage.loc[("plan year", "Total"), "open_pipeline"] == 700.0
