@@ -389,6 +389,7 @@ def year_note(year: int, start_month: int = 1, calendar: str = "monthly") -> str
     periods = fiscal_month_starts(year, start_month, calendar)
     first, last = periods["start"].iloc[0], periods["end"].iloc[-1]
     weeks = int(periods["weeks"].sum())
+    month_days = int(pd.DatetimeIndex(periods["month"]).days_in_month.to_numpy().sum())
     month_one = pd.Timestamp(2001, start_month, 1).strftime("%B")
     extra = (f" This year has 53 weeks: the 53rd joins P12, which has {int(periods['weeks'].iloc[-1])}."
              if weeks == 53 else " A year of 53 weeks gives its extra week to P12.")
@@ -401,8 +402,10 @@ def year_note(year: int, start_month: int = 1, calendar: str = "monthly") -> str
             f"follows the working days of its 4 or 5 weeks. Period n stands for the n-th month of the fiscal year: "
             f"capacity, estimated by calendar month, is set against it by its days (a 5-week period standing for a "
             f"31-day month gets 35/31 of that month's capacity), and budget and risk count it as that month. "
-            f"The periods: " + "; ".join(periods["name"]) + ". Working days come from the `holidays` "
-            f"library for the config's country, with the make-up working days it knows.")
+            f"The periods: " + "; ".join(periods["name"]) + f". The annual target is read from the forecast of the "
+            f"twelve calendar months the periods stand for ({month_days} days); the periods hold {int(periods['days'].sum())}"
+            f" days. Working days come from the `holidays` library for the config's country, with the make-up "
+            f"working days it knows.")
 
 
 _WEEK_PERIOD = re.compile(r"^FY(\d{4})-P(\d{2})$")
