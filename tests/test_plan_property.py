@@ -138,6 +138,7 @@ def test_a_valid_config_plans_or_fails_with_a_planlib_error_before_the_notebooks
     from planlib.report.runner import check_inputs, data_notes, notebook_paths, notebook_stages
 
     company, returns = company
+    event(f"calendar {drawn['fiscal']['calendar']}")
     with tempfile.TemporaryDirectory(prefix="planlib-property-") as tmp:
         path = write(company, returns, drawn, Path(tmp))
         try:
