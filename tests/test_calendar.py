@@ -206,5 +206,6 @@ def test_year_note_states_the_week_based_year_and_its_periods():
     assert "the 53rd joins P12, which has 6" in note and "P12 (6 weeks, 23 Nov - 3 Jan)" in note
     # the target is set on the forecast of Jan-Dec 2026 (365 days); the 53 weeks hold 371
     assert "forecast of the twelve calendar months the periods stand for (365 days); the periods hold 371 days" in note
-    assert "52 weeks" in calendar.year_note(2027, 1, "4-4-5") and "53rd joins" not in calendar.year_note(2027, 1, "4-4-5")
+    fy2027 = calendar.year_note(2027, 1, "4-4-5")
+    assert "year of 52 weeks" in fy2027 and "53rd joins" not in fy2027
     assert calendar.year_note(2027, 1).startswith("Weeks are ISO weeks; a week that straddles two months is split")

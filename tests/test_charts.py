@@ -392,7 +392,8 @@ def test_month_axis_charts_of_a_week_based_plan_label_periods_not_dates():
     fan = draw(goal_charts.monthly_fan(frame, title="Targets inside the band", subtitle="Actuals, forecast"))
     fan_texts = texts(fan)
     # the note is the subtitle's second line (one <text> of two <tspan> lines)
-    assert "Actuals, forecastEach 4- or 5-week period's target sits at its month, scaled to the month's days" in fan_texts
+    note = "Each 4- or 5-week period's target sits at its month, scaled to the month's days"
+    assert f"Actuals, forecast{note}" in fan_texts
     assert "2027-01" in fan_texts and not [t for t in fan_texts if "1970" in t or "NaT" in t]
     plain = texts(draw(goal_charts.monthly_fan(frame.assign(period=""), title="x", subtitle="Actuals, forecast")))
     assert not [t for t in plain if "4- or 5-week" in t]

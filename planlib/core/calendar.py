@@ -17,7 +17,8 @@ from planlib.core.errors import ConfigError, DataError
 
 __all__ = [
     "PATTERNS", "fiscal_month_starts", "fiscal_month_working_days", "fiscal_year_span", "holiday_coverage",
-    "month_index", "period_month_starts", "period_working_days", "year_note", "piece_weights", "pieces", "plan_days", "plan_months", "working_days",
+    "month_index", "period_month_starts", "period_working_days", "piece_weights", "pieces", "plan_days",
+    "plan_months", "working_days", "year_note",
 ]
 
 PATTERNS = {"4-4-5": (4, 4, 5), "4-5-4": (4, 5, 4), "5-4-4": (5, 4, 4)}
@@ -403,9 +404,9 @@ def year_note(year: int, start_month: int = 1, calendar: str = "monthly") -> str
             f"capacity, estimated by calendar month, is set against it by its days (a 5-week period standing for a "
             f"31-day month gets 35/31 of that month's capacity), and budget and risk count it as that month. "
             f"The periods: " + "; ".join(periods["name"]) + f". The annual target is read from the forecast of the "
-            f"twelve calendar months the periods stand for ({month_days} days); the periods hold {int(periods['days'].sum())}"
-            f" days. Working days come from the `holidays` library for the config's country, with the make-up "
-            f"working days it knows.")
+            f"twelve calendar months the periods stand for ({month_days} days); the periods hold "
+            f"{int(periods['days'].sum())} days. Working days come from the `holidays` library for the config's "
+            f"country, with the make-up working days it knows.")
 
 
 _WEEK_PERIOD = re.compile(r"^FY(\d{4})-P(\d{2})$")

@@ -504,7 +504,8 @@ alt.data_transformers.disable_max_rows()
 __all__ = [
     "AXIS_MONEY", "FONT", "HEIGHT", "PALETTE", "STEP_COLORS", "WIDTH", "bars", "commits", "field", "forecast", "gantt",
     "goals",
-    "heatmap", "label_format", "line", "make_title", "market", "month_labels", "plan", "require_columns", "resources", "review",
+    "heatmap", "label_format", "line", "make_title", "market", "month_labels", "plan", "require_columns", "resources",
+    "review",
     "risk", "stacked_share", "theme", "to_svg", "waterfall", "with_unit",
 ]
 
