@@ -159,7 +159,8 @@ class Forecast(Section):
     """How the forecast stage models, backtests, calibrates and reconciles (see planlib.forecast)."""
 
     levels: list[int] = Field(default_factory=lambda: [80, 95], description="interval levels, percent")
-    models: list[Literal["ets", "holt_winters", "stl_ets", "theta", "sarima", "snaive", "drift"]] = Field(
+    models: list[Literal["ets", "holt_winters", "holt_winters_undamped", "stl_ets", "theta", "sarima", "snaive",
+                        "drift"]] = Field(
         default_factory=lambda: ["holt_winters", "theta", "snaive", "drift"],
         description="candidates chosen per series by backtest; stl_ets, ets (AICc over forms) and sarima are "
                     "opt-in: no more accurate out of sample, 3-10x the cost (benchmarks/forecast.py)",

@@ -241,7 +241,7 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     season_length : int, optional
         Periods per seasonal cycle; default from ``freq`` (12 for monthly, 4 for quarterly).
     models : sequence of str, default DEFAULT_MODELS
-        Candidates among snaive, drift, theta, stl_ets, holt_winters, ets, sarima.
+        Candidates among snaive, drift, theta, stl_ets, holt_winters, holt_winters_undamped, ets, sarima.
     origins : int, default 3
         Rolling-origin backtest windows (at least 2 where the history allows).
     combine : bool, default True

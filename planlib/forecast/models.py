@@ -25,9 +25,9 @@ __all__ = [
 ]
 
 # Cost-ordered; "sarima" is the slowest (see benchmarks/forecast.py for the measured fit times).
-MODELS = ("snaive", "drift", "theta", "stl_ets", "holt_winters", "ets", "sarima")
+MODELS = ("snaive", "drift", "theta", "stl_ets", "holt_winters", "holt_winters_undamped", "ets", "sarima")
 # Models that need two full seasonal cycles in every training window.
-SEASONAL_MODELS = ("stl_ets", "holt_winters", "ets", "sarima")
+SEASONAL_MODELS = ("stl_ets", "holt_winters", "holt_winters_undamped", "ets", "sarima")
 # The median absolute deviation of normal errors times this is their standard deviation.
 MAD_TO_SD = 1.4826
 # A forecast this many times larger than anything in the history is an explosion, not a forecast.
@@ -121,10 +121,21 @@ def _drift(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
 
 
 def _theta(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
+    """Theta; a strictly positive series is fitted on the log scale and moved back to its mean.
+
+    On the log scale Theta's drift is a growth rate, not a fixed amount a month, so a growing series is not
+    forecast to slow down (a fixed amount is a falling rate), and its additive decomposition of the log is a
+    multiplicative season. Back on the sales scale exp(forecast) is the median; the mean adds half the
+    one-step error variance of the fit (``sigma2``), as for a lognormal.
+    """
     seasonal = m > 1 and len(y) >= 2 * m
-    model = ThetaModel(y, period=m if seasonal else None, deseasonalize=seasonal,
-                       method="mul" if log else "add")
-    return model.fit().forecast(h).to_numpy()
+    z = np.log(y) if log else y
+    res = ThetaModel(z, period=m if seasonal else None, deseasonalize=seasonal, method="add").fit()
+    out = res.forecast(h).to_numpy()
+    if not log:
+        return out
+    sigma2 = float(res.sigma2) if np.isfinite(res.sigma2) else 0.0
+    return np.exp(out + max(sigma2, 0.0) / 2)
 
 
 def _mean_forecast(out: np.ndarray, resid, log: bool, skip: int, k: int) -> np.ndarray:
@@ -161,12 +172,17 @@ def _stl_ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
     return np.exp(out) if log else out
 
 
-def _holt_winters(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
+def _holt_winters(y: pd.Series, m: int, h: int, log: bool, damped: bool = True) -> np.ndarray:
     # Additive seasonality on the log scale is multiplicative seasonality: swings grow with sales.
     z = np.log(y) if log else y
-    model = ExponentialSmoothing(z, trend="add", damped_trend=True, seasonal="add", seasonal_periods=m)
+    model = ExponentialSmoothing(z, trend="add", damped_trend=damped, seasonal="add", seasonal_periods=m)
     res = model.fit(use_brute=False)
     return _mean_forecast(res.forecast(h).to_numpy(), res.resid, log, 0, res.k)
+
+
+def _holt_winters_undamped(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
+    """Holt-Winters with its trend carried on undamped: a damped trend undershoots a series that keeps growing."""
+    return _holt_winters(y, m, h, log, damped=False)
 
 
 def _ets(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
@@ -196,7 +212,7 @@ def _sarima(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
 
 FITTERS = {
     "snaive": _snaive, "drift": _drift, "theta": _theta, "stl_ets": _stl_ets,
-    "holt_winters": _holt_winters, "ets": _ets, "sarima": _sarima,
+    "holt_winters": _holt_winters, "holt_winters_undamped": _holt_winters_undamped, "ets": _ets, "sarima": _sarima,
 }
 
 
