@@ -44,7 +44,7 @@ SHIFT_ORIGIN_POWER = 2
 
 
 def origin_weights(k: int) -> np.ndarray:
-    """Return the weights of ``k`` backtest origins, oldest first, in the shift: (1, 2, ..., k) ** SHIFT_ORIGIN_POWER."""
+    """Return the weights of ``k`` backtest origins, oldest first, in the shift: (1, ..., k) ** SHIFT_ORIGIN_POWER."""
     return np.arange(1, int(k) + 1, dtype=float) ** SHIFT_ORIGIN_POWER
 
 

@@ -121,21 +121,18 @@ def _drift(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
 
 
 def _theta(y: pd.Series, m: int, h: int, log: bool) -> np.ndarray:
-    """Theta; a strictly positive series is fitted on the log scale and moved back to its mean.
+    """Theta; a strictly positive series is fitted on the log scale and exp() taken back.
 
-    On the log scale Theta's drift is a growth rate, not a fixed amount a month, so a growing series is not
+    On the log scale Theta's drift is a growth rate, not a fixed amount a period, so a growing series is not
     forecast to slow down (a fixed amount is a falling rate), and its additive decomposition of the log is a
-    multiplicative season. Back on the sales scale exp(forecast) is the median; the mean adds half the
-    one-step error variance of the fit (``sigma2``), as for a lognormal.
+    multiplicative season. exp() gives the median, left there: moved to the mean by half the fit's one-step
+    variance (``sigma2``), the MASE on benchmarks/forecast_real.py was 2.9% / 3.1% below the best peer on 10 / 4
+    cycles against 3.2% / 3.3% as the median (the year-total shift already moves the centre).
     """
     seasonal = m > 1 and len(y) >= 2 * m
     z = np.log(y) if log else y
-    res = ThetaModel(z, period=m if seasonal else None, deseasonalize=seasonal, method="add").fit()
-    out = res.forecast(h).to_numpy()
-    if not log:
-        return out
-    sigma2 = float(res.sigma2) if np.isfinite(res.sigma2) else 0.0
-    return np.exp(out + max(sigma2, 0.0) / 2)
+    out = ThetaModel(z, period=m if seasonal else None, deseasonalize=seasonal, method="add").fit().forecast(h)
+    return np.exp(out.to_numpy()) if log else out.to_numpy()
 
 
 def _mean_forecast(out: np.ndarray, resid, log: bool, skip: int, k: int) -> np.ndarray:
