@@ -222,9 +222,9 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     Per series, each candidate model is backtested from several rolling origins (horizon ``h``, or
     shorter when the history is short). With ``combine`` the forecast is the mean of every smoothing model
     (damped and undamped Holt-Winters and Theta by default); otherwise the one with the lowest MASE is chosen.
-    Intervals come from the backtest errors of that forecast (of the choice made again without each origin when chosen, so that
-    they are not the winner's flattering ones), scaled by
-    each series' seasonal-naive error and pooled over the panel per horizon step. Last, the backtest's year
+    Intervals come from the backtest errors of that forecast (of the choice made again without each origin
+    when chosen, so that they are not the winner's flattering ones), scaled by each series' seasonal-naive
+    error and pooled over the panel per horizon step. Last, the backtest's year
     totals, pooled over the panel, move every forecast up or down and widen or narrow every interval alike
     (``.shift``, ``.widening``; see :func:`planlib.forecast.calibration._total_calibration`).
 
