@@ -20,9 +20,9 @@ Methods, on the same origins:
                    an origin form one panel (as the plan's series do: intervals are pooled over a panel);
                    no hierarchy (reconciliation off), no working days (the series are not the company's sales);
                    year total from ForecastResult.total_distribution. The engine forecasts the mean of its
-                   smoothing models (Holt-Winters and Theta by default), and moves its forecasts and widens its
-                   intervals by what its own backtest's year totals say (the panel's ForecastResult.shift and
-                   .widening, printed under (4)).
+                   smoothing models (damped and undamped Holt-Winters and Theta by default), and moves its
+                   forecasts and widens its intervals by what its own backtest's year totals say (the panel's
+                   ForecastResult.shift and .widening, printed under (4)).
   HW (statsmodels) ExponentialSmoothing(trend="add", damped_trend=True, seasonal="mul", or "add" where the
                    series is not strictly positive); intervals and year total from simulated paths.
   statsforecast    AutoETS, AutoARIMA, AutoTheta, SeasonalNaive with level=[80, 95]; their year total is a

@@ -178,6 +178,41 @@ def test_holt_winters_on_lognormal_sales_recovers_the_noise_it_corrects_for(n):
     assert np.mean(implied) == pytest.approx(0.25, abs=0.07), implied
 
 
+def test_undamped_holt_winters_carries_a_steady_growth_on_where_the_damped_one_falls_short():
+    # 48 months growing 1% a month with a fixed seasonal pattern: on the log scale a straight line plus a
+    # season, so next year's months are 100 x 1.01^t x season exactly, and no noise to move to the mean.
+    t = np.arange(48)
+    y = pd.Series(100 * 1.01 ** t * SEASON[t % 12], index=pd.date_range("2000-01-01", periods=48, freq="MS"))
+    ahead = np.arange(48, 60)
+    truth = 100 * 1.01 ** ahead * SEASON[ahead % 12]
+    np.testing.assert_allclose(_models._holt_winters_undamped(y, 12, 12, True), truth, rtol=1e-4)
+    damped = _models._holt_winters(y, 12, 12, True)
+    assert damped[11] < truth[11] * (1 - 1e-3)  # the damped trend has slowed the growth down by month 12
+    assert "holt_winters_undamped" in _models.SEASONAL_MODELS
+    assert not _models.available("holt_winters_undamped", 23, 12) and _models.available("holt_winters_undamped", 24, 12)
+
+
+def test_theta_fits_a_positive_series_on_the_log_scale():
+    # y = 100 x 1.02^t: its log is a straight line of slope log 1.02. Theta's forecast is the last value plus
+    # half the line's slope per step (SES with alpha -> 1 plus the theta-2 line averaged with the theta-0 one),
+    # so on the log scale it is 100 x 1.02^35 x 1.02^(h/2): growth at a steady rate, halved.
+    g = pd.Series(100 * 1.02 ** np.arange(36), index=pd.date_range("2000-01-01", periods=36, freq="MS"))
+    steps = np.arange(1, 7)
+    expected = 100 * 1.02 ** 35 * 1.02 ** (steps / 2)
+    np.testing.assert_allclose(_models._theta(g, 1, 6, True), expected, rtol=1e-5)
+    # On the sales scale the slope is a fixed amount a month (the least-squares slope of 100 x 1.02^t), a
+    # falling growth rate: every step lower than the log-scale forecast.
+    raw = _models._theta(g, 1, 6, False)
+    assert np.all(raw < expected * (1 - 1e-3))
+    # With noise the forecast stays the log scale's median, exp() of statsmodels' Theta on log(y): no mean correction.
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    rng = np.random.default_rng(5)
+    noisy = g * np.exp(rng.normal(0, 0.1, 36))
+    res = ThetaModel(np.log(noisy), period=None, deseasonalize=False, method="add").fit()
+    np.testing.assert_allclose(_models._theta(noisy, 1, 6, True), np.exp(res.forecast(6).to_numpy()), rtol=1e-9)
+
+
 def test_stl_ets_stays_a_median_and_sarima_skips_its_diffuse_start():
     rng = np.random.default_rng(3)
     y = pd.Series(100 * SEASON[np.arange(36) % 12] * np.exp(rng.normal(0, 0.2, 36)),
@@ -671,14 +706,37 @@ def test_the_shift_is_the_pooled_mean_and_the_widening_what_it_leaves():
     ones = {"a": 1.0, "b": 1.0}
     alone = _total_calibration(calm, calm, ones)
     assert alone[0] == pytest.approx(6 / 16 * 0.5)
-    # A series that missed by 10, -12 and 30 sds: the mean over nine totals is (3 + 28) / 9, shrunk by 9 / 19
-    # (a median would have stayed at 0.5); r = 1, so each total keeps its miss less the shift.
+    # A series that missed by 10, -12 and 30 sds (oldest origin first): the mean over nine totals, each origin
+    # weighted 1, 4, 9, is (3 x 0.5 x 14 + 10 - 48 + 270) / 42 = 246 / 42, shrunk by 9 / 19 (a median would have
+    # stayed at 0.5); r = 1, so each total keeps its miss less the shift.
     noisy = {**calm, "c": np.array([10.0, -12.0, 30.0])}
     shift, widening = _total_calibration(noisy, noisy, {**ones, "c": 1.0})
-    assert shift == pytest.approx(9 / 19 * 31 / 9)
+    assert shift == pytest.approx(9 / 19 * 246 / 42)
     left = np.array([0.5] * 6 + [10.0, -12.0, 30.0]) - shift
     assert widening == pytest.approx(np.sqrt((np.sum(left ** 2) + 10) / 19))
     assert alone[1] == pytest.approx(np.sqrt((6 * (0.5 - alone[0]) ** 2 + 10) / 16))
+
+
+def test_the_shift_weighs_the_newest_backtest_origins_most():
+    from planlib.forecast.calibration import TOTAL_PRIOR, Z80, _total_calibration, _total_errors, origin_weights
+
+    np.testing.assert_array_equal(origin_weights(3), [1.0, 4.0, 9.0])
+    np.testing.assert_array_equal(origin_weights(2), [1.0, 4.0])
+    # One series, three origins (oldest first), one-step years, MASE scale 1 and the panel's sd 1: its year totals
+    # missed by 1.0, 0.5 and 0.2 sds. Weighted 1, 4, 9: (1.0 + 2.0 + 1.8) / 14 = 4.8 / 14 (the plain mean, 0.567,
+    # would count the oldest, shortest-trained origin as much as the newest). Three totals against TOTAL_PRIOR.
+    fits = [_models.SeriesFit("a", ["snaive"], {}, {}, [24, 30, 36], 1, np.zeros((3, 1)), np.ones(3), 1.0, False)]
+    scaled = {"a": np.array([[1.0], [0.5], [0.2]])}
+    width, centre, ratio = _total_errors(fits, scaled, np.full(1, Z80), 0.0, 1)
+    np.testing.assert_allclose(centre["a"], [1.0, 0.5, 0.2])
+    shift, widening = _total_calibration(width, centre, ratio)
+    assert shift == pytest.approx(3 / (3 + TOTAL_PRIOR) * 4.8 / 14)
+    left = np.array([1.0, 0.5, 0.2]) - shift
+    assert widening == pytest.approx(np.sqrt((np.sum(left ** 2) + TOTAL_PRIOR) / (3 + TOTAL_PRIOR)))
+    # A second series with only two origins weighs them 1, 4: (1.0 + 2.0 + 1.8 - 0.3 + 2.4) / 19 over five totals.
+    two = {**centre, "b": np.array([-0.3, 0.6])}
+    shift2, _ = _total_calibration(two, two, {"a": 1.0, "b": 1.0})
+    assert shift2 == pytest.approx(5 / (5 + TOTAL_PRIOR) * 6.9 / 19)
 
 
 def test_the_engine_applies_the_shift_and_widening_to_forecasts_intervals_and_totals(monkeypatch):

@@ -137,3 +137,27 @@ def test_the_benchmark_writes_what_the_reader_reads(tmp_path, monkeypatch):
     stored = real_benchmark(tmp_path / "real_benchmark.json")
     assert [r["cycles"] for r in stored["runs"]] == [10, 4]
     assert stored["runs"][0]["methods"]["planlib"] == p
+
+
+def test_the_plan_uses_what_the_benchmark_measured():
+    # The stored figures judge the settings they were run with: the engine's defaults, the config schema's and the
+    # annotated template's must all be those settings, or the README and page 01 quote figures of another method.
+    import inspect
+
+    import yaml
+
+    from planlib.core.config_targets import Forecast
+    from planlib.forecast import DEFAULT_MODELS
+
+    measured = real_benchmark()["planlib_settings"]
+    template = yaml.safe_load((ROOT / "templates" / "plan.yaml").read_text(encoding="utf-8"))["forecast"]
+    schema = Forecast()
+    engine = {k: v.default for k, v in inspect.signature(forecast).parameters.items()}
+    for key in ("models", "backtest_origins", "combine", "calibrate", "nonnegative", "levels"):
+        assert template[key] == measured[key], key
+        assert getattr(schema, key) == measured[key], key
+    assert list(DEFAULT_MODELS) == measured["models"]
+    assert list(engine["models"]) == measured["models"]
+    assert (engine["origins"], engine["combine"], engine["calibrate"], engine["nonnegative"]) == \
+        (measured["backtest_origins"], measured["combine"], measured["calibrate"], measured["nonnegative"])
+    assert list(engine["levels"]) == measured["levels"]

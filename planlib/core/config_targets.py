@@ -159,10 +159,12 @@ class Forecast(Section):
     """How the forecast stage models, backtests, calibrates and reconciles (see planlib.forecast)."""
 
     levels: list[int] = Field(default_factory=lambda: [80, 95], description="interval levels, percent")
-    models: list[Literal["ets", "holt_winters", "stl_ets", "theta", "sarima", "snaive", "drift"]] = Field(
-        default_factory=lambda: ["holt_winters", "theta", "snaive", "drift"],
-        description="candidates chosen per series by backtest; stl_ets, ets (AICc over forms) and sarima are "
-                    "opt-in: no more accurate out of sample, 3-10x the cost (benchmarks/forecast.py)",
+    models: list[Literal["ets", "holt_winters", "holt_winters_undamped", "stl_ets", "theta", "sarima", "snaive",
+                        "drift"]] = Field(
+        default_factory=lambda: ["holt_winters", "holt_winters_undamped", "theta", "snaive", "drift"],
+        description="models fitted per series; with combine the forecast is the mean of the smoothing ones (damped and "
+                    "undamped Holt-Winters, Theta), as benchmarks/forecast_real.py measured; stl_ets, ets (AICc over "
+                    "forms) and sarima are opt-in: no more accurate out of sample, 3-10x the cost",
     )
     season_length: int | None = Field(None, ge=1, description="periods per seasonal cycle; none = from the data's frequency")
     backtest_origins: int = Field(3, ge=2, le=12)
