@@ -199,3 +199,37 @@ def test_a_week_based_fiscal_calendar_plans_through_the_stages(tmp_path, pattern
     coverage = plan["concentration"].coverage.set_index(["horizon", "region"])
     assert coverage.loc[("first quarter", "Total"), "open_pipeline"] == 300.0
     assert coverage.loc[("plan year", "Total"), "open_pipeline"] == 700.0
+
+
+def test_levels_80_and_90_plan_and_the_fan_charts_draw_them_without_a_95(tmp_path):
+    """Issue 16's probe: ``forecast.levels: [80, 90]`` validated, then page 01 died looking for lo_95/hi_95."""
+    from planlib.planning import allocate, target as annual_target
+    from planlib.report.charts import forecast as fc_charts, goals as goal_charts
+    from planlib.report.runner import check_inputs, notebook_paths, notebook_stages
+
+    company = Company([Rep("E1", "North", "N1"), Rep("E2", "South", "S1")], ["Widgets"], deals_per_month=4)
+    path = company.write(tmp_path, extra={"forecast": {"levels": [80, 90], "n_jobs": 1},
+                                          "report": {"notebooks": NOTEBOOKS}})
+    plan = planlib.Plan.from_config(path)
+    check_inputs(plan)
+    for name in notebook_stages(notebook_paths(plan.config)[1]):
+        plan.get(name)  # planned, not refused
+    what_the_notebooks_read(plan, NOTEBOOKS)
+    forecasts = plan["forecast"].forecasts
+    bands = sorted(c for c in forecasts.columns if c.startswith(("lo_", "hi_")))
+    assert bands == ["hi_80", "hi_90", "lo_80", "lo_90"]
+    company_fc = forecasts[forecasts["unique_id"] == "company"]
+    assert (company_fc["lo_90"] <= company_fc["lo_80"]).all() and (company_fc["hi_80"] <= company_fc["hi_90"]).all()
+    # page 01's fan chart: its two bands are 80% and 90%, taken from the forecast's own columns
+    history = plan["history"]
+    chart = fc_charts.fan_chart(history.loc[history["unique_id"] == "company", ["ds", "y"]], company_fc, title="x")
+    drawn = next(pd.DataFrame(rows) for rows in chart.to_dict()["datasets"].values() if "lo" in rows[0])
+    assert sorted(set(drawn["what"])) == ["80% interval", "90% interval"]
+    wide = drawn[drawn["what"] == "90% interval"].set_index("ds")["lo"]
+    assert wide.iloc[-12:].tolist() == pytest.approx(company_fc["lo_90"].iloc[-12:].tolist())
+    # page 02's monthly fan: the table carries lo_90, no lo_95, and the chart's widest band is 90%
+    periods = allocate.fiscal_periods(plan.config)
+    fan = annual_target.monthly_fan_table(history, forecasts, plan["targets"], periods=periods)
+    assert "lo_95" not in fan and "lo_90" in fan
+    spec = goal_charts.monthly_fan(fan, title="x").to_dict()
+    assert [layer["encoding"]["y"]["field"] for layer in spec["layer"][:2]] == ["lo_90", "lo_80"]
