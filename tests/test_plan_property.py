@@ -15,6 +15,7 @@ point: never any other exception, which is what a notebook would die of.
 """
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,12 @@ from planlib.core.config import parse_config
 from planlib.core.errors import PlanlibError
 
 CALENDARS = ["monthly", "4-4-5", "4-5-4", "5-4-4"]
+# The refusals a valid config of these companies may meet: a company of 3 deals a month can have none in the
+# last closed month, and as_of is then past its data. Every other PlanlibError fails the test, but for a known
+# fault still open: a company whose sales fell (a product stopped) is forecast at 0 for the whole plan year,
+# and the seasonal month weights then have nothing to read (issue 15's forecast; remove it once fixed).
+REFUSALS = [r"as_of \d{4}-\d{2}-\d{2}: the last sale is \d{4}-\d{2}-\d{2}, \d+ month\(s\) before the last closed month",
+            r"no seasonal month weights for company: the data has none$"]
 NOTEBOOKS = ["01_market_analysis.ipynb", "02_goal_setting.ipynb", "03_resources.ipynb", "04_risk_review.ipynb",
              "05_annual_plan.ipynb"]
 
@@ -149,8 +156,11 @@ def test_a_valid_config_plans_or_fails_with_a_planlib_error_before_the_notebooks
                 plan.get(name)
             data_notes(plan)
         except PlanlibError as exc:
+            # refused before any notebook, with a message; but only for what the data cannot give a valid config
+            # (as_of past the last sale): any other refusal of a small company's valid config is a fault
+            assert any(re.match(pattern, str(exc)) for pattern in REFUSALS), f"refused: {exc}"
             event(f"refused before the notebooks: {type(exc).__name__}")
-            return  # refused before any notebook, with a message
+            return
         what_the_notebooks_read(plan, cfg.report.notebooks)
         event("planned")
 
