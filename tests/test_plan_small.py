@@ -50,9 +50,17 @@ SHORT = Company([Rep(f"E{i}", "North" if i < 4 else "South", "N1" if i < 4 else 
                 ["Widgets", "Gadgets"], first_month="2025-11-01")
 
 
+def without_country(folder) -> None:
+    """Leave company.country out of the config: a plan without public holidays, which the pages say."""
+    config = folder / "plan.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "  country: US\n" in text
+    config.write_text(text.replace("  country: US\n", ""), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def short(tmp_path_factory):
-    return planned(tmp_path_factory, "short", SHORT)
+    return planned(tmp_path_factory, "short", SHORT, edit=without_country)
 
 
 def test_a_twelve_month_history_plans_and_says_what_it_cannot_compare(short):
@@ -75,6 +83,17 @@ def test_a_twelve_month_history_plans_and_says_what_it_cannot_compare(short):
     risk = page_text(bundle / "04_risk_review.html")
     assert "under two years of history (12 months): the shocks are month-on-month changes" in risk
     assert "nan%" not in page and "None" not in page
+
+
+def test_a_config_without_country_plans_without_holidays_and_the_pages_say_so(short):
+    config, bundle = short
+    assert "country" not in config.read_text(encoding="utf-8")
+    assert ("No company.country in the config: the plan counts no public holidays, and working days are Monday to "
+            "Friday.") in page_text(bundle / "01_market_analysis.html")
+    weekdays = int(np.busday_count("2026-11-01", "2027-11-01"))  # FY2027 runs 2026-11 .. 2027-10 (start_month 11)
+    assert weekdays == 52 * 5  # 365 days: 52 weeks and a Sunday (2026-11-01)
+    assert ("No company.country in the config: no public holidays are counted; weeks and months are split by their "
+            f"Monday-to-Friday working days, {weekdays} in FY2027.") in page_text(bundle / "02_goal_setting.html")
 
 
 def test_eighteen_months_plan_through_the_stages_the_pages_read(tmp_path):
