@@ -83,3 +83,52 @@ def test_the_run_flags_a_region_month_made_negative_by_returns(tmp_path, monkeyp
     run_plan(config, progress=lines.append)
     assert ("1 region-month(s) with negative net sales (returns or credit notes larger than the month's sales): "
             "East 2026-03 (-1,880.00); planlib.data.negative_months(plan['history']) lists them") in lines
+
+
+# --------------------------------------------------------------------------- goal scopes the data holds
+def test_goal_scopes_must_name_what_the_history_holds():
+    from types import SimpleNamespace as Goal
+
+    from planlib.core.errors import ConfigError
+    from planlib.data.checks import check_goal_scopes
+
+    history = pd.DataFrame({"unique_id": ["company", "region/East", "region/West", "product/Widgets",
+                                          "region_product/East/Widgets"]})
+    fine = [Goal(name="All", scope="company"), Goal(name="E", scope="region/East"),
+            Goal(name="W", scope="product/Widgets"), Goal(name="EW", scope="region_product/East/Widgets")]
+    check_goal_scopes(history, fine)  # every scope is in the history: nothing raised
+    bad = fine + [Goal(name="Atlantis push", scope="region/Atlantis"), Goal(name="G", scope="product/Gadgets"),
+                  Goal(name="WW", scope="region_product/West/Widgets"), Goal(name="Team", scope="team/East-1"),
+                  Goal(name="Slash", scope="region/")]
+    with pytest.raises(ConfigError) as info:
+        check_goal_scopes(history, bad)
+    assert info.value.problems == [
+        ("goals.smart[4].scope", "goal 'Atlantis push': found 'region/Atlantis', expected a region of the sales "
+                                 "history: East, West"),
+        ("goals.smart[5].scope", "goal 'G': found 'product/Gadgets', expected a product of the sales history: "
+                                 "Widgets"),
+        ("goals.smart[6].scope", "goal 'WW': found 'region_product/West/Widgets', expected a region/product pair "
+                                 "of the sales history: East/Widgets"),
+        ("goals.smart[7].scope", "goal 'Team': found 'team/East-1', expected one of company, region/<name>, "
+                                 "product/<name> or region_product/<region>/<product>"),
+        ("goals.smart[8].scope", "goal 'Slash': found 'region/', expected one of company, region/<name>, "
+                                 "product/<name> or region_product/<region>/<product>")]
+
+
+def test_the_runner_refuses_a_goal_on_a_region_the_data_lacks_before_any_notebook(tmp_path, monkeypatch):
+    from tiny_project import restrict_to_data_stages
+
+    from planlib.core.errors import ConfigError
+
+    restrict_to_data_stages(monkeypatch)
+    config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
+    config.write_text(config.read_text() + "goals:\n  smart:\n    - {name: Atlantis push, metric: revenue, "
+                                           "scope: region/Atlantis, target: 100000, deadline: 2027-12-31}\n")
+    lines = []
+    with pytest.raises(ConfigError, match=r"goals\.smart\[0\]\.scope: goal 'Atlantis push': found 'region/Atlantis', "
+                                          r"expected a region of the sales history: East, West$"):
+        run_plan(config, progress=lines.append)
+    assert not any(line.startswith("notebook") for line in lines)
+    assert list((tmp_path / "reports" / "FY2027").iterdir()) == []
+    config.write_text(config.read_text().replace("region/Atlantis", "region/West"))
+    assert run_plan(config, progress=lines.append) == tmp_path / "reports" / "FY2027" / "v001"

@@ -135,6 +135,12 @@ def test_a_read_only_output_folder_and_a_missing_kernel_are_one_line(tmp_path, c
     fy = tmp_path / "reports" / "FY2027"
     assert err == (f"planlib plan: error: cannot write the plan bundle in {fy}: it is on a read-only file system "
                    "(Read-only file system); nothing was published: set report.output_dir to a folder you can write\n")
+    assert main(["--debug", "plan", "--config", str(config), "--quiet"]) == 1  # --debug: the traceback, then the line
+    _, err = capsys.readouterr()
+    assert err.startswith("Traceback (most recent call last):\n") and "OSError: [Errno 30] Read-only file system" in err
+    assert err.endswith(f"planlib plan: error: cannot write the plan bundle in {fy}: it is on a read-only file "
+                        "system (Read-only file system); nothing was published: set report.output_dir to a folder you "
+                        "can write\n")
 
 
 def test_a_stopped_run_says_so_and_leaves_no_staging_folder(tmp_path, capsys, monkeypatch):

@@ -145,7 +145,12 @@ def test_every_assumed_value_is_listed_and_the_missing_tables_are_said(own_bundl
                 "budget.on_cost_rate", "budget.lines", "incentives.bonuses", "incentives.commission"):
         assert key in resources, key
     assert "One team per region, named after the region" in resources
-    assert "No market table is configured" in page_text(own_bundle / "01_market_analysis.html")
+    market_page = " ".join(page_text(own_bundle / "01_market_analysis.html").split())
+    assert "No market table is configured (data.market), so market share is not shown." in market_page
+    assert "No competitor table is configured (data.competitors)." in market_page
+    plan_page = " ".join(page_text(own_bundle / "05_annual_plan.html").split())
+    assert ("No kpis table (data.kpis) is in the config: the measures are those the deals give; satisfaction, "
+            "activity and other measures of a kpis table are left out.") in plan_page
     risk_page = page_text(own_bundle / "04_risk_review.html")
     assert "no risk register" in risk_page and "No pipeline table" in risk_page
     assert "no risk register" in page_text(own_bundle / "05_annual_plan.html")

@@ -15,6 +15,7 @@ point: never any other exception, which is what a notebook would die of.
 """
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,12 @@ from planlib.core.config import parse_config
 from planlib.core.errors import PlanlibError
 
 CALENDARS = ["monthly", "4-4-5", "4-5-4", "5-4-4"]
+# The refusals a valid config of these companies may meet: a company of 3 deals a month can have none in the
+# last closed month, and as_of is then past its data. Every other PlanlibError fails the test, but for a known
+# fault still open: a company whose sales fell (a product stopped) is forecast at 0 for the whole plan year,
+# and the seasonal month weights then have nothing to read (issue 15's forecast; remove it once fixed).
+REFUSALS = [r"as_of \d{4}-\d{2}-\d{2}: the last sale is \d{4}-\d{2}-\d{2}, \d+ month\(s\) before the last closed month",
+            r"no seasonal month weights for company: the data has none$"]
 NOTEBOOKS = ["01_market_analysis.ipynb", "02_goal_setting.ipynb", "03_resources.ipynb", "04_risk_review.ipynb",
              "05_annual_plan.ipynb"]
 
@@ -149,8 +156,11 @@ def test_a_valid_config_plans_or_fails_with_a_planlib_error_before_the_notebooks
                 plan.get(name)
             data_notes(plan)
         except PlanlibError as exc:
+            # refused before any notebook, with a message; but only for what the data cannot give a valid config
+            # (as_of past the last sale): any other refusal of a small company's valid config is a fault
+            assert any(re.match(pattern, str(exc)) for pattern in REFUSALS), f"refused: {exc}"
             event(f"refused before the notebooks: {type(exc).__name__}")
-            return  # refused before any notebook, with a message
+            return
         what_the_notebooks_read(plan, cfg.report.notebooks)
         event("planned")
 
@@ -199,3 +209,37 @@ def test_a_week_based_fiscal_calendar_plans_through_the_stages(tmp_path, pattern
     coverage = plan["concentration"].coverage.set_index(["horizon", "region"])
     assert coverage.loc[("first quarter", "Total"), "open_pipeline"] == 300.0
     assert coverage.loc[("plan year", "Total"), "open_pipeline"] == 700.0
+
+
+def test_levels_80_and_90_plan_and_the_fan_charts_draw_them_without_a_95(tmp_path):
+    """Issue 16's probe: ``forecast.levels: [80, 90]`` validated, then page 01 died looking for lo_95/hi_95."""
+    from planlib.planning import allocate, target as annual_target
+    from planlib.report.charts import forecast as fc_charts, goals as goal_charts
+    from planlib.report.runner import check_inputs, notebook_paths, notebook_stages
+
+    company = Company([Rep("E1", "North", "N1"), Rep("E2", "South", "S1")], ["Widgets"], deals_per_month=4)
+    path = company.write(tmp_path, extra={"forecast": {"levels": [80, 90], "n_jobs": 1},
+                                          "report": {"notebooks": NOTEBOOKS}})
+    plan = planlib.Plan.from_config(path)
+    check_inputs(plan)
+    for name in notebook_stages(notebook_paths(plan.config)[1]):
+        plan.get(name)  # planned, not refused
+    what_the_notebooks_read(plan, NOTEBOOKS)
+    forecasts = plan["forecast"].forecasts
+    bands = sorted(c for c in forecasts.columns if c.startswith(("lo_", "hi_")))
+    assert bands == ["hi_80", "hi_90", "lo_80", "lo_90"]
+    company_fc = forecasts[forecasts["unique_id"] == "company"]
+    assert (company_fc["lo_90"] <= company_fc["lo_80"]).all() and (company_fc["hi_80"] <= company_fc["hi_90"]).all()
+    # page 01's fan chart: its two bands are 80% and 90%, taken from the forecast's own columns
+    history = plan["history"]
+    chart = fc_charts.fan_chart(history.loc[history["unique_id"] == "company", ["ds", "y"]], company_fc, title="x")
+    drawn = next(pd.DataFrame(rows) for rows in chart.to_dict()["datasets"].values() if "lo" in rows[0])
+    assert sorted(set(drawn["what"])) == ["80% interval", "90% interval"]
+    wide = drawn[drawn["what"] == "90% interval"].set_index("ds")["lo"]
+    assert wide.iloc[-12:].tolist() == pytest.approx(company_fc["lo_90"].iloc[-12:].tolist())
+    # page 02's monthly fan: the table carries lo_90, no lo_95, and the chart's widest band is 90%
+    periods = allocate.fiscal_periods(plan.config)
+    fan = annual_target.monthly_fan_table(history, forecasts, plan["targets"], periods=periods)
+    assert "lo_95" not in fan and "lo_90" in fan
+    spec = goal_charts.monthly_fan(fan, title="x").to_dict()
+    assert [layer["encoding"]["y"]["field"] for layer in spec["layer"][:2]] == ["lo_90", "lo_80"]

@@ -31,11 +31,16 @@ def year_totals(bundle) -> pd.DataFrame:
     return t[(t["period_type"] == "year") & (t["product"] == "All")]
 
 
-def planned(tmp_path_factory, name: str, company: Company):
+def planned(tmp_path_factory, name: str, company: Company, edit=None):
+    """Write the company (``edit(folder)`` then changes its files), plan it from another folder; return the
+    config and the bundle, the run's output kept in ``run.out`` beside the config."""
     folder = tmp_path_factory.mktemp(name)
     config = company.write(folder)
+    if edit is not None:
+        edit(folder)
     done = run_plan(config, tmp_path_factory.mktemp(f"{name}-elsewhere"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (folder / "run.out").write_text(done.stdout, encoding="utf-8")
     bundle = folder / "reports" / "FY2027" / "v001"
     assert {f"{p}.html" for p in PAGES} <= {p.name for p in bundle.iterdir()}
     return config, bundle
@@ -45,9 +50,17 @@ SHORT = Company([Rep(f"E{i}", "North" if i < 4 else "South", "N1" if i < 4 else 
                 ["Widgets", "Gadgets"], first_month="2025-11-01")
 
 
+def without_country(folder) -> None:
+    """Leave company.country out of the config: a plan without public holidays, which the pages say."""
+    config = folder / "plan.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "  country: US\n" in text
+    config.write_text(text.replace("  country: US\n", ""), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def short(tmp_path_factory):
-    return planned(tmp_path_factory, "short", SHORT)
+    return planned(tmp_path_factory, "short", SHORT, edit=without_country)
 
 
 def test_a_twelve_month_history_plans_and_says_what_it_cannot_compare(short):
@@ -70,6 +83,17 @@ def test_a_twelve_month_history_plans_and_says_what_it_cannot_compare(short):
     risk = page_text(bundle / "04_risk_review.html")
     assert "under two years of history (12 months): the shocks are month-on-month changes" in risk
     assert "nan%" not in page and "None" not in page
+
+
+def test_a_config_without_country_plans_without_holidays_and_the_pages_say_so(short):
+    config, bundle = short
+    assert "country" not in config.read_text(encoding="utf-8")
+    assert ("No company.country in the config: the plan counts no public holidays, and working days are Monday to "
+            "Friday.") in page_text(bundle / "01_market_analysis.html")
+    weekdays = int(np.busday_count("2026-11-01", "2027-11-01"))  # FY2027 runs 2026-11 .. 2027-10 (start_month 11)
+    assert weekdays == 52 * 5  # 365 days: 52 weeks and a Sunday (2026-11-01)
+    assert ("No company.country in the config: no public holidays are counted; weeks and months are split by their "
+            f"Monday-to-Friday working days, {weekdays} in FY2027.") in page_text(bundle / "02_goal_setting.html")
 
 
 def test_eighteen_months_plan_through_the_stages_the_pages_read(tmp_path):
@@ -106,11 +130,25 @@ def test_a_single_rep_carries_the_whole_target(one_rep):
 
 
 ONE_REGION = Company([Rep(f"E{i}", "North", "N1" if i < 3 else "N2") for i in range(1, 6)], ["Widgets", "Gadgets"])
+RETURNS_MONTH = "2026-06"
+
+
+def north_june_sales() -> float:
+    deals = ONE_REGION.deals()
+    return float(deals.loc[deals["Closed"].str.startswith(RETURNS_MONTH), "Value"].sum())
+
+
+def add_a_batch_of_returns(folder) -> None:
+    """A credit note of twice North's June sales (plus 1): the region's month is then negative as a whole."""
+    deals = pd.read_csv(folder / "deals.csv", dtype=str)
+    credit = {**deals.iloc[0].to_dict(), "Deal": "CREDIT-1", "Closed": f"{RETURNS_MONTH}-28", "Owner": "E1",
+              "Value": f"{-2 * north_june_sales() - 1:.2f}"}
+    pd.concat([deals, pd.DataFrame([credit])]).to_csv(folder / "deals.csv", index=False)
 
 
 @pytest.fixture(scope="module")
 def one_region(tmp_path_factory):
-    return planned(tmp_path_factory, "oneregion", ONE_REGION)
+    return planned(tmp_path_factory, "oneregion", ONE_REGION, edit=add_a_batch_of_returns)
 
 
 def test_a_single_region_splits_over_its_teams_and_reps(one_region):
@@ -128,3 +166,17 @@ def test_a_single_region_splits_over_its_teams_and_reps(one_region):
     assert min(gaps) >= 0 and sum(gaps) == hires.sum() and reps.sum() == by["company"]
     page = page_text(bundle / "02_goal_setting.html")
     assert "Nothing is discontinued: every region and product with a target sold in the last 6 months" in page
+
+
+def test_a_region_month_negative_with_returns_is_flagged_on_page_01_and_in_the_run_summary(one_region):
+    config, bundle = one_region
+    net = north_june_sales() - (2 * north_june_sales() + 1)  # by hand: the month's sales less the credit note
+    out = (config.parent / "run.out").read_text(encoding="utf-8").splitlines()
+    assert ("1 region-month(s) with negative net sales (returns or credit notes larger than the month's sales): "
+            f"North {RETURNS_MONTH} ({net:,.2f}); planlib.data.negative_months(plan['history']) lists them") in out
+    page = page_text(bundle / "01_market_analysis.html")
+    assert ("1 region-month(s) negative as a whole: returns and credit notes above the month's sales; the forecast "
+            "reads them as booked") in page
+    shown = page[page.find("negative as a whole"):][:400]
+    assert re.search(rf"North {RETURNS_MONTH} [−-]{abs(net):,.0f}\b", shown), shown
+    assert "No region-month is negative as a whole" not in page

@@ -166,8 +166,35 @@ def test_shock_model_exact_on_mirrored_series_and_names_short_segments():
     short = np.r_[np.zeros(30), base[:18]] * 100
     with pytest.raises(DataError, match=r"(?s)at least 12 months.*column 'region_product:East/B': found 6"):
         estimate_shock_model(_history({"East/A": base * 100, "East/B": short}, "region_product"), fallback=False)
-    with pytest.raises(DataError, match=r"(?s)at least 12 months.*column 'region_product:East/B': found 6"):
-        estimate_shock_model(_history({"East/B": short}, "region_product"))  # no segment to borrow from
+    # alone, with 6 year-on-year residuals (no segment to borrow from): its 17 month-on-month changes stand in
+    alone = estimate_shock_model(_history({"East/B": short}, "region_product"))
+    changes = np.diff(np.log(base[:18] * 100))
+    assert alone.sd["East/B"] == pytest.approx(np.std(changes, ddof=1))
+    assert alone.notes == ("no segment has 12 months of year-on-year changes of positive sales in the 48 months of "
+                           "history: the shocks are month-on-month changes, which also hold the season's swings, so "
+                           "the spread is wider than two years of history would give",)
+    few = np.r_[np.zeros(44), base[:4]] * 100  # 3 changes: not even month-on-month can stand in
+    with pytest.raises(DataError, match=r"(?s)^cannot estimate shocks at level 'region_product': no segment has "
+                                        r"12 months of year-on-year changes of positive sales in the 48 months of "
+                                        r"history, and no segment has 6 month-on-month changes.*"
+                                        r"'region_product:East/B': found 3"):
+        estimate_shock_model(_history({"East/B": few}, "region_product"))
+
+
+def test_two_years_with_a_month_of_no_sales_in_every_segment_take_month_on_month_shocks():
+    """24 months (12 year-on-year residuals at most): one empty month in each segment's second year, or a
+    region opened in it, left no segment with 12, and the plan stopped (issue 16's property test found it)."""
+    base = np.exp(np.sin(np.arange(24) / 3.0)) * 100
+    a, b = base.copy(), base * 2
+    a[20], b[14] = 0.0, 0.0  # one month without sales in each
+    opened = np.r_[np.zeros(17), base[17:]]  # a region opened 7 months before the end
+    model = estimate_shock_model(_history({"North/W": a, "South/W": b, "West/W": opened}, "region_product"))
+    logged = np.log(np.where(a > 0, a, np.nan))
+    steps = np.diff(logged)
+    assert model.sd["North/W"] == pytest.approx(np.nanstd(steps, ddof=1))  # 21 changes: the two around the gap go
+    assert model.sd["West/W"] == pytest.approx(np.std(np.diff(np.log(opened[17:])), ddof=1))
+    assert model.notes[0].startswith("no segment has 12 months of year-on-year changes of positive sales in the 24 "
+                                     "months of history: the shocks are month-on-month changes")
 
 
 def test_a_product_first_sold_months_ago_borrows_its_regions_shocks():

@@ -229,3 +229,31 @@ def test_explicit_ramp_and_rep_productivity_need_a_ramp():
     row = table.set_index("rep_id").loc["E1"]
     assert row["mean"] == pytest.approx(30.0) and row["months"] == 12 and row["basis"] == "own history"
     assert table.set_index("rep_id").loc["W2", "basis"] == "team peers"
+
+
+def test_a_week_no_product_with_a_target_is_forecast_to_sell_in_gets_no_target():
+    """Issue 16's property test: a discontinued product's forecast alone held the company's April, the product
+    left (X) was forecast at 0 there, and the company's April target had no product to go to: the plan stopped
+    with "a positive total that no one can carry"."""
+    history, forecasts, roster = synthetic_plan_data()
+    y_rows = history["unique_id"].isin(["product/Y", "region_product/East/Y", "region_product/West/Y"])
+    history.loc[y_rows & (history["ds"] >= "2026-03-01"), "y"] = 0.0  # Y: no sale in the last 8 months
+    args = dict(roster=roster, history=history, days=plan_days(2027), allocation=Allocation(),
+                fiscal_months=pd.date_range("2027-01-01", periods=12, freq="MS"), last_month=pd.Timestamp("2026-10-01"))
+    before = wt.allocation_inputs(forecasts=forecasts.copy(), **args)
+    april = forecasts["ds"] == "2027-04-01"
+    x_rows = forecasts["unique_id"].isin(["product/X", "region_product/East/X", "region_product/West/X"])
+    forecasts.loc[april & x_rows, "yhat"] = 0.0  # X forecast at nothing in April; the company is not
+    inputs = wt.allocation_inputs(forecasts=forecasts, **args)
+    assert inputs.products == before.products == ["X"]
+    in_april = inputs.pieces["month"].to_numpy() == "2027-04"
+    # April's pieces lose their weight, every other piece keeps the weight it had
+    assert (before.company_profile[in_april] > 0).any() and (inputs.company_profile[in_april] == 0).all()
+    assert inputs.company_profile[~in_april].tolist() == before.company_profile[~in_april].tolist()
+    weeks = list(dict.fromkeys(inputs.pieces.loc[in_april, "week"]))
+    assert weeks == ["2027-W13", "2027-W14", "2027-W15", "2027-W16", "2027-W17"]
+    assert f"time: no product with a target is forecast to sell in {', '.join(weeks)}: no target there" in inputs.notes
+    targets = al.targets_table(al.allocate(1000, inputs, unit=1000))
+    company = targets[(targets["level"] == "company") & (targets["period_type"] == "month")].set_index("period")
+    assert company.loc["2027-04", "target"] == 0 and company["target"].sum() == 1_000_000
+    assert al.check_additivity(targets).empty

@@ -8,10 +8,10 @@ import datetime as dt
 
 import pandas as pd
 
-from planlib.core.errors import DataError
+from planlib.core.errors import ConfigError, DataError
 
-__all__ = ["check_as_of_reach", "discontinued", "discontinued_note", "last_closed_month", "negative_months",
-           "negative_months_note", "roster_note"]
+__all__ = ["check_as_of_reach", "check_goal_scopes", "discontinued", "discontinued_note", "last_closed_month",
+           "negative_months", "negative_months_note", "roster_note"]
 
 
 def last_closed_month(as_of: dt.date) -> dt.date:
@@ -53,6 +53,48 @@ def check_as_of_reach(sales: pd.DataFrame, as_of: dt.date) -> None:
                     f"the last closed month {closed:%Y-%m}; the plan would read the months in between as months "
                     f"without sales: set as_of to a day in {suggested:%Y-%m} (e.g. {suggested.isoformat()}), "
                     f"or give the sales through {closed:%Y-%m}")
+
+
+_SCOPE_FORMS = "company, region/<name>, product/<name> or region_product/<region>/<product>"
+
+
+def check_goal_scopes(history: pd.DataFrame, goals) -> None:
+    """Check that each SMART goal's scope names a region, product or region-product of the sales history.
+
+    A goal on a region the data does not hold (a typo, a region not opened yet) would otherwise reach
+    page 02 as a card that cannot be measured; the run stops before any notebook instead.
+
+    Parameters
+    ----------
+    history : DataFrame
+        The monthly panel (``unique_id`` such as ``region/East``), as ``plan["history"]``.
+    goals : sequence
+        ``config.goals.smart``: objects with ``name`` and ``scope``.
+
+    Raises
+    ------
+    ConfigError
+        One problem per bad scope, keyed ``goals.smart[i].scope``, with the value found and the names
+        the data holds, e.g. "goal 'West push': found 'region/Atlantis', expected a region of the sales
+        history: East, West".
+    """
+    known = set(history["unique_id"].astype(str))
+    problems = []
+    for i, goal in enumerate(goals):
+        parts = str(goal.scope).split("/")
+        kind = parts[0]
+        size = {"company": 1, "region": 2, "product": 2, "region_product": 3}.get(kind)
+        if size != len(parts) or any(not part for part in parts):
+            expected = f"one of {_SCOPE_FORMS}"
+        elif kind == "company" or goal.scope in known:
+            continue
+        else:
+            names = sorted(u.split("/", 1)[1] for u in known if u.startswith(f"{kind}/"))
+            what = {"region": "a region", "product": "a product", "region_product": "a region/product pair"}[kind]
+            expected = f"{what} of the sales history: {', '.join(names) or 'none'}"
+        problems.append((f"goals.smart[{i}].scope", f"goal {goal.name!r}: found {goal.scope!r}, expected {expected}"))
+    if problems:
+        raise ConfigError(problems)
 
 
 def negative_months(history: pd.DataFrame, level: str = "region") -> pd.DataFrame:

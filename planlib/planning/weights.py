@@ -503,6 +503,14 @@ def allocation_inputs(*, roster: pd.DataFrame, history: pd.DataFrame, forecasts:
 
     company_profile = profile("company", None)
     product_profile = np.stack([profile(_uid("product", p), company_profile) for p in products])
+    # A piece that no product with a target is forecast to sell in (a discontinued one's forecast, say) gets no
+    # company target: no product could carry it, and the split would stop the plan.
+    carried = product_profile.sum(axis=0) > 0
+    if not carried.all() and (company_profile[~carried] > 0).any():
+        weeks = list(dict.fromkeys(pcs["week"].to_numpy()[~carried & (company_profile > 0)]))
+        notes.append(f"time: no product with a target is forecast to sell in {', '.join(weeks[:5])}"
+                     f"{' and more' if len(weeks) > 5 else ''}: no target there")
+        company_profile = np.where(carried, company_profile, 0.0)
     rp_profile = np.stack([np.stack([profile(_uid("region_product", r, p), product_profile[j])
                                      for j, p in enumerate(products)]) for r in regions])
     info = roster.assign(capacity_months=capacity, presence=headcount, run_rate=run_rate,

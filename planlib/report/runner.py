@@ -218,10 +218,14 @@ def check_inputs(plan: Plan) -> None:
     ------
     DataError
         ``as_of`` lies past the data: the last closed month before it has no sale.
+    ConfigError
+        A SMART goal's scope names a region or product the sales history does not hold.
     """
-    from planlib.data.checks import check_as_of_reach
+    from planlib.data.checks import check_as_of_reach, check_goal_scopes
 
     check_as_of_reach(plan["inputs"].tables["sales"], plan.config.as_of)
+    if plan.config.goals.smart and "history" in stages():
+        check_goal_scopes(plan["history"], plan.config.goals.smart)
 
 
 def data_notes(plan: Plan) -> list[str]:

@@ -162,15 +162,16 @@ def estimate_shock_model(history: pd.DataFrame, level: str = "region_product", *
     Raises
     ------
     DataError
-        If the level is absent, or no segment has ``min_months`` residuals (under two years of
-        positive monthly sales); with ``fallback=False``, if any segment has fewer.
+        If the level is absent, or no segment has ``min_months`` year-on-year residuals nor
+        ``SHORT_HISTORY_MONTHS`` month-on-month changes of positive sales; with ``fallback=False``,
+        if any segment has fewer than ``min_months`` year-on-year residuals.
     """
     wide = _wide(history, level)
     # the log ratio to the same month a year earlier removes seasonality, minus its mean the trend
     residuals = _residuals(wide)
     counts = residuals.notna().sum()
     short = counts[counts < min_months]
-    if fallback and len(short) == len(counts) and len(wide) < 24:  # under two years: no month has a last year
+    if fallback and len(short) == len(counts):  # under two years, or two years with a month of no sales anywhere
         return _month_on_month(history, level, wide, min_months)
     if len(short) and (not fallback or len(short) == len(counts)):
         raise DataError(
@@ -186,6 +187,8 @@ def estimate_shock_model(history: pd.DataFrame, level: str = "region_product", *
 def _month_on_month(history: pd.DataFrame, level: str, wide: pd.DataFrame, min_months: int) -> ShockModel:
     """Shocks from month-on-month changes when no segment has a year of year-on-year history.
 
+    That is so under two years of history, and also with two years or more when every segment has a
+    month without sales in the way (two years of a sparse company, a region opened in the second).
     A change from one month to the next is, like a change from a year before, the difference of two
     months' shocks, but it also carries the season's swing: the spread is wider than with two years,
     on the side of caution. Segments need ``SHORT_HISTORY_MONTHS`` changes (else they borrow).
@@ -194,15 +197,18 @@ def _month_on_month(history: pd.DataFrame, level: str, wide: pd.DataFrame, min_m
     counts = residuals.notna().sum()
     need = min(min_months, SHORT_HISTORY_MONTHS)
     short = counts[counts < need]
+    why = (f"under two years of history ({len(wide)} months)" if len(wide) < 24 else
+           f"no segment has {min_months} months of year-on-year changes of positive sales in the {len(wide)} months "
+           "of history")
     if len(short) == len(counts):
         raise DataError(
-            f"cannot estimate shocks at level {level!r}: under two years of history, and no segment has "
-            f"{need} month-on-month changes of positive sales to stand in for year-on-year ones",
+            f"cannot estimate shocks at level {level!r}: {why}, and no segment has {need} month-on-month changes "
+            "of positive sales to stand in for year-on-year ones",
             [_problem(level, seg, int(n), need) for seg, n in short.items()])
     model = (_with_borrowed_shocks(history, level, residuals, list(short.index), counts, need) if len(short)
              else _shock_model(residuals, need))
-    note = (f"under two years of history ({len(wide)} months): the shocks are month-on-month changes, which "
-            f"also hold the season's swings, so the spread is wider than two years of history would give")
+    note = (f"{why}: the shocks are month-on-month changes, which also hold the season's swings, so the spread is "
+            "wider than two years of history would give")
     return ShockModel(model.corr, model.sd, model.persistence, model.residuals, (note, *model.notes))
 
 
