@@ -423,8 +423,8 @@ def test_staging_folder_names_its_process(tmp_path, data_stages_only, monkeypatc
 
     seen = []
     real = runner.write_tables
-    monkeypatch.setattr(runner, "write_tables", lambda plan, folder, pages: (seen.append(folder.name),
-                                                                             real(plan, folder, pages)))
+    monkeypatch.setattr(runner, "write_tables", lambda plan, folder, pages, **kw: (seen.append(folder.name),
+                                                                                   real(plan, folder, pages, **kw)))
     config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
     run_plan(config, progress=None)
     assert len(seen) == 1 and seen[0].startswith(f".v001.staging-{os.getpid()}-")

@@ -24,7 +24,7 @@ from planlib.report.writers import Sheet, bundle_files_hash, write_csv, write_ex
 __all__ = [
     "BUNDLE_FILES", "bundle_sheet", "bundle_sheets", "company_annual_target", "fiscal_year_months", "headline", "index_order",
     "input_counts", "leads_index", "manifest", "package_versions", "plan_year_forecast", "portable_config",
-    "with_total_row", "write_tables",
+    "with_total_row", "write_data_files", "write_tables",
 ]
 
 
@@ -48,8 +48,19 @@ def index_order(pages: list[dict]) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- the other files
-def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
-    """Write targets.csv, rejects.csv, plan.xlsx, index.html and manifest.json into ``folder``."""
+def write_tables(plan: Plan, folder: Path, pages: list[dict], *, data_files: bool = True) -> None:
+    """Write targets.csv, rejects.csv, plan.xlsx (unless ``data_files`` is False: :func:`write_data_files`
+    wrote them already), index.html and manifest.json into ``folder``."""
+    if data_files:
+        write_data_files(plan, folder)
+    cfg = plan.config
+    write_index(folder, cfg.report.title, [{"title": p["title"], "file": p["html"]} for p in index_order(pages)],
+                headline(plan), files=BUNDLE_FILES)
+    write_manifest(folder / "manifest.json", manifest(plan, folder, pages, package_versions()))
+
+
+def write_data_files(plan: Plan, folder: Path) -> None:
+    """Write targets.csv, rejects.csv and plan.xlsx into ``folder``: what needs no executed notebook."""
     cfg = plan.config
     if "targets" in stages():
         write_csv(plan["targets"], folder / "targets.csv")
@@ -60,9 +71,6 @@ def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
     created = dt.datetime.combine(cfg.as_of, dt.time())  # a fixed document date keeps the workbook's bytes
     write_excel(folder / "plan.xlsx", bundle_sheets(plan), unit=cfg.company.display_unit,
                 unit_label=cfg.company.display_unit_label, created=created)
-    write_index(folder, cfg.report.title, [{"title": p["title"], "file": p["html"]} for p in index_order(pages)],
-                headline(plan), files=BUNDLE_FILES)
-    write_manifest(folder / "manifest.json", manifest(plan, folder, pages, package_versions()))
 
 
 def package_versions() -> dict[str, str]:

@@ -189,8 +189,9 @@ def driver_exposure(register: pd.DataFrame, *, reps: pd.DataFrame, product_mix: 
     product_mix : DataFrame
         Index rep_id, one column per product: each rep's share of sales by product.
     customer_mix : DataFrame, optional
-        Index rep_id, one column per customer named by a risk: the customer's share of
-        the rep's sales. Needed if a risk has a customer driver.
+        rep_id, customer_id, share: the customer's share of the rep's sales, one row per rep and
+        customer (``PlanYear.customer_share``); a rep without a row has none. Needed if a risk has a
+        customer driver.
 
     Returns
     -------
@@ -208,10 +209,19 @@ def driver_exposure(register: pd.DataFrame, *, reps: pd.DataFrame, product_mix: 
         elif kind == "product":
             row = product_mix.reindex(reps.index)[key].fillna(0.0).to_numpy() if key in product_mix else 0.0
         else:
-            has = customer_mix is not None and key in customer_mix.columns
-            row = customer_mix.reindex(reps.index)[key].fillna(0.0).to_numpy() if has else 0.0
+            row = _customer_exposure(customer_mix, key, reps.index)
         out.loc[rid] = row
     return out
+
+
+def _customer_exposure(customer_mix: pd.DataFrame | None, customer: str, rep_ids: pd.Index) -> np.ndarray | float:
+    """Each rep's share of sales with ``customer``, from the long (rep_id, customer_id, share) table."""
+    if customer_mix is None:
+        return 0.0
+    rows = customer_mix[customer_mix["customer_id"] == customer]
+    if not len(rows):
+        return 0.0
+    return rows.groupby("rep_id")["share"].sum().reindex(rep_ids).fillna(0.0).to_numpy()
 
 
 def _band_labels(edges: list[float], prefix: str, fmt: str) -> list[str]:

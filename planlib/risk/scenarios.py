@@ -195,7 +195,7 @@ def sensitivity(factors: np.ndarray, hits: np.ndarray, *, expected: pd.DataFrame
 def _payout_function(plan, model: RiskModel):
     """Total incentive payout of one rep x month sales array, by planlib.incentives' own cost model."""
     from planlib.resources.capacity import rep_target_array
-    from planlib.resources.incentives import incentive_cost
+    from planlib.resources.outcomes import incentive_cost
 
     from planlib.resources.hiring import roster_with_hires
 
