@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 import numbers
 import re
 import string
@@ -86,6 +87,8 @@ def _cell(value: object, spec: str | None) -> str:
         return ""
     if isinstance(value, (bool, np.bool_)):
         return "✓" if value else "✗"
+    if isinstance(value, numbers.Real) and math.isinf(value):
+        return "no limit"  # an open-ended bound (a top tier's "to"), never "inf%"
     if spec is not None and isinstance(value, numbers.Number):
         return spec.format(value)
     if isinstance(value, pd.Timestamp):
@@ -114,7 +117,8 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
     """Return an escaped HTML table of ``frame`` as a reader sees it: formatted, aligned, human labels.
 
     Numbers are right-aligned and text left-aligned; short text (a name, a region) never breaks across
-    lines; True/False show as ✓/✗; code-style column names (``cumulative_gap``) become labels
+    lines; True/False show as ✓/✗, an infinite bound as "no limit"; a table without rows is one line saying
+    so ("<caption>: none."), not a header over nothing; code-style column names (``cumulative_gap``) become labels
     (``Cumulative gap``, see :func:`label`). The alignment is written on each cell, so the table reads the
     same in JupyterLab as on the exported page.
 
@@ -150,6 +154,8 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
     missing = [c for c in (*money, *percent) if c not in shown.columns]
     if missing:
         raise ValueError(f"table: money/percent column(s) {missing} not in the table {list(shown.columns)}")
+    if shown.empty:  # a header over no rows reads as a broken page: say there is nothing instead
+        return HTML(f'<p class="planlib-empty"><em>{html.escape(caption or "The table")}: none.</em></p>')
     formats = dict(formats or {})
     labels = labels or {}
     head, columns = [], []
