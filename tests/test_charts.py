@@ -323,7 +323,8 @@ def test_backtest_chart_puts_the_chosen_model_beside_seasonal_naive():
                              "mase": [0.7, 1.0, 0.9, 0.8], "chosen": [True, False, False, True]})
     root = draw(fc_charts.backtest_accuracy(backtest, title="Models beat the naive benchmark"))
     assert len(marks(root, "rect")) == 4
-    assert mark_texts(root) == ["ets 0.70", "1.00", "combination 0.80", "0.90"]
+    assert mark_texts(root) == ["ETS 0.70", "1.00", "combination 0.80", "0.90"]
+    assert {"The company", "Region East"} <= set(texts(root))  # series named in words, not "region/East"
     with pytest.raises(DataError, match=r"series without a 'snaive' row \['company'\]"):
         fc_charts.backtest_accuracy(backtest.iloc[[0, 2, 3]], title="x")
 

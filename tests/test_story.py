@@ -125,7 +125,7 @@ def test_odds_basis_says_in_numbers_what_the_entity_odds_rest_on():
     assert said.startswith("Each chance is the share of the same 4 simulated plan years as the company's "
                            "P(attainment) (25%) in which the figure is reached.")
     assert "at most what its 2 reps and 1 planned hires can sell" in said
-    assert "their team peers' for 1 reps with little history" in said
+    assert "their team peers' for 1 rep with little history" in said
     assert "the risk register's 2 risks are drawn on top" in said
     assert said.endswith("add up to the company's, 120 k CNY.")
     plan.stages["monte_carlo"].risk_ids = []

@@ -146,9 +146,10 @@ def odds_basis(plan, unit: float = 1.0, unit_label: str = "") -> str:
     n_risks = len(mc.risk_ids)
     return (f"Each chance is the share of the same {len(mc.company_total):,} simulated plan years as the company's "
             f"P(attainment) ({mc.p_target:.0%}) in which the figure is reached. In each year every region sells its "
-            f"forecast, at most what its {len(reps) - len(hires)} reps and {len(hires)} planned hires can sell, "
-            "split by each one's share of that capacity (their run rate"
-            + (f", or their team peers' for {peers} reps with little history" if peers else "")
+            f"forecast, at most what its {_count(len(reps) - len(hires), 'rep', 'reps')}"
+            + (f" and {_count(len(hires), 'planned hire', 'planned hires')}" if hires else "")
+            + " can sell, split by each one's share of that capacity (their run rate"
+            + (f", or their team peers' for {_count(peers, 'rep', 'reps')} with little history" if peers else "")
             + ", ramp and months in the year); each rep moves with their own spread, each region with its swings"
             + (f", and the risk register's {n_risks} risks are drawn on top" if n_risks else "")
             + ". A team is the sum of its reps in the same year, so the likely outcomes of the reps, teams and "
