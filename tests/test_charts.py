@@ -367,3 +367,16 @@ def test_fan_charts_draw_the_configured_levels():
     spec = goal_charts.monthly_fan(frame, title="x", unit=1000).to_dict()
     assert [layer["encoding"]["y"]["field"] for layer in spec["layer"][:2]] == ["lo_90", "lo_80"]
     assert len(marks(draw(goal_charts.monthly_fan(frame, title="x")), "area")) == 2
+
+
+def test_capacity_chart_has_a_legend_for_target_and_both_capacities():
+    from planlib.report.charts.resources import capacity_vs_target
+
+    months = pd.date_range("2027-01-01", periods=3, freq="MS")
+    by_month = pd.DataFrame({"region": ["North"] * 3 + ["South"] * 3, "month": list(months) * 2,
+                             "target": [3.0, 3, 3] * 2, "capacity_without_hires": [2.0, 2, 2] * 2,
+                             "capacity_with_hires": [3.5, 3.5, 3.5] * 2})
+    root = draw(capacity_vs_target(by_month, title="Capacity against target"))
+    # three lines per region and a legend that says which is which (a dash-only legend used to hide it)
+    assert len(marks(root, "line")) == 6
+    assert {"Target", "Capacity, no hires", "Capacity with hires"} <= set(texts(root))
