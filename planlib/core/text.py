@@ -118,7 +118,7 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
 
     Numbers are right-aligned and text left-aligned; short text (a name, a region) never breaks across
     lines; True/False show as ✓/✗, an infinite bound as "no limit"; a table without rows is one line saying
-    so ("<caption>: none."), not a header over nothing; code-style column names (``cumulative_gap``) become labels
+    so ("<caption>: none."), not a header over nothing, and a column blank in every row is left out; code-style column names (``cumulative_gap``) become labels
     (``Cumulative gap``, see :func:`label`). The alignment is written on each cell, so the table reads the
     same in JupyterLab as on the exported page.
 
@@ -156,6 +156,10 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
         raise ValueError(f"table: money/percent column(s) {missing} not in the table {list(shown.columns)}")
     if shown.empty:  # a header over no rows reads as a broken page: say there is nothing instead
         return HTML(f'<p class="planlib-empty"><em>{html.escape(caption or "The table")}: none.</em></p>')
+    # a column with nothing in any row (a customer name the data does not have) is dropped, not shown blank
+    blank = [c for c in shown.columns if c not in (*money, *percent)
+             and all(_cell(v, None) == "" for v in shown[c].tolist())]
+    shown = shown.drop(columns=blank)
     formats = dict(formats or {})
     labels = labels or {}
     head, columns = [], []

@@ -139,8 +139,8 @@ def assumption_moves(expected: pd.DataFrame, steps: Mapping[str, float], *, grow
                     if pipeline_weighted is not None else expected * 0.0)
             low, high = expected - step * pipe, expected + step * pipe
             low = low.clip(lower=0)
-            text = (f"±{step:.0%} pipeline conversion" if pipeline_weighted is not None else
-                    f"±{step:.0%} pipeline conversion; no pipeline table, so no effect")
+            text = (f"±{step:.0%} pipeline conversion" if bool((pipe.to_numpy() != 0).any()) else
+                    f"±{step:.0%} pipeline conversion; no open pipeline, so no effect")
         else:
             raise ConfigError([(f"risk.sensitivity.{name}", "unknown assumption; known: growth, attrition, "
                                 "ramp_months, pipeline_conversion, price")])
