@@ -12,6 +12,7 @@ import html
 import re
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -52,9 +53,13 @@ NO_HIRES = re.compile(r"\b0 (?:hires?|new reps?|people)\b")
 CODE_NAME = re.compile(r"(?<![\w.])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w.(])")
 
 
-def page_text(path: Path) -> str:
-    """The words of a page: prose and tables, without style, script or chart drawings (axis ticks)."""
-    raw = re.sub(r"<(style|script|svg)\b.*?</\1>", " ", path.read_text(encoding="utf-8"), flags=re.S | re.I)
+def page_text(path: Path, *, code: bool = True) -> str:
+    """The words of a page: prose and tables, without style, script or chart drawings (axis ticks).
+
+    With ``code=False`` what the page sets as code (a config key or column name to type) is left out too.
+    """
+    drop = "style|script|svg" if code else "style|script|svg|code"
+    raw = re.sub(rf"<({drop})\b.*?</\1>", " ", path.read_text(encoding="utf-8"), flags=re.S | re.I)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", raw)))
 
 
@@ -77,3 +82,122 @@ def bundle(tmp_path_factory) -> Path:
     done = run_plan(write_company(folder), tmp_path_factory.mktemp("elsewhere"), timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return folder / "reports" / "FY2027" / "v001"
+
+
+def around(text: str, match: re.Match) -> str:
+    return text[max(0, match.start() - 120):match.end() + 80]
+
+
+def test_the_ten_line_config_plans_every_page(bundle):
+    assert len(TEN_LINES.strip().splitlines()) == 10
+    names = {p.name for p in bundle.iterdir()}
+    assert {f"{p}.html" for p in PAGES} | {"index.html", "plan.xlsx", "targets.csv"} <= names
+
+
+@pytest.mark.parametrize("page", [*PAGES, "index"])
+def test_no_page_shows_the_sample_an_empty_value_or_a_code_name(bundle, page):
+    text = page_text(bundle / f"{page}.html")
+    for word in SAMPLE_WORDS:
+        hit = re.search(rf"\b{word}\b", text)
+        assert hit is None, (page, word, around(text, hit))
+    hit = NO_HIRES.search(text)
+    assert hit is None, (page, around(text, hit))
+    prose = page_text(bundle / f"{page}.html", code=False)
+    assert CODE_NAME.findall(prose) == [], [around(prose, m) for m in CODE_NAME.finditer(prose)]
+    assert "Rheinwerk" in text or page == "index"
+    # money in one unit: amounts are EUR and the pages never name another currency
+    assert not re.search(r"\b(?:USD|CNY|RMB|GBP|JPY)\b|[¥$£]", text), page
+
+
+def test_the_assumed_money_comes_from_this_company_s_sales_not_the_sample(bundle):
+    text = page_text(bundle / "03_resources.html")
+    assumed = dict(re.findall(r"\b((?:budget|incentives)\.[\w.]+): ([\d,]+) EUR", text))
+    leaked = {key: value for key, value in assumed.items() if SAMPLE_AMOUNTS.fullmatch(value)}
+    assert leaked == {}
+    # by hand from the deals: the last twelve closed months (2025-11..2026-10) over seven reps on the roster the
+    # whole year (the last hired 2025-03); base pay 8% and the target incentive 5% of one rep's sales
+    deals = RHEINWERK.deals()
+    month = pd.to_datetime(deals["Closed"]).dt.to_period("M")
+    year = deals.loc[(month >= pd.Period("2025-11", "M")) & (month <= pd.Period("2026-10", "M")), "Value"].sum()
+    per_rep = year / 7
+    assert assumed["budget.base_salary.rep"] == f"{round(0.08 * per_rep):,}"
+    assert assumed["incentives.target_incentive.rep"] == f"{round(0.05 * per_rep):,}"
+    assert f"{year:,.0f} EUR over 7.0 quota-rep FTE-years" in text
+    # no budget line of the sample (marketing, travel, tools) is in this company's budget
+    assert re.search(r"Budget by line and region \(EUR\) Line Nord Süd West Total base pay ", text)
+    assert not re.search(r"\b(marketing|travel|tools) [\d,]+ [\d,]+", text)
+
+
+def capacity_rows(text: str) -> dict[str, float]:
+    """Region -> gap (target less capacity), read from the page's capacity table."""
+    table = text.split("Capacity against target, plan year (EUR) Region Target Capacity Gap Coverage ", 1)[1]
+    rows = re.findall(r"(Nord|Süd|West|Total) ([\d,]+) ([\d,]+) (-?[\d,]+) \d+%", table.split(" Notes", 1)[0])
+    return {region: float(gap.replace(",", "")) for region, _, _, gap in rows}
+
+
+def test_the_hires_read_as_the_capacity_table_says_on_both_pages(bundle):
+    resources = page_text(bundle / "03_resources.html")
+    gaps = capacity_rows(resources)
+    assert set(gaps) == {"Nord", "Süd", "West", "Total"}
+    short = [r for r in ("Nord", "Süd", "West") if gaps[r] > 0]
+    hires = re.findall(r"Hires: planned start, latest start that still closes the gap, sales added in the plan year "
+                       r"\(EUR\) Region Hire Starts Start by Sales added ((?:(?:Nord|Süd|West) \d+ \d{4}-\d\d "
+                       r"\d{4}-\d\d [\d,]+ ?)+)", resources)
+    n_hires = len(re.findall(r"\d{4}-\d\d \d{4}-\d\d", hires[0])) if hires else 0
+    if not short:
+        said = "no hire is needed: the team on the roster covers the target in every region"
+    else:
+        assert len(short) == 1 and n_hires == 1, (short, n_hires)  # this company: one region short, one hire
+        said = f"{short[0]} falls {gaps[short[0]]:,.0f} EUR short of its target, and 1 hire closes that gap"
+    covered = (f"Today's team can sell {{}} EUR in FY2027, {{}}% of the target; {said}.")
+    assert re.search(re.escape(covered).replace(r"\{\}", r"[\d,]+"), resources), said
+    assert said[:1].upper() + said[1:] + "." in resources
+    summary = page_text(bundle / "05_annual_plan.html")
+    assert said in summary and "new hires (" not in summary
+    # the capacity sentence says a surplus as a surplus, never "a gap of -52,547"
+    assert not re.search(r"a gap of -", resources)
+
+
+def test_the_summary_says_what_is_not_in_the_plan(bundle):
+    summary = page_text(bundle / "05_annual_plan.html")
+    assert "Initiatives 0 EUR none: the config lists no initiative" in summary
+    assert "Expected loss from risks 0 EUR none priced: the plan has no risk register" in summary
+    assert "(forecast and the team's capacity; the plan has no risk register)" in summary
+    assert "The five largest risks" not in summary  # no register: the folded block holds the scenarios only
+    goals = page_text(bundle / "02_goal_setting.html")
+    assert "The FY2027 target is 3," in goals or re.search(r"The FY2027 target is [\d,]+ EUR", goals)
+    assert "with the team's capacity and no named risk (the plan has no risk register)" in goals
+
+
+def test_the_backtest_names_series_and_models_in_words(bundle):
+    market = page_text(bundle / "01_market_analysis.html")
+    table = market.split("Backtest accuracy by series", 2)[2]
+    assert table.split(" Series Model MASE ", 1)[1].startswith("The company average of Theta and Holt-Winters") or \
+        re.match(r".*? Series Model MASE sMAPE \(%\) Inside the 80% range Bias .*?The company ", table)
+    for region in ("Nord", "Süd", "West"):
+        assert f"Region {region} " in table and f"{region} × Antriebe " in table
+    assert "The least predictable series is " in market and "region_product/" not in market
+
+
+def test_the_incentive_tiers_and_empty_tables_read_as_words(bundle):
+    resources = page_text(bundle / "03_resources.html")
+    assert " 3 100% no limit 2.00 accelerator " in resources
+    assert "Bonuses: expected and most paid: none." in resources
+    risk = page_text(bundle / "04_risk_review.html")
+    assert "ramp time ±1 months of ramp (base 6)" in risk
+    assert "pipeline conversion ±10% pipeline conversion; no open pipeline, so no effect" in risk
+    assert "1 of 7 checks is on watch" in risk or re.search(r"\b[02-9] of 7 checks are on watch", risk)
+
+
+def test_plan_xlsx_speaks_words_not_code(bundle):
+    workbook = openpyxl.load_workbook(bundle / "plan.xlsx", read_only=True)
+    bad = []
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            for value in row:
+                if not isinstance(value, str):
+                    continue
+                if any(re.search(rf"\b{w}\b", value) for w in SAMPLE_WORDS) or CODE_NAME.search(value) \
+                        or re.search(r"\b(?:USD|CNY)\b", value):
+                    bad.append((sheet.title, value))
+    assert bad == [], sorted(set(bad))[:30]

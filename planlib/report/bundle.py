@@ -60,7 +60,9 @@ def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
     created = dt.datetime.combine(cfg.as_of, dt.time())  # a fixed document date keeps the workbook's bytes
     write_excel(folder / "plan.xlsx", bundle_sheets(plan), unit=cfg.company.display_unit,
                 unit_label=cfg.company.display_unit_label, created=created)
-    write_index(folder, cfg.report.title, [{"title": p["title"], "file": p["html"]} for p in index_order(pages)],
+    # the front page says whose plan and which year it is before any figure
+    title = f"{cfg.company.name}: {cfg.report.title} FY{cfg.fiscal.year}"
+    write_index(folder, title, [{"title": p["title"], "file": p["html"]} for p in index_order(pages)],
                 headline(plan), files=BUNDLE_FILES)
     write_manifest(folder / "manifest.json", manifest(plan, folder, pages, package_versions()))
 
