@@ -28,7 +28,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # A column name written as code (lower case and underscores) is shown as words; these words are rewritten.
 _CODE_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 _WORDS = {"pct": "%", "id": "ID", "fte": "FTE", "kpi": "KPI", "yoy": "year on year", "p10": "P10",
-          "p50": "P50", "p90": "P90", "qtd": "QTD", "ytd": "YTD", "vs": "vs"}
+          "p50": "P50", "p90": "P90", "qtd": "QTD", "ytd": "YTD", "vs": "vs", "smart": "SMART",
+          "sha256": "SHA-256"}
 # Text of at most this many characters (a name, a region, a product) is kept on one line.
 _NOWRAP_CHARS = 24
 
