@@ -108,6 +108,16 @@ def test_an_open_bound_reads_no_limit_and_a_column_blank_in_every_row_is_left_ou
     assert "Customer" not in html and "<th style=\"text-align:left\">Note</th>" in html  # the note has a value
 
 
+def test_numbers_written_as_text_are_right_aligned_like_numbers():
+    frame = pd.DataFrame({"figure": ["Target", "Chance"], "value": ["3,023,000 EUR", "37%"],
+                          "growth": ["+5.0%", ""], "start": ["2026-12", "2027-01"], "ids": ["A0166", "R1"]})
+    html = text.table(frame).data
+    right, left = 'style="text-align:right;white-space:nowrap"', 'style="text-align:left;white-space:nowrap"'
+    assert f"<td {right}>3,023,000 EUR</td>" in html and f"<td {right}>37%</td>" in html
+    assert f"<td {right}>+5.0%</td>" in html
+    assert f"<td {left}>2026-12</td>" in html and f"<td {left}>A0166</td>" in html and f"<td {left}>Target</td>" in html
+
+
 def test_labels_read_as_words():
     assert text.label("difference_pct") == "Difference %"
     assert text.label("risk_id") == "Risk ID"

@@ -30,6 +30,8 @@ _CODE_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 _WORDS = {"pct": "%", "id": "ID", "fte": "FTE", "kpi": "KPI", "yoy": "year on year", "p10": "P10",
           "p50": "P50", "p90": "P90", "qtd": "QTD", "ytd": "YTD", "vs": "vs", "smart": "SMART",
           "sha256": "SHA-256"}
+# A cell of text that is a number as shown ("3,023,000 EUR", "37%", "+5.0%", "0.50"): right-aligned like one.
+_NUMBER_TEXT = re.compile(r"[+\-−]?[\d.,]*\d(?:\s?%|\s[A-Za-z]{1,5})?")
 # Text of at most this many characters (a name, a region, a product) is kept on one line.
 _NOWRAP_CHARS = 24
 
@@ -117,7 +119,8 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
           collapse_above: int | None = None) -> HTML:
     """Return an escaped HTML table of ``frame`` as a reader sees it: formatted, aligned, human labels.
 
-    Numbers are right-aligned and text left-aligned; short text (a name, a region) never breaks across
+    Numbers are right-aligned, and so is text that is a number as shown ("3,023,000 EUR", "37%"); other text
+    is left-aligned; short text (a name, a region) never breaks across
     lines; True/False show as ✓/✗, an infinite bound as "no limit"; a table without rows is one line saying
     so ("<caption>: none."), not a header over nothing, and a column blank in every row is left out; code-style column names (``cumulative_gap``) become labels
     (``Cumulative gap``, see :func:`label`). The alignment is written on each cell, so the table reads the
@@ -176,8 +179,10 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
         elif spec is None and pd.api.types.is_float_dtype(series):
             spec = float_format
         cells = [_cell(v, spec) for v in values]
+        filled = [c for c in cells if c]
         numeric = (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)) \
-            or col in money or col in percent
+            or col in money or col in percent \
+            or (bool(filled) and all(_NUMBER_TEXT.fullmatch(c) for c in filled))
         if numeric:
             style = "text-align:right;white-space:nowrap"
         elif max((len(c) for c in cells), default=0) <= _NOWRAP_CHARS:
