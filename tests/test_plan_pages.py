@@ -201,3 +201,15 @@ def test_plan_xlsx_speaks_words_not_code(bundle):
                         or re.search(r"\b(?:USD|CNY)\b", value):
                     bad.append((sheet.title, value))
     assert bad == [], sorted(set(bad))[:30]
+
+
+def test_numbers_stand_right_and_the_front_page_says_whose_plan_it_is(bundle):
+    summary = (bundle / "05_annual_plan.html").read_text(encoding="utf-8")
+    target = re.search(r"The FY2027 revenue target is <strong>([\d,]+ EUR)</strong>", summary).group(1)
+    # the plan on a page: values as text, aligned as numbers (the sanitiser ends the style with ";")
+    assert re.search(rf'<td style="text-align:right;white-space:nowrap;?">{target}</td>', summary)
+    cells = re.findall(r'<td style="text-align:(left|right)[^"]*">([^<]*)</td>', summary)
+    numbers = [(side, cell) for side, cell in cells if re.fullmatch(r"-?[\d,]+(?:\.\d+)?(?: EUR|%)?", cell)]
+    assert numbers and all(side == "right" for side, _ in numbers), [n for n in numbers if n[0] == "left"]
+    index = page_text(bundle / "index.html")
+    assert index.lstrip().startswith("Rheinwerk Antriebe GmbH: Annual sales plan FY2027")
