@@ -102,6 +102,11 @@ def test_no_page_shows_the_sample_an_empty_value_or_a_code_name(bundle, page):
         assert hit is None, (page, word, around(text, hit))
     hit = NO_HIRES.search(text)
     assert hit is None, (page, around(text, hit))
+    # a plan figure may round to 180,000 (a quarter's target); a sample amount shows beside the money it was for
+    money_words = r"(?:base pay|base salary|target incentive|marketing|travel|tools|cost of a hire|per hire)"
+    near = rf"{money_words}[^.;]{{0,60}}?{SAMPLE_AMOUNTS.pattern}|{SAMPLE_AMOUNTS.pattern}[^.;]{{0,60}}?{money_words}"
+    hit = re.search(near, text, re.I)
+    assert hit is None, (page, around(text, hit))
     prose = page_text(bundle / f"{page}.html", code=False)
     assert CODE_NAME.findall(prose) == [], [around(prose, m) for m in CODE_NAME.finditer(prose)]
     assert "Rheinwerk" in text or page == "index"
