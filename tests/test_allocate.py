@@ -141,6 +141,25 @@ def test_time_split_comparison_flags_months_an_equal_split_misleads():
     assert table["cumulative_gap"].iloc[-1] == 0
 
 
+def test_time_split_comparison_of_a_week_based_year_is_equal_per_week_and_names_the_periods():
+    # FY2027 4-4-5 has 52 weeks: an equal split of 520,000 is 10,000 a week, 40,000 for a 4-week period and
+    # 50,000 for a 5-week one; a plan of exactly that misleads nowhere
+    from planlib.core.calendar import fiscal_month_starts
+
+    periods = fiscal_month_starts(2027, 1, "4-4-5")
+    planned = [40, 40, 50] * 4
+    targets = pd.DataFrame({"level": "company", "entity": "company", "product": "All", "period_type": "month",
+                            "period": periods["period"], "target": [p * 1000 for p in planned]})
+    table = al.time_split_comparison(targets, unit=1000, periods=periods)
+    assert table["equal"].tolist() == [40_000, 40_000, 50_000] * 4
+    assert not table["misleads"].any()
+    assert table["month"].tolist()[:3] == ["P01 (4 weeks, 4 Jan - 31 Jan)", "P02 (4 weeks, 1 Feb - 28 Feb)",
+                                           "P03 (5 weeks, 1 Mar - 4 Apr)"]
+    # without the calendar the labels stay and the split is equal per period: 43,333 and a remainder
+    plain = al.time_split_comparison(targets, unit=1000)
+    assert plain["month"].iloc[0] == "FY2027-P01" and sorted(set(plain["equal"])) == [43_000, 44_000]
+
+
 
 def test_allocation_view_and_check_targets_on_an_uplifted_plan():
     rng = np.random.default_rng(7)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from planlib.core import calendar
-from planlib.core.errors import ConfigError
+from planlib.core.errors import ConfigError, DataError
 
 
 def test_fiscal_year_span_monthly_and_shifted_start():
@@ -146,3 +146,66 @@ def test_fiscal_month_working_days_set_years_side_by_side():
     april = calendar.fiscal_month_working_days([2027], 4, "CN")
     assert april["month_start"].iloc[0] == pd.Timestamp("2026-04-01")
     assert april["month"].tolist()[-1] == "Mar" and len(april) == 12
+
+
+def test_fiscal_month_starts_cut_a_four_four_five_year_into_whole_weeks():
+    # FY2027 from Monday 4 Jan 2027 (1 Jan is a Friday, so week 1 starts the Monday after) to Sunday 2 Jan 2028:
+    # 4+4+5 weeks a quarter, 52 weeks; P03 runs 1 Mar .. 4 Apr (35 days), P12 29 Nov 2027 .. 2 Jan 2028.
+    periods = calendar.fiscal_month_starts(2027, 1, "4-4-5")
+    assert periods["period"].tolist() == [f"FY2027-P{n:02d}" for n in range(1, 13)]
+    assert periods["weeks"].tolist() == [4, 4, 5] * 4
+    assert periods["start"].iloc[0] == pd.Timestamp("2027-01-04")
+    assert (periods.loc[2, "start"], periods.loc[2, "end"]) == (pd.Timestamp("2027-03-01"), pd.Timestamp("2027-04-04"))
+    assert periods["end"].iloc[-1] == pd.Timestamp("2028-01-02")
+    assert periods["days"].tolist() == [w * 7 for w in periods["weeks"]]
+    assert (periods["start"].iloc[1:].to_numpy() == (periods["end"].iloc[:-1] + pd.Timedelta(days=1)).to_numpy()).all()
+    assert periods["month"].tolist() == list(pd.date_range("2027-01-01", periods=12, freq="MS"))
+    assert periods["name"].iloc[2] == "P03 (5 weeks, 1 Mar - 4 Apr)"
+    assert periods["name"].iloc[11] == "P12 (5 weeks, 29 Nov - 2 Jan)"
+
+
+def test_fiscal_month_starts_give_a_53rd_week_to_period_twelve_and_follow_the_pattern():
+    # FY2026 runs Monday 29 Dec 2025 .. Sunday 3 Jan 2027 (1 Jan 2026 is a Thursday): 371 days, 53 weeks
+    fy2026 = calendar.fiscal_month_starts(2026, 1, "4-4-5")
+    assert fy2026["weeks"].tolist() == [4, 4, 5] * 3 + [4, 4, 6]
+    assert int(fy2026["days"].sum()) == (dt.date(2027, 1, 3) - dt.date(2025, 12, 29)).days + 1 == 371
+    # 5-4-4 from April: FY2028 starts Monday 29 Mar 2027 (1 Apr 2027 is a Thursday); P01 is 5 weeks
+    shifted = calendar.fiscal_month_starts(2028, 4, "5-4-4")
+    assert shifted["weeks"].tolist()[:11] == ([5, 4, 4] * 4)[:11]
+    assert shifted["start"].iloc[0] == pd.Timestamp("2027-03-29")
+    assert shifted["month"].iloc[0] == pd.Timestamp("2027-04-01") and shifted["period"].iloc[0] == "FY2028-P01"
+    assert calendar.fiscal_month_starts(2027, 1, "4-5-4")["weeks"].tolist() == [4, 5, 4] * 4
+    # the same periods as the day table the targets are split over
+    days = calendar.plan_days(2026, 1, "4-4-5", None)
+    spans = days.groupby("month")["date"].agg(["min", "max"])
+    assert spans["min"].tolist() == fy2026["start"].tolist() and spans["max"].tolist() == fy2026["end"].tolist()
+
+
+def test_fiscal_month_starts_of_a_monthly_year_are_its_calendar_months():
+    periods = calendar.fiscal_month_starts(2027, 4)
+    assert periods["period"].tolist()[:2] == ["2026-04", "2026-05"] and periods["period"].iloc[-1] == "2027-03"
+    assert periods["days"].tolist()[:3] == [30, 31, 30] and periods["weeks"].isna().all()
+    assert periods["name"].iloc[0] == "Apr 2026"
+
+
+def test_period_month_starts_key_labels_by_the_month_they_stand_for():
+    assert list(calendar.period_month_starts(["2027-01", "2027-12"])) == [pd.Timestamp("2027-01-01"),
+                                                                          pd.Timestamp("2027-12-01")]
+    # FY2028 starting in April: P01 stands for April 2027, P10 for January 2028
+    assert list(calendar.period_month_starts(["FY2028-P01", "FY2028-P10"], 4)) == [pd.Timestamp("2027-04-01"),
+                                                                                   pd.Timestamp("2028-01-01")]
+    with pytest.raises(DataError, match=r"\['FY2028-P01'\] are not a month.*need the fiscal start month"):
+        calendar.period_month_starts(["FY2028-P01"])
+    with pytest.raises(DataError, match=r"\['2027-13', 'FY2027-P13', 'Q1'\] are not a month; expected '2027-01'"):
+        calendar.period_month_starts(["2027-13", "Q1", "FY2027-P13"], 1)
+
+
+def test_year_note_states_the_week_based_year_and_its_periods():
+    note = calendar.year_note(2026, 1, "4-4-5")
+    assert note.startswith("FY2026 is a week-based 4-4-5 year of 53 weeks, Monday 29 Dec 2025 to Sunday 3 Jan 2027")
+    assert "the 53rd joins P12, which has 6" in note and "P12 (6 weeks, 23 Nov - 3 Jan)" in note
+    # the target is set on the forecast of Jan-Dec 2026 (365 days); the 53 weeks hold 371
+    assert "forecast of the twelve calendar months the periods stand for (365 days); the periods hold 371 days" in note
+    fy2027 = calendar.year_note(2027, 1, "4-4-5")
+    assert "year of 52 weeks" in fy2027 and "53rd joins" not in fy2027
+    assert calendar.year_note(2027, 1).startswith("Weeks are ISO weeks; a week that straddles two months is split")

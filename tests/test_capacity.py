@@ -234,3 +234,28 @@ def test_capacity_config_rejects_bad_values_with_their_key_paths():
     assert "capacity.ramp: Value error, ramp fractions must not fall from one month to the next" in msg
     assert "capacity.productivity: Value error, productivity must be above 0 for every region, got {'East': 0" in msg
     assert "capacity.hiring.earliest_start:" in msg
+
+
+def test_a_four_four_five_plan_sets_each_period_against_its_month_by_days():
+    # FY2027 4-4-5: P01 is 4 Jan - 31 Jan (28 days, January has 31), P02 is February (28 of 28), P03 is
+    # 1 Mar - 4 Apr (35 days, March has 31). Two reps selling 4000 a month together: January's capacity set
+    # against P01 is 4000 x 28/31, March's against P03 4000 x 35/31; the year is 52 weeks, 364 days.
+    from planlib.core.calendar import fiscal_month_starts
+    from planlib.resources.capacity import period_scale
+
+    periods = fiscal_month_starts(2027, 1, "4-4-5")
+    scale = period_scale(periods)
+    assert scale.iloc[:3].tolist() == pytest.approx([28 / 31, 1.0, 35 / 31])
+    assert period_scale(fiscal_month_starts(2027, 1)) is None  # a monthly year: nothing to scale
+    history, roster, _ = _history_and_roster()
+    targets = pd.DataFrame({"level": "region", "entity": "East", "product": None, "period_type": "month",
+                            "period": [f"FY2027-P{n:02d}" for n in range(1, 13)], "target": 5000.0})
+    result = build_capacity(history, roster, targets, Capacity(ramp_months=2, attrition_rate=0.0), months=MONTHS,
+                            as_of=AS_OF, periods=periods)
+    by_month = result.by_region.set_index("month")
+    assert by_month["target"].tolist() == [5000.0] * 12  # period n keyed by the n-th month
+    assert by_month["capacity"].iloc[:3].tolist() == pytest.approx([4000 * 28 / 31, 4000.0, 4000 * 35 / 31])
+    days = periods["days"].to_numpy(float) / MONTHS.days_in_month.to_numpy(float)
+    assert result.summary.set_index("region").loc["Total", "capacity"] == pytest.approx(4000 * days.sum())
+    with pytest.raises(DataError, match=r"week-based periods need the fiscal start month"):
+        region_month_targets(targets)

@@ -380,3 +380,34 @@ def test_capacity_chart_has_a_legend_for_target_and_both_capacities():
     # three lines per region and a legend that says which is which (a dash-only legend used to hide it)
     assert len(marks(root, "line")) == 6
     assert {"Target", "Capacity, no hires", "Capacity with hires"} <= set(texts(root))
+
+
+def test_month_axis_charts_of_a_week_based_plan_label_periods_not_dates():
+    from planlib.core.calendar import fiscal_month_starts
+    from planlib.report.charts import goals as goal_charts
+    from planlib.report.charts import resources as res_charts
+
+    periods = fiscal_month_starts(2027, 1, "4-4-5")
+    months = periods["month"]
+    by_month = pd.DataFrame({"region": "North", "month": months, "target": 100.0, "capacity_without_hires": 80.0,
+                             "capacity_with_hires": 95.0})
+    root = draw(res_charts.capacity_vs_target(by_month, title="Capacity against target", periods=periods))
+    labels = texts(root)
+    assert [f"P{n:02d}" for n in range(1, 13)] == [t for t in labels if t.startswith("P") and len(t) == 3]
+    assert not [t for t in labels if "1970" in t or "NaT" in t or t.startswith("2027-")]
+    monthly = texts(draw(res_charts.capacity_vs_target(by_month, title="Capacity against target")))
+    assert "2027-01" in monthly and "P01" not in monthly  # a monthly plan keeps its months
+    assert charts.month_labels(pd.Series(pd.to_datetime(["2026-12-01", "2027-03-01"])), periods).tolist() == [
+        "2026-12", "P03"]  # a month outside the plan year keeps its date
+
+    yhat = np.full(12, 100.0)
+    frame = pd.DataFrame({"ds": months, "actual": np.nan, "yhat": yhat, "lo_80": yhat - 10, "hi_80": yhat + 10,
+                          "lo_95": yhat - 20, "hi_95": yhat + 20, "target": yhat, "period": periods["name"]})
+    fan = draw(goal_charts.monthly_fan(frame, title="Targets inside the band", subtitle="Actuals, forecast"))
+    fan_texts = texts(fan)
+    # the note is the subtitle's second line (one <text> of two <tspan> lines)
+    note = "Each 4- or 5-week period's target sits at its month, scaled to the month's days"
+    assert f"Actuals, forecast{note}" in fan_texts
+    assert "2027-01" in fan_texts and not [t for t in fan_texts if "1970" in t or "NaT" in t]
+    plain = texts(draw(goal_charts.monthly_fan(frame.assign(period=""), title="x", subtitle="Actuals, forecast")))
+    assert not [t for t in plain if "4- or 5-week" in t]

@@ -16,7 +16,7 @@ from planlib.planning.odds import Outcomes
 from planlib.planning import smart as sm
 from planlib.planning import target as tg
 from planlib.core.config_targets import Goals, SmartGoal
-from planlib.core.errors import ConfigError, ForecastError
+from planlib.core.errors import ConfigError, DataError, ForecastError
 
 
 @dataclass
@@ -266,12 +266,31 @@ def test_monthly_fan_table_joins_month_targets():
     assert fan["ds"].dt.strftime("%Y-%m").tolist() == ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01"]
     assert fan["actual"].tolist()[:2] == [5.0, 6.0] and fan["target"].tolist()[-1] == 7500.0
     assert fan["target"].isna().sum() == 4
-    assert list(fan.columns) == ["ds", "actual", "yhat", "lo_80", "hi_80", "lo_95", "hi_95", "target"]
+    assert list(fan.columns) == ["ds", "actual", "yhat", "lo_80", "hi_80", "lo_95", "hi_95", "target", "period"]
     # the bands are the forecast's own levels: [70, 90] gives lo_70/hi_70 and lo_90/hi_90, never a missing lo_95
     other = forecasts.rename(columns={"lo_80": "lo_90", "hi_80": "hi_90", "lo_95": "lo_70", "hi_95": "hi_70"})
     fan = tg.monthly_fan_table(history, other, targets)
-    assert list(fan.columns) == ["ds", "actual", "yhat", "lo_70", "hi_70", "lo_90", "hi_90", "target"]
+    assert list(fan.columns) == ["ds", "actual", "yhat", "lo_70", "hi_70", "lo_90", "hi_90", "target", "period"]
     assert fan["lo_70"].tolist()[2:] == [5.0, 5.0, 5.0] and fan["hi_90"].tolist()[2:] == [8.0, 8.0, 8.0]
+
+
+def test_monthly_fan_table_draws_a_week_based_period_at_its_month_scaled_to_the_month():
+    # FY2027 4-4-5: P01 (4 Jan - 31 Jan, 28 days) stands for January (31 days): a target of 28,000 is drawn as
+    # 31,000 beside January's forecast; P03 (1 Mar - 4 Apr, 35 days) of 35,000 as 31,000 beside March's.
+    from planlib.core.calendar import fiscal_month_starts
+
+    history = pd.DataFrame({"unique_id": "company", "ds": [pd.Timestamp("2026-12-01")], "y": [5.0]})
+    forecasts = pd.DataFrame({"unique_id": "company", "ds": pd.date_range("2027-01-01", periods=3, freq="MS"),
+                              "yhat": 7.0, "lo_80": 6.0, "hi_80": 8.0, "lo_95": 5.0, "hi_95": 9.0})
+    targets = pd.DataFrame({"level": "company", "entity": "company", "product": "All", "period_type": "month",
+                            "period": ["FY2027-P01", "FY2027-P02", "FY2027-P03"], "target": [28000, 28000, 35000]})
+    periods = fiscal_month_starts(2027, 1, "4-4-5")
+    fan = tg.monthly_fan_table(history, forecasts, targets, periods=periods)
+    assert fan["target"].tolist()[1:] == pytest.approx([31000.0, 28000.0, 31000.0])
+    assert fan["period"].tolist() == ["", "P01 (4 weeks, 4 Jan - 31 Jan)", "P02 (4 weeks, 1 Feb - 28 Feb)",
+                                      "P03 (5 weeks, 1 Mar - 4 Apr)"]
+    with pytest.raises(DataError, match="week-based periods need the fiscal start month"):
+        tg.monthly_fan_table(history, forecasts, targets)
 
 
 def test_goal_card_view_marks_each_letter():

@@ -68,8 +68,9 @@ def write_company(folder: Path) -> Path:
     deals = RHEINWERK.deals().drop(columns="_region")
     deals.columns = ["合同编号", "成交日期", "金额", "销售代表", "客户编号", "产品线"]
     deals.to_csv(folder / "销售明细.csv", index=False, encoding="utf-8-sig")
-    people = pd.DataFrame({"工号": [r.rep_id for r in RHEINWERK.reps], "姓名": [NAMES[r.rep_id] for r in RHEINWERK.reps],
-                           "大区": [r.region for r in RHEINWERK.reps], "入职日期": [r.start for r in RHEINWERK.reps]})
+    reps = RHEINWERK.reps
+    people = pd.DataFrame({"工号": [r.rep_id for r in reps], "姓名": [NAMES[r.rep_id] for r in reps],
+                           "大区": [r.region for r in reps], "入职日期": [r.start for r in reps]})
     people.to_csv(folder / "销售人员.csv", index=False, encoding="utf-8-sig")
     (folder / "plan.yaml").write_text(TEN_LINES, encoding="utf-8")
     return folder / "plan.yaml"

@@ -8,8 +8,8 @@ first notebook runs is done here: the config is parsed, the inputs checked, and 
 notebooks read computed. Then, instead of running the notebooks (about a minute each example), the
 planlib functions their cells call on those stages are called (the checks the pages make, the fan
 table of the forecast's own levels, the headlines page 01 quotes, the target views of page 02): the
-choice stated by the issue, so the 25 examples run in about a minute. Week-based fiscal calendars are
-left to their own strict-xfail test: they fail today in capacity (a known fault, see below). Every example must end in a complete
+choice stated by the issue, so the 25 examples run in about a minute. Week-based fiscal calendars (4-4-5, 4-5-4,
+5-4-4) are drawn too, and have their own test below with the weeks of each period. Every example must end in a complete
 set of what the notebooks need, or in a PlanlibError (ConfigError, DataError, ...) raised before that
 point: never any other exception, which is what a notebook would die of.
 """
@@ -29,9 +29,7 @@ from company_factory import Company, Rep
 from planlib.core.config import parse_config
 from planlib.core.errors import PlanlibError
 
-# Week-based calendars (4-4-5, 4-5-4, 5-4-4) are drawn by their own test below: they fail today (capacity reads
-# the periods FY2027-P01 ... as calendar months), a known fault, so this property draws the monthly one.
-CALENDARS = ["monthly"]
+CALENDARS = ["monthly", "4-4-5", "4-5-4", "5-4-4"]
 NOTEBOOKS = ["01_market_analysis.ipynb", "02_goal_setting.ipynb", "03_resources.ipynb", "04_risk_review.ipynb",
              "05_annual_plan.ipynb"]
 
@@ -118,10 +116,13 @@ def what_the_notebooks_read(plan, notebooks: list[str]) -> None:
     if "02_goal_setting.ipynb" in notebooks:
         target = plan["annual_target"]
         assert target.target > 0 and 0 <= target.probability <= 1
-        fan = annual_target.monthly_fan_table(plan["history"], plan["forecast"].forecasts, plan["targets"])
+        periods = allocate.fiscal_periods(cfg)
+        fan = annual_target.monthly_fan_table(plan["history"], plan["forecast"].forecasts, plan["targets"],
+                                              periods=periods)
         assert len(fan.dropna(subset=["target"])) == 12
         assert allocate.check_targets(plan["allocation"]).empty
-        assert len(allocate.time_split_comparison(plan["targets"], unit=cfg.allocation.rounding_unit)) == 12
+        split = allocate.time_split_comparison(plan["targets"], unit=cfg.allocation.rounding_unit, periods=periods)
+        assert split["month"].tolist() == periods["name"].tolist()
         for level in ("region", "team"):
             assert len(allocate.allocation_view(plan["targets"], level))
         discontinued(plan["history"], cfg.allocation.discontinued_months)
@@ -145,6 +146,7 @@ def test_a_valid_config_plans_or_fails_with_a_planlib_error_before_the_notebooks
     from planlib.report.runner import check_inputs, data_notes, notebook_paths, notebook_stages
 
     company, returns = company
+    event(f"calendar {drawn['fiscal']['calendar']}")
     with tempfile.TemporaryDirectory(prefix="planlib-property-") as tmp:
         path = write(company, returns, drawn, Path(tmp))
         try:
@@ -161,17 +163,47 @@ def test_a_valid_config_plans_or_fails_with_a_planlib_error_before_the_notebooks
         event("planned")
 
 
-@pytest.mark.xfail(strict=True, reason="known fault: capacity parses 4-4-5 periods (FY2027-P01) as calendar months")
-def test_a_week_based_fiscal_calendar_plans_through_the_stages(tmp_path):
+@pytest.mark.parametrize("pattern, start_month", [("4-4-5", 1), ("4-5-4", 4), ("5-4-4", 10)])
+def test_a_week_based_fiscal_calendar_plans_through_the_stages(tmp_path, pattern, start_month):
+    from planlib.core import calendar
+    from planlib.core.calendar import PATTERNS
+    from planlib.planning import allocate
     from planlib.report.runner import check_inputs, notebook_paths, notebook_stages
 
     company = Company([Rep("E1", "North", "N1"), Rep("E2", "South", "S1")], ["Widgets"], deals_per_month=4)
-    path = company.write(tmp_path, extra={"fiscal": {"year": 2027, "start_month": 1, "calendar": "4-4-5"},
-                                          "forecast": {"n_jobs": 1}})
+    year = 2027 if start_month == 1 else 2028
+    periods = calendar.fiscal_month_starts(year, start_month, pattern)
+    q1_end = periods["end"].iloc[2]  # the first quarter ends on P03's Sunday, not on a month's last day
+    days = [q1_end - pd.Timedelta(days=1), q1_end, q1_end + pd.Timedelta(days=1)]
+    pd.DataFrame({"opportunity_id": ["O1", "O2", "O3"], "rep_id": "E1", "customer_id": "C1", "product": "Widgets",
+                  "stage": "Proposal", "amount": [100.0, 200.0, 400.0], "expected_close": [d.date() for d in days],
+                  "probability": 0.5}).to_csv(tmp_path / "pipeline.csv", index=False)
+    path = company.write(tmp_path, extra={"fiscal": {"year": year, "start_month": start_month, "calendar": pattern},
+                                          "forecast": {"n_jobs": 1}, "report": {"notebooks": NOTEBOOKS}})
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["data"]["pipeline"] = {"path": "pipeline.csv"}
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     plan = planlib.Plan.from_config(path)
     check_inputs(plan)
     for name in notebook_stages(notebook_paths(plan.config)[1]):
-        try:
-            plan.get(name)
-        except PlanlibError:
-            return  # a clear refusal would do
+        plan.get(name)  # every stage of the five pages: no refusal, no crash
+    what_the_notebooks_read(plan, NOTEBOOKS)
+    targets = plan["targets"]
+    months = targets[(targets["level"] == "company") & (targets["product"] == "All")
+                     & (targets["period_type"] == "month")]
+    assert months["period"].tolist() == [f"FY{year}-P{n:02d}" for n in range(1, 13)]
+    assert months["target"].sum() == plan["annual_target"].target  # to the last unit
+    # each period holds the pattern's weeks (a 53-week year gives its last week to P12); the days say the same
+    periods = allocate.fiscal_periods(plan.config)
+    expected = list(PATTERNS[pattern]) * 4
+    weeks = periods["weeks"].tolist()
+    assert weeks[:11] == expected[:11] and weeks[11] in (expected[11], expected[11] + 1)
+    assert (periods["days"] == periods["weeks"] * 7).all()
+    # capacity and budget key period n by the n-th fiscal month, and carry the whole target
+    by_region = plan["capacity"].by_region
+    assert sorted(by_region["month"].unique()) == list(allocate.fiscal_months(plan.config))
+    assert by_region["target"].sum() == pytest.approx(plan["annual_target"].target)
+    # pipeline coverage of the first quarter counts the deals closing up to P03's last day, not the one after
+    coverage = plan["concentration"].coverage.set_index(["horizon", "region"])
+    assert coverage.loc[("first quarter", "Total"), "open_pipeline"] == 300.0
+    assert coverage.loc[("plan year", "Total"), "open_pipeline"] == 700.0

@@ -7,16 +7,18 @@ month) is what targets are split over, so weeks and months both add up exactly.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import holidays
 import numpy as np
 import pandas as pd
 
-from planlib.core.errors import ConfigError
+from planlib.core.errors import ConfigError, DataError
 
 __all__ = [
-    "PATTERNS", "fiscal_month_working_days", "fiscal_year_span", "holiday_coverage", "month_index",
-    "period_working_days", "piece_weights", "pieces", "plan_days", "plan_months", "working_days",
+    "PATTERNS", "fiscal_month_starts", "fiscal_month_working_days", "fiscal_year_span", "holiday_coverage",
+    "month_index", "period_month_starts", "period_working_days", "piece_weights", "pieces", "plan_days",
+    "plan_months", "working_days", "year_note",
 ]
 
 PATTERNS = {"4-4-5": (4, 4, 5), "4-5-4": (4, 5, 4), "5-4-4": (5, 4, 4)}
@@ -317,6 +319,136 @@ def piece_weights(days: pd.DataFrame, month_weights: pd.Series) -> np.ndarray:
     if total <= 0:
         raise ConfigError([("allocation.time", "the plan year has no working day with a positive month weight")])
     return by_piece / total
+
+
+def fiscal_month_starts(year: int, start_month: int = 1, calendar: str = "monthly") -> pd.DataFrame:
+    """Return the 12 fiscal months (or week-based periods) of ``year`` with their dates and a name for people.
+
+    In a week-based calendar the year is cut into whole weeks by the pattern (4-4-5: 4, 4 and 5 weeks a
+    quarter); a year of 53 weeks gives its last week to period 12. Period n stands for the n-th month of
+    the fiscal year: month-by-month stages (capacity, budget, risk) key it by that month.
+
+    Parameters
+    ----------
+    year, start_month, calendar
+        As in :func:`fiscal_year_span`.
+
+    Returns
+    -------
+    DataFrame
+        One row per period in fiscal order: period (the targets' label: "2027-01", or "FY2027-P01"),
+        month (Timestamp, the first day of the calendar month it stands for), start, end (Timestamps,
+        inclusive), days, weeks (whole weeks; <NA> in a monthly calendar) and name ("Jan 2027", or
+        "P01 (4 weeks, 4 Jan - 31 Jan)"; the year only in a period that crosses one).
+
+    Examples
+    --------
+    >>> fiscal_month_starts(2027, 1, "4-4-5")["weeks"].tolist()
+    [4, 4, 5, 4, 4, 5, 4, 4, 5, 4, 4, 5]
+    """
+    first, last = fiscal_year_span(year, start_month, calendar)
+    months = plan_months(year, start_month)
+    if calendar == "monthly":
+        starts = months
+        ends = months + pd.offsets.MonthEnd(0)
+        weeks = pd.array([pd.NA] * 12, dtype="Int64")
+        periods = list(months.strftime("%Y-%m"))
+        names = list(months.strftime("%b %Y"))
+    else:
+        counts = np.tile(PATTERNS[calendar], 4)
+        counts[-1] += ((last - first).days + 1) // 7 - int(counts.sum())  # a 53rd week joins period 12
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        starts = pd.DatetimeIndex([pd.Timestamp(first) + pd.Timedelta(weeks=int(w)) for w in offsets[:-1]])
+        ends = pd.DatetimeIndex([pd.Timestamp(first) + pd.Timedelta(weeks=int(w), days=-1) for w in offsets[1:]])
+        weeks = pd.array(counts.tolist(), dtype="Int64")
+        periods = [f"FY{year}-P{n:02d}" for n in range(1, 13)]
+        names = [f"P{n:02d} ({int(w)} weeks, {_span(s, e)})" for n, w, s, e in zip(range(1, 13), counts, starts, ends)]
+    return pd.DataFrame({"period": periods, "month": months, "start": starts, "end": ends,
+                         "days": (ends - starts).days + 1, "weeks": weeks, "name": names})
+
+
+def _span(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    # no year: the page states the fiscal year's own first and last day (see year_note)
+    return f"{start.day} {start:%b} - {end.day} {end:%b}"
+
+
+def year_note(year: int, start_month: int = 1, calendar: str = "monthly") -> str:
+    """Return a paragraph for the plan's pages saying how the fiscal year is cut and how weeks take their target.
+
+    A week-based year is named with its pattern, first and last day, its 52 or 53 weeks and its
+    periods; a monthly one says how a week that straddles two months is split.
+
+    Examples
+    --------
+    >>> year_note(2027, 1, "4-4-5").split(":")[0]
+    'FY2027 is a week-based 4-4-5 year of 52 weeks, Monday 4 Jan 2027 to Sunday 2 Jan 2028'
+    """
+    if calendar == "monthly":
+        return ("Weeks are ISO weeks; a week that straddles two months is split between them by its working days. "
+                "Working days come from the `holidays` library for the config's country, with the make-up working "
+                "days it knows.")
+    periods = fiscal_month_starts(year, start_month, calendar)
+    first, last = periods["start"].iloc[0], periods["end"].iloc[-1]
+    weeks = int(periods["weeks"].sum())
+    month_days = int(pd.DatetimeIndex(periods["month"]).days_in_month.to_numpy().sum())
+    month_one = pd.Timestamp(2001, start_month, 1).strftime("%B")
+    extra = (f" This year has 53 weeks: the 53rd joins P12, which has {int(periods['weeks'].iloc[-1])}."
+             if weeks == 53 else " A year of 53 weeks gives its extra week to P12.")
+    return (f"FY{year} is a week-based {calendar} year of {weeks} weeks, Monday {first.day} {first:%b %Y} to "
+            f"Sunday {last.day} {last:%b %Y}: it starts on the Monday of the week that holds 1 {month_one} (that "
+            f"Monday if the 1st falls Monday to Thursday, else the Monday after), so every period is whole weeks "
+            f"and no week is split. Each quarter is 13 weeks in periods of {calendar.replace('-', ', ')} weeks."
+            f"{extra} The target is split per week by working days: each calendar month's seasonal weight is shared "
+            f"by its working days, and a week takes the share of the working days it holds, so a period's target "
+            f"follows the working days of its 4 or 5 weeks. Period n stands for the n-th month of the fiscal year: "
+            f"capacity, estimated by calendar month, is set against it by its days (a 5-week period standing for a "
+            f"31-day month gets 35/31 of that month's capacity), and budget and risk count it as that month. "
+            f"The periods: " + "; ".join(periods["name"]) + f". The annual target is read from the forecast of the "
+            f"twelve calendar months the periods stand for ({month_days} days); the periods hold "
+            f"{int(periods['days'].sum())} days. Working days come from the `holidays` library for the config's "
+            f"country, with the make-up working days it knows.")
+
+
+_WEEK_PERIOD = re.compile(r"^FY(\d{4})-P(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def period_month_starts(labels, start_month: int | None = None) -> pd.DatetimeIndex:
+    """Return the calendar month each month label of the targets stands for (its first day).
+
+    Parameters
+    ----------
+    labels : iterable of str
+        Month periods of the targets table: "2027-01" (monthly calendar) or "FY2027-P01" (week-based).
+    start_month : int, optional
+        The fiscal year's start month; needed for week-based labels (period n stands for the n-th
+        month of the fiscal year, as in :func:`fiscal_month_starts`).
+
+    Returns
+    -------
+    DatetimeIndex
+        One month start per label, in the order given.
+
+    Raises
+    ------
+    DataError
+        If a label is neither form, or a week-based label comes without ``start_month``.
+    """
+    out, bad = [], []
+    for label in map(str, labels):
+        month, week = _MONTH.match(label), _WEEK_PERIOD.match(label)
+        if month and 1 <= int(month[2]) <= 12:
+            out.append(pd.Timestamp(int(month[1]), int(month[2]), 1))
+        elif week and 1 <= int(week[2]) <= 12 and start_month is not None:
+            out.append(plan_months(int(week[1]), start_month)[int(week[2]) - 1])
+        else:
+            bad.append(label)
+    if bad:
+        hint = ("; week-based periods need the fiscal start month (fiscal.start_month)"
+                if start_month is None and all(_WEEK_PERIOD.match(b) for b in bad) else "")
+        raise DataError(f"targets: month period(s) {sorted(set(bad))[:5]} are not a month; expected "
+                        f"'2027-01' (monthly calendar) or 'FY2027-P01'..'FY2027-P12' (week-based){hint}")
+    return pd.DatetimeIndex(out)
 
 
 def plan_months(year: int, start_month: int = 1) -> pd.DatetimeIndex:

@@ -122,7 +122,8 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
     Numbers are right-aligned, and so is text that is a number as shown ("3,023,000 EUR", "37%"); other text
     is left-aligned; short text (a name, a region) never breaks across
     lines; True/False show as ✓/✗, an infinite bound as "no limit"; a table without rows is one line saying
-    so ("<caption>: none."), not a header over nothing, and a column blank in every row is left out; code-style column names (``cumulative_gap``) become labels
+    so ("<caption>: none."), not a header over nothing, and a column blank in every row is left out;
+    code-style column names (``cumulative_gap``) become labels
     (``Cumulative gap``, see :func:`label`). The alignment is written on each cell, so the table reads the
     same in JupyterLab as on the exported page.
 

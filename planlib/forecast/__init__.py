@@ -15,8 +15,9 @@ from planlib.forecast.stage import (PLAN_LEVELS, forecast_stage, forecast_with_c
 
 __all__ = [
     "ATTRIBUTES", "BENCHMARK_FILE", "DEFAULT_MODELS", "ForecastResult", "METHODS", "MIN_POOLED_ERRORS", "PLAN_LEVELS",
-    "PRIOR_ORIGINS", "Z80", "accuracy_for_reader", "accuracy_table", "benchmark_beside_backtest", "fan_chart_table", "forecast", "forecast_stage",
-    "forecast_with_config", "hierarchy_from_panel", "model_name", "plan_horizon", "projection", "real_benchmark", "reconcile",
+    "PRIOR_ORIGINS", "Z80", "accuracy_for_reader", "accuracy_table", "benchmark_beside_backtest", "fan_chart_table",
+    "forecast", "forecast_stage", "forecast_with_config", "hierarchy_from_panel", "model_name", "plan_horizon",
+    "projection", "real_benchmark", "reconcile",
     "season_length_of", "series_name",
     "shrink_correlation", "summing_matrix", "total_distribution", "trust_assessment",
 ]

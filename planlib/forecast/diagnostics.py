@@ -149,7 +149,8 @@ def trust_assessment(result: ForecastResult) -> dict:
                        f"(MASE {worst['mase'].iloc[0]:.2f}).")
     top, top_bias = _top_series(result, scored)
     if top is not None:
-        reasons.append(f"Added up over the backtests, the chosen model's forecasts of {series_name(top)} (before the levels "
+        reasons.append(f"Added up over the backtests, the chosen model's forecasts of {series_name(top)} "
+                       f"(before the levels "
                        f"were made to add up) came out {abs(top_bias):.1%} {'above' if top_bias >= 0 else 'below'} "
                        f"what was sold.")
     cal = result.calendar

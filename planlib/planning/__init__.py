@@ -7,8 +7,8 @@ May import ``forecast``, ``data`` and ``core``.
 from planlib.planning.allocate import (ALL, AllocationInputs, AllocationResult, LEVELS, NEW_REP_MONTHS,
                                        PRODUCT_LEVELS, allocation_inputs, allocation_view, blend, block_sums,
                                        build_allocation, check_additivity, check_hierarchy, check_targets,
-                                       explicit_ramp, fiscal_months, hierarchy, largest_remainder, plan_ramp,
-                                       plan_year_days, product_mix, rake, rep_availability, rep_productivity,
+                                       explicit_ramp, fiscal_months, fiscal_periods, hierarchy, largest_remainder,
+                                       plan_ramp, plan_year_days, product_mix, rake, rep_availability, rep_productivity,
                                        split_two_way, targets_table, time_split_comparison, uplift_table)
 from planlib.planning.bridge import (BASELINE_STEP, Bridge, HIRES_STEP, hire_credit, plan_year_baseline)
 from planlib.planning.commits import (CommitReview, commit_summary, entity_draws, entity_odds, reconcile)
@@ -40,8 +40,9 @@ __all__ = [
     "allocation_view", "analyse", "annual_target_for", "attainment_curve", "attrition_rate", "blend", "block_sums",
     "bridge", "build_allocation", "capacity_by_month", "check_additivity", "check_hierarchy", "check_initiatives",
     "check_targets", "company_trend", "competitor_table", "concentration", "concentration_summary", "customer_mix",
-    "effect_summary", "estimate_capacity", "estimate_ramp", "explicit_ramp", "fairness", "fiscal_months", "gini",
-    "goal_card_view", "goal_cards", "growth_by", "headlines", "hierarchy", "hire_credit", "initiatives",
+    "effect_summary", "estimate_capacity", "estimate_ramp", "explicit_ramp", "fairness", "fiscal_months",
+    "fiscal_periods", "gini", "goal_card_view", "goal_cards", "growth_by", "headlines", "hierarchy", "hire_credit",
+    "initiatives",
     "initiatives_table", "largest_remainder", "last_year_figures", "market", "market_share",
     "metric_history", "mix_by", "monthly_effects", "monthly_fan_table", "period_view", "plan_ramp",
     "plan_year_baseline", "plan_year_days", "product_mix", "productivity_by_region", "rake", "ramp_curve",

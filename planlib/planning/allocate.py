@@ -25,7 +25,8 @@ from planlib.planning.weights import (AllocationInputs, allocation_inputs, blend
 
 __all__ = ["ALL", "LEVELS", "NEW_REP_MONTHS", "PRODUCT_LEVELS", "AllocationInputs", "AllocationResult", "allocate",
            "allocate_reps", "allocate_teams", "allocation_inputs", "allocation_view", "blend", "block_sums", "build_allocation", "build_team_allocation", "check_additivity",
-           "check_hierarchy", "check_targets", "explicit_ramp", "fiscal_months", "hierarchy", "largest_remainder",
+           "check_hierarchy", "check_targets", "explicit_ramp", "fiscal_months", "fiscal_periods", "hierarchy",
+           "largest_remainder",
            "plan_ramp", "plan_year_days", "product_mix", "rake", "rep_availability", "rep_productivity",
            "split_two_way", "targets_table", "time_split_comparison", "uplift_table"]
 
@@ -422,6 +423,16 @@ def fiscal_months(config) -> pd.DatetimeIndex:
     from planlib.core.calendar import plan_months
 
     return plan_months(config.fiscal.year, config.fiscal.start_month)
+
+
+def fiscal_periods(config) -> pd.DataFrame:
+    """Return the config's 12 fiscal months or week-based periods with their dates and names.
+
+    See :func:`planlib.core.calendar.fiscal_month_starts` for the columns.
+    """
+    from planlib.core.calendar import fiscal_month_starts
+
+    return fiscal_month_starts(config.fiscal.year, config.fiscal.start_month, config.fiscal.calendar)
 
 
 def _plan_inputs(plan, roster: pd.DataFrame, methods: dict[str, float] | None, ramp=None) -> AllocationInputs:

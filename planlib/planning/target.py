@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from planlib.core.calendar import period_month_starts
 from planlib.core.errors import ConfigError
 from planlib.core.graph import stage
 from planlib.planning.allocate import blend, fiscal_months, largest_remainder
@@ -256,7 +257,8 @@ def attainment_curve(distribution, target: float, points: int = 241) -> pd.DataF
 
 
 def monthly_fan_table(history: pd.DataFrame, forecasts: pd.DataFrame, targets: pd.DataFrame | None = None, *,
-                      unique_id: str = "company", months_back: int = 24) -> pd.DataFrame:
+                      unique_id: str = "company", months_back: int = 24,
+                      periods: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return actuals, forecast bands and month targets of one series for a fan chart.
 
     Parameters
@@ -266,17 +268,22 @@ def monthly_fan_table(history: pd.DataFrame, forecasts: pd.DataFrame, targets: p
     forecasts : DataFrame
         unique_id, ds, yhat and lo_<level>, hi_<level> for each of the forecast's interval levels.
     targets : DataFrame, optional
-        The targets table; month targets of the matching level and entity are joined (monthly
-        calendars only: a 4-4-5 period is not a calendar month).
+        The targets table; month targets of the matching level and entity are joined.
     unique_id : str, default "company"
         "company" or "region/<name>".
     months_back : int, default 24
         Months of history shown.
+    periods : DataFrame, optional
+        The plan's fiscal months, from :func:`planlib.core.calendar.fiscal_month_starts`; needed for a
+        week-based calendar. A 4- or 5-week period's target is then drawn at the calendar month it
+        stands for, scaled to that month's days (target x month days / period days), so it compares
+        with the forecast of that month; ``period`` names the period.
 
     Returns
     -------
     DataFrame
-        ds, actual, yhat, lo_<level>, hi_<level> for each level in the forecasts (narrowest first), target.
+        ds, actual, yhat, lo_<level>, hi_<level> for each level in the forecasts (narrowest first), target,
+        period (the period's name where it is not a calendar month, else empty).
     """
     levels = sorted({int(c[3:]) for c in forecasts.columns if re.fullmatch(r"(lo|hi)_\d+", c)} or {80, 95})
     bands = ["yhat", *(f"{side}_{level}" for level in levels for side in ("lo", "hi"))]
@@ -287,12 +294,18 @@ def monthly_fan_table(history: pd.DataFrame, forecasts: pd.DataFrame, targets: p
     for column in bands:
         if column not in frame:
             frame[column] = np.nan
-    frame["target"] = np.nan
+    frame["target"], frame["period"] = np.nan, ""
     if targets is not None:
         level, entity = ("company", "company") if unique_id == "company" else unique_id.split("/")[:2]
         rows = targets[(targets["level"] == level) & (targets["entity"] == entity) & (targets["product"] == "All")
                        & (targets["period_type"] == "month")]
-        by_month = pd.Series(rows["target"].to_numpy(float),
-                             index=pd.to_datetime(rows["period"], format="%Y-%m", errors="coerce"))
-        frame["target"] = frame["ds"].map(by_month[by_month.index.notna()])
-    return frame[["ds", "actual", *bands, "target"]]
+        start_month = int(periods["month"].iloc[0].month) if periods is not None else None
+        months = period_month_starts(rows["period"], start_month)
+        amount = rows["target"].to_numpy(float)
+        if periods is not None and periods["weeks"].notna().any():
+            info = periods.set_index("period").reindex(rows["period"].astype(str))
+            amount = amount * months.days_in_month.to_numpy() / info["days"].to_numpy(float)
+            named = pd.Series(info["name"].to_numpy(), index=months)
+            frame["period"] = frame["ds"].map(named).fillna("")
+        frame["target"] = frame["ds"].map(pd.Series(amount, index=months))
+    return frame[["ds", "actual", *bands, "target", "period"]]

@@ -17,7 +17,8 @@ ALL = "All"
 
 
 def time_split_comparison(targets: pd.DataFrame, *, level: str = "company", entity: str = "company",
-                          product: str = ALL, unit: float = 1.0, mislead_at: float = 0.10) -> pd.DataFrame:
+                          product: str = ALL, unit: float = 1.0, mislead_at: float = 0.10,
+                          periods: pd.DataFrame | None = None) -> pd.DataFrame:
     """Compare the plan's month targets with an equal split of the same year.
 
     Parameters
@@ -30,6 +31,10 @@ def time_split_comparison(targets: pd.DataFrame, *, level: str = "company", enti
         The rounding unit; the equal split is rounded to it exactly, like the plan.
     mislead_at : float, default 0.10
         An equal split misleads in a month where it is off the plan by more than this share.
+    periods : DataFrame, optional
+        The plan's fiscal months (period, name), from :func:`planlib.core.calendar.fiscal_month_starts`:
+        the month column then names each period ("P03 (5 weeks, 1 Mar - 4 Apr)") instead of its label, and in a
+        week-based calendar the equal split is equal per week (a 5-week period gets 5/52 of the year).
 
     Returns
     -------
@@ -41,10 +46,16 @@ def time_split_comparison(targets: pd.DataFrame, *, level: str = "company", enti
                    & (targets["period_type"] == "month")].sort_values("period")
     planned = rows["target"].to_numpy(float)
     units = np.round(planned / unit).astype(np.int64)
-    equal = largest_remainder(np.ones(len(units)), int(units.sum())) * unit
+    weeks = None
+    if periods is not None and periods["weeks"].notna().any():  # a week-based year: equal per week, not per period
+        weeks = rows["period"].astype(str).map(periods.set_index("period")["weeks"]).to_numpy(float)
+    equal = largest_remainder(np.ones(len(units)) if weeks is None else weeks, int(units.sum())) * unit
     difference = equal - planned
     pct = np.divide(difference, planned, out=np.full(len(planned), np.inf), where=planned > 0)
-    return pd.DataFrame({"month": rows["period"].to_numpy(), "planned": planned, "equal": equal,
+    names = rows["period"].astype(str)
+    if periods is not None:
+        names = names.map(periods.set_index("period")["name"]).fillna(names)
+    return pd.DataFrame({"month": names.to_numpy(), "planned": planned, "equal": equal,
                          "difference": difference, "difference_pct": pct,
                          "cumulative_gap": np.cumsum(difference), "misleads": np.abs(pct) > mislead_at})
 

@@ -149,6 +149,21 @@ def _rep_month_sheet(plan: Plan) -> Sheet:
     return Sheet(view, money=[c for c in view.columns if c not in _REP_LABELS])
 
 
+@bundle_sheet("Fiscal periods", needs=("targets",))
+def _fiscal_periods_sheet(plan: Plan) -> Sheet | None:
+    """A week-based year's periods with their weeks and dates, beside the sheets whose columns name them."""
+    from planlib.planning.allocate import fiscal_periods
+
+    periods = fiscal_periods(plan.config)
+    if not periods["weeks"].notna().any():  # a monthly year: the month columns say their dates
+        return None
+    table = pd.DataFrame({"period": periods["period"], "weeks": periods["weeks"].astype(int),
+                          "first_day": periods["start"].dt.strftime("%Y-%m-%d"),
+                          "last_day": periods["end"].dt.strftime("%Y-%m-%d"),
+                          "stands_for": periods["month"].dt.strftime("%b %Y")})
+    return Sheet(table, formats={"weeks": "0"})
+
+
 @bundle_sheet("Rep targets by product", needs=("targets", "inputs", "planned_hires"))
 def _rep_product_sheet(plan: Plan) -> Sheet:
     from planlib.planning.initiatives import rep_product_view

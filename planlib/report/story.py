@@ -27,7 +27,8 @@ def chance_of_target(plan) -> float:
 
 def chance_source(plan) -> str:
     """Return, in words, where :func:`chance_of_target` comes from (for a caption or a footnote)."""
-    held = ("forecast, the team's capacity and the risk register" if len(simulated_risks(plan["risk_register"].register))
+    risks = simulated_risks(plan["risk_register"].register)
+    held = ("forecast, the team's capacity and the risk register" if len(risks)
             else "forecast and the team's capacity; the plan has no risk register")
     return f"the share of {plan.config.risk.n_sims:,} simulated plan years ({held}) that reach the target"
 
@@ -88,7 +89,8 @@ def hiring_delay_in_words(plan, months: int = 3, unit: float = 1.0, unit_label: 
     uncovered = float(late["uncovered"].sum())
     same = _count(planned, "hire", "hires")
     if uncovered <= 0.5:
-        return f"If hiring cannot start before {start}, the same {same} still {'closes' if planned == 1 else 'close'} the gap."
+        closes = "closes" if planned == 1 else "close"
+        return f"If hiring cannot start before {start}, the same {same} still {closes} the gap."
     extra = int(late["hires_to_close"].fillna(0).sum())
     cannot = list(late.loc[late["hires_to_close"].isna(), "region"])
     return (f"If hiring cannot start before {start}, the same {same} {'leaves' if planned == 1 else 'leave'} "

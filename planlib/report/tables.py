@@ -163,7 +163,8 @@ PLANLIB_WORDS = frozenset({
     "entity", "file", "forecast", "gap", "goal", "hires", "initiative", "kind", "kpi", "level", "line", "measurable",
     "measured", "metric", "model", "month", "name", "owned", "owner", "period", "probability", "problems", "product",
     "rate", "reason", "region", "relevant", "scope", "series", "sha256", "smart", "source", "specific", "start", "step",
-    "strategy", "table", "target", "team", "threshold", "tier", "uncovered", "unit", "value", "weight", "winners"})
+    "strategy", "table", "target", "team", "threshold", "tier", "uncovered", "unit", "value", "weeks", "weight",
+    "winners"})
 
 
 def header_words(column: object) -> str:

@@ -180,7 +180,8 @@ def build_budget(capacity: CapacityResult, hiring: HiringPlanResult, targets: pd
     wide = lambda col: by_rep.pivot(index="rep_id", columns="month", values=col).reindex(  # noqa: E731
         index=reps["rep_id"], columns=months).fillna(0.0).to_numpy()
     expected, employed = wide("expected_if_stays"), wide("employed")
-    rep_t = rep_month_targets(targets).pivot_table(index="rep_id", columns="month", values="target", aggfunc="sum")
+    rep_t = rep_month_targets(targets, int(months[0].month)).pivot_table(index="rep_id", columns="month",
+                                                                         values="target", aggfunc="sum")
     rep_t = rep_t.reindex(index=reps["rep_id"], columns=months).fillna(0.0).to_numpy()
     c = incentives.commission
     ti = np.array([_rate(incentives.target_incentive, r, "incentives.target_incentive") for r in reps["role"]])

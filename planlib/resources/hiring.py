@@ -167,6 +167,8 @@ def plan_hiring(capacity: CapacityResult, *, earliest_start=None, max_per_month:
         season = capacity.season[capacity.season["region"] == region].set_index("calendar_month")["season"]
         added = hire_contribution(months, starts, productivity=prod, season=season, ramp=capacity.ramp,
                                   monthly_attrition=h, growth=growth)
+        if capacity.period_scale is not None:  # a hire's month of sales set against its 4- or 5-week period
+            added["added"] = added["added"] * added["month"].map(capacity.period_scale).fillna(1.0).to_numpy(float)
         per_start = added.groupby("start_month")["added"].sum()
         contrib.append(per_start.rename("contribution").reset_index().assign(region=region))
         line = capacity.summary.set_index("region").loc[region]

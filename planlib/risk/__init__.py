@@ -15,8 +15,8 @@ from planlib.risk.montecarlo import (MonteCarloResult, calibrate_shock_scale, ru
 from planlib.risk.plan_year import PlanYear, RiskModel, build_plan_year
 from planlib.risk.register import (DRIVER_KINDS, REGISTER_FIELDS, RiskRegister, driver_exposure, driver_in_words,
                                    heat_map, mitigation_table, parse_impact, quantify_register, validate_register)
-from planlib.risk.scenarios import (ASSUMPTION_NAMES, assumption_moves, scenarios, sensitivity, what_if, what_if_figures,
-                                   what_if_for)
+from planlib.risk.scenarios import (ASSUMPTION_NAMES, assumption_moves, scenarios, sensitivity, what_if,
+                                   what_if_figures, what_if_for)
 
 __all__ = [
     "ASSUMPTION_NAMES",

@@ -182,6 +182,7 @@ class ConcentrationResult:
 
 @stage("concentration", needs=("inputs", "history", "targets", "risk_model"), config=("risk", "fiscal", "as_of"))
 def _concentration_stage(plan) -> ConcentrationResult:
+    from planlib.core.calendar import fiscal_month_starts
     from planlib.resources.capacity import region_month_targets
 
     cfg, settings, model = plan.config, plan.config.risk, plan["risk_model"]
@@ -195,11 +196,13 @@ def _concentration_stage(plan) -> ConcentrationResult:
     if pipeline is None:
         pipeline = pd.DataFrame(columns=["opportunity_id", "rep_id", "stage", "amount", "expected_close",
                                          "probability"])
-    month_targets = region_month_targets(plan["targets"])
+    month_targets = region_month_targets(plan["targets"], cfg.fiscal.start_month)
     expected_by_region = model.plan_year.expected.groupby(model.plan_year.reps["region"]).sum()
     hist = plan["history"]
     parts = []
     # the 3x rule is about the period ahead: the first quarter; the plan year is shown beside it
+    # the deals expected to close inside the horizon's own days: a week-based period ends on a Sunday, not a month end
+    periods = fiscal_month_starts(cfg.fiscal.year, cfg.fiscal.start_month, cfg.fiscal.calendar)
     for horizon, months in (("first quarter", model.plan_year.months[:3]), ("plan year", model.plan_year.months)):
         region_target = month_targets[month_targets["month"].isin(months)].groupby("region")["target"].sum()
         if not region_target.sum() > 0:  # no regional targets: the company target split like the forecast
@@ -208,8 +211,10 @@ def _concentration_stage(plan) -> ConcentrationResult:
         # sales already booked in the plan year count against the target when the plan is re-run mid-year
         booked = hist[(hist["level"] == "region") & hist["ds"].isin(months)].groupby("region")["y"].sum()
         remaining = (region_target - booked.reindex(region_target.index).fillna(0.0)).clip(lower=0)
-        part = pipeline_coverage(pipeline, remaining_target=remaining, region_of=region_of, start=months[0],
-                                 end=months[-1] + pd.offsets.MonthEnd(), exclude_stages=settings.open_stages_exclude)
+        span = periods[periods["month"].isin(months)]
+        part = pipeline_coverage(pipeline, remaining_target=remaining, region_of=region_of,
+                                 start=span["start"].min(), end=span["end"].max(),
+                                 exclude_stages=settings.open_stages_exclude)
         parts.append(part.assign(horizon=horizon))
     coverage = pd.concat(parts, ignore_index=True)
     flags = concentration_flags(result, coverage, settings)

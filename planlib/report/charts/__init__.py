@@ -136,6 +136,20 @@ def as_categories(series: pd.Series) -> pd.Series:
     return series.dt.strftime("%Y-%m" if month_starts else "%Y-%m-%d")
 
 
+def month_labels(months: pd.Series, periods: pd.DataFrame | None = None) -> pd.Series:
+    """Return month starts as axis labels: "2027-03", or the period ("P03") in a week-based calendar.
+
+    ``periods`` is the plan's fiscal months (month, period, weeks) from
+    :func:`planlib.core.calendar.fiscal_month_starts`; a week-based period is keyed by the month it stands
+    for, which is not its dates, so the axis names the period. A month outside the plan year keeps its date.
+    """
+    shown = pd.to_datetime(months).dt.strftime("%Y-%m")
+    if periods is None or not periods["weeks"].notna().any():
+        return shown
+    names = pd.Series(periods["period"].str[-3:].to_numpy(), index=periods["month"].dt.strftime("%Y-%m"))
+    return shown.map(names).fillna(shown)
+
+
 def _kind(series: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(series):
         return "temporal"
@@ -490,7 +504,8 @@ alt.data_transformers.disable_max_rows()
 __all__ = [
     "AXIS_MONEY", "FONT", "HEIGHT", "PALETTE", "STEP_COLORS", "WIDTH", "bars", "commits", "field", "forecast", "gantt",
     "goals",
-    "heatmap", "label_format", "line", "make_title", "market", "plan", "require_columns", "resources", "review",
+    "heatmap", "label_format", "line", "make_title", "market", "month_labels", "plan", "require_columns", "resources",
+    "review",
     "risk", "stacked_share", "theme", "to_svg", "waterfall", "with_unit",
 ]
 

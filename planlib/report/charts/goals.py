@@ -53,7 +53,8 @@ def monthly_fan(frame: pd.DataFrame, *, title: str, subtitle: str | None = None,
     ----------
     frame : DataFrame
         ds (month start), actual, yhat, lo_<level>, hi_<level> of the forecast's levels, target (NaN where not
-        applicable), as from :func:`planlib.goals.monthly_fan_table`.
+        applicable), as from :func:`planlib.goals.monthly_fan_table`; with its period column named (a
+        week-based calendar) the subtitle says how a period's target is drawn against a calendar month.
     """
     from planlib.report.charts.forecast import interval_levels
 
@@ -80,6 +81,9 @@ def monthly_fan(frame: pd.DataFrame, *, title: str, subtitle: str | None = None,
     target = base.transform_filter("isValid(datum.target)").mark_point(
         color=PALETTE[3], filled=True, size=50, shape="diamond").encode(x=x, y="target:Q")
     bands = [band95, band80] if narrow != wide else [band95]  # one level: one band
+    if "period" in frame and frame["period"].fillna("").astype(str).ne("").any():
+        note = "Each 4- or 5-week period's target sits at its month, scaled to the month's days"
+        subtitle = [subtitle, note] if subtitle else note  # a second line: one line would be cut off
     return alt.layer(*bands, actual, forecast, target).properties(title=make_title(title, subtitle))
 
 

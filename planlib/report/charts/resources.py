@@ -9,17 +9,21 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from planlib.report.charts import AXIS_MONEY, PALETTE, WIDTH, field, make_title, require_columns, with_unit
+from planlib.report.charts import (AXIS_MONEY, PALETTE, WIDTH, field, make_title, month_labels, require_columns,
+                                   with_unit)
 
 
 def capacity_vs_target(by_month: pd.DataFrame, *, title: str, subtitle: str | None = None, unit: float = 1.0,
-                       unit_label: str = "", columns: int = 2) -> alt.FacetChart:
+                       unit_label: str = "", columns: int = 2, periods: pd.DataFrame | None = None) -> alt.FacetChart:
     """Return, per region, monthly target against capacity without and with the planned hires.
 
     Parameters
     ----------
     by_month : DataFrame
         region, month, target, capacity_without_hires, capacity_with_hires (``HiringPlanResult.by_month``).
+    periods : DataFrame, optional
+        The plan's fiscal months (month, period, weeks), from :func:`planlib.core.calendar.fiscal_month_starts`:
+        in a week-based calendar the axis names each period ("P01") instead of the month it is keyed by.
     """
     need = ["region", "month", "target", "capacity_without_hires", "capacity_with_hires"]
     require_columns(by_month, need, "capacity_vs_target")
@@ -28,7 +32,7 @@ def capacity_vs_target(by_month: pd.DataFrame, *, title: str, subtitle: str | No
     long = by_month[need].melt(["region", "month"], var_name="series", value_name="amount")
     long["series"] = long["series"].map(names)
     long["amount"] = long["amount"] / unit
-    long["month"] = long["month"].dt.strftime("%Y-%m")
+    long["month"] = month_labels(long["month"], periods)
     chart = alt.Chart(long, width=WIDTH // columns - 40, height=160).mark_line(point=True).encode(
         x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=-40)),
         y=alt.Y("amount:Q", title=with_unit("Sales", unit_label), axis=alt.Axis(format=AXIS_MONEY)),
