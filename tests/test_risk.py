@@ -325,3 +325,11 @@ def test_simulated_risks_are_the_rows_the_monte_carlo_draws():
     assert simulated_risks(empty).columns.tolist() == ["risk_id", "simulated"] and simulated_risks(empty).empty
     unquantified = pd.DataFrame({"risk_id": ["R1", "R2"]})
     assert simulated_risks(unquantified)["risk_id"].tolist() == ["R1", "R2"]
+
+
+def test_a_driver_reads_as_words_on_the_page():
+    from planlib.risk import driver_in_words
+
+    assert [driver_in_words(d) for d in ("region:Süd", "customer:C00042", "team: East-1", "company", "")] == [
+        "region Süd", "customer C00042", "team East-1", "whole company", "whole company"]
+    assert driver_in_words("other:x") == "other:x"  # not a driver planlib knows: shown as written

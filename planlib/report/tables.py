@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planlib.core.errors import ConfigError
-from planlib.core.text import FORMULA_PREFIXES
+from planlib.core.text import FORMULA_PREFIXES, label
 
 __all__ = ["MAX_ROWS", "Sheet", "column_width", "display_width", "money_format", "neutralise", "write_csv",
            "write_excel"]
@@ -171,8 +171,29 @@ def _shown_text(value: object, number_format: str | None, unit: float, is_money:
     return str(value)
 
 
+# planlib's own column names that are one word; any other header without "_" (a month, a product, a region of a
+# pivot) is the user's data and keeps its spelling when headers are shown as words.
+PLANLIB_WORDS = frozenset({
+    "achievable", "amount", "baseline", "bonus", "cap", "column", "contribution", "deadline", "description", "end",
+    "entity", "file", "forecast", "gap", "goal", "hires", "initiative", "kind", "kpi", "level", "line", "measurable",
+    "measured", "metric", "model", "month", "name", "owned", "owner", "period", "probability", "problems", "product",
+    "rate", "reason", "region", "relevant", "scope", "series", "sha256", "smart", "source", "specific", "start", "step",
+    "strategy", "table", "target", "team", "threshold", "tier", "uncovered", "unit", "value", "weeks", "weight",
+    "winners"})
+
+
+def header_words(column: object) -> str:
+    """Return a planlib column name as a reader's header ("rep_id" -> "Rep ID"); a data header unchanged.
+
+    >>> header_words("capacity_without_hires"), header_words("team"), header_words("2027-01"), header_words("gadgets")
+    ('Capacity without hires', 'Team', '2027-01', 'gadgets')
+    """
+    name = str(column)
+    return label(name) if "_" in name or name in PLANLIB_WORDS else name
+
+
 def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame | Sheet], *, unit: float = 1.0,
-                unit_label: str = "", created: dt.datetime | dt.date) -> Path:
+                unit_label: str = "", created: dt.datetime | dt.date, words: bool = False) -> Path:
     """Write a workbook with one readable sheet per view, byte-identical for the same inputs.
 
     Headers are bold and frozen with a filter; columns are as wide as their
@@ -194,6 +215,9 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame | Sheet], *,
         The display unit of money columns (1000, "k CNY").
     created : datetime or date
         The document's creation time (e.g. the config's as_of): a fixed value keeps the bytes stable.
+    words : bool, default False
+        Show planlib's column names as words (:func:`header_words`: "rep_id" -> "Rep ID"), as a workbook for
+        people does; False keeps them as written (a workbook that tools read back).
 
     Returns
     -------
@@ -243,7 +267,8 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame | Sheet], *,
         widths = []
         for j, col in enumerate(columns):
             is_money = col in spec.money and col not in spec.formats
-            header = f"{col} ({unit_label})" if is_money and unit_label else str(col)
+            shown = header_words(col) if words else str(col)
+            header = f"{shown} ({unit_label})" if is_money and unit_label else shown
             ws.write_string(0, j, header, header_fmt)
             series = frame[col]
             if col in spec.formats:

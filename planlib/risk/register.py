@@ -18,11 +18,24 @@ from planlib.core.graph import stage
 if TYPE_CHECKING:
     from planlib.risk.montecarlo import MonteCarloResult
 
-__all__ = ["DRIVER_KINDS", "REGISTER_FIELDS", "RiskRegister", "driver_exposure", "heat_map", "mitigation_table",
-           "parse_impact", "quantify_register", "validate_register"]
+__all__ = ["DRIVER_KINDS", "REGISTER_FIELDS", "RiskRegister", "driver_exposure", "driver_in_words", "heat_map",
+           "mitigation_table", "parse_impact", "quantify_register", "validate_register"]
 
 REGISTER_FIELDS = ("risk_id", "title", "category", "likelihood", "impact", "driver", "owner", "mitigation", "status")
 DRIVER_KINDS = ("region", "product", "customer", "team", "rep")
+
+
+def driver_in_words(driver: object) -> str:
+    """Return a register's driver as a reader says it: "region:West" -> "region West", "company" -> "whole company".
+
+    >>> driver_in_words("region:Süd"), driver_in_words("company"), driver_in_words("customer:C00042")
+    ('region Süd', 'whole company', 'customer C00042')
+    """
+    text = str(driver).strip()
+    kind, sep, name = text.partition(":")
+    if not sep:
+        return "whole company" if text.lower() in ("", "company") else text
+    return f"{kind.strip().lower()} {name.strip()}" if kind.strip().lower() in DRIVER_KINDS else text
 
 
 # --------------------------------------------------------------------------- the register
