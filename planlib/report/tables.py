@@ -307,9 +307,10 @@ def column_width(series: pd.Series, number_format: str | None = None, unit: floa
     """
     dtype = series.dtype
     kind = dtype.kind if isinstance(dtype, np.dtype) else None
-    if kind in ("f", "i", "u"):
-        values = series.to_numpy()
-        finite = values[np.isfinite(values)] if kind == "f" else values
+    values = series.to_numpy() if kind in ("f", "i", "u") else None
+    finite = values[np.isfinite(values)] if kind == "f" else values
+    # past 1e300 a percent format's x 100 overflows to "inf%", narrower than smaller values: cell by cell there
+    if kind in ("f", "i", "u") and not (kind == "f" and finite.size and np.abs(finite).max() > 1e300):
         negative = np.signbit(finite) if kind == "f" else finite < 0  # -0.0 too: it shows as "-0.00"
         extremes = [finite[~negative].max()] if (~negative).any() else []
         extremes += [finite[negative].min()] if negative.any() else []
