@@ -13,7 +13,8 @@ __all__ = ["accuracy_for_reader", "accuracy_table", "fan_chart_table", "model_na
 
 # The forecast models as a reader knows them (the engine's own names are code: "holt_winters").
 MODEL_NAMES = {"snaive": "seasonal naive", "drift": "drift", "theta": "Theta", "stl_ets": "STL + ETS",
-               "holt_winters": "Holt-Winters", "ets": "ETS", "sarima": "SARIMA"}
+               "holt_winters": "damped Holt-Winters", "holt_winters_undamped": "undamped Holt-Winters", "ets": "ETS",
+               "sarima": "SARIMA"}
 _LEVEL_NAMES = {"region": "region", "product": "product", "team": "team", "rep": "rep"}
 
 
@@ -86,8 +87,8 @@ def series_name(unique_id: str) -> str:
 def model_name(model: str) -> str:
     """Return a forecast model's name in a reader's words: a combination names the models it averages.
 
-    >>> model_name("holt_winters"), model_name("combo(theta+holt_winters)")
-    ('Holt-Winters', 'average of Theta and Holt-Winters')
+    >>> model_name("holt_winters"), model_name("combo(theta+holt_winters+holt_winters_undamped)")
+    ('damped Holt-Winters', 'average of Theta, damped Holt-Winters and undamped Holt-Winters')
     """
     text = str(model)
     if text.startswith("combo(") and text.endswith(")"):
