@@ -54,7 +54,6 @@ def test_the_generated_deals_are_what_the_test_says(runs):
     pd.testing.assert_series_equal(north(h1), north(h0))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 4: a launched series' pre-launch zeros shift every series")
 def test_an_established_series_is_not_moved_by_a_new_region(runs):
     with_south, without = runs
     f1, f0 = with_south["forecast"], without["forecast"]
@@ -63,38 +62,41 @@ def test_an_established_series_is_not_moved_by_a_new_region(runs):
     sold = float(without["history"].query("unique_id == @NG")["y"].tail(12).sum())
     base = _year(f0, NG)
     assert 0.5 * sold < base < 2 * sold  # the no-new-region forecast is of the order of last year's sales
-    # The new region adds its sales to the company and product series only: through reconciliation it may move
-    # North/Gadgets by a small part of its own forecast, never by more than South's whole plan-year forecast.
-    south_year = _year(f1, "region/South")
-    assert south_year > 0
-    assert abs(_year(f1, NG) - base) <= 0.1 * south_year, (_year(f1, NG), base, south_year)
+    # The new region's sales reach North/Gadgets only through the company and product series (reconciliation, and
+    # the pooled calibration's shrinkage, which counts fewer backtest totals): a small part of the no-new-region
+    # run's own uncertainty, a quarter of the sd of its plan-year total (before the fix: 334M against 266k).
+    sd = without["forecast"].total_distribution(NG, "2026-11-01", "2027-10-01").std()
+    assert 0 < sd < base
+    assert abs(_year(f1, NG) - base) <= 0.25 * sd, (_year(f1, NG), base, sd)
     # and the calibration learned from the established series' backtests is the same kind of correction
     assert abs(f1.shift - f0.shift) < 0.1 and abs(f1.widening / f0.widening - 1) < 0.1, \
         (f1.shift, f0.shift, f1.widening, f0.widening)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 4: a launched series' pre-launch zeros shift every series")
 def test_the_new_region_is_a_launch_forecast_from_its_short_history(runs):
     with_south, _ = runs
     f1 = with_south["forecast"]
     launches = f1.launches
     assert sorted(launches) == SOUTH
     hist = with_south["history"]
+    deals = COMPANY.deals()
+    deals = deals[deals["_region"] == "South"].assign(month=lambda d: pd.to_datetime(d["Closed"]).dt.to_period("M"))
+    first = {SOUTH[0]: deals["month"].min(), SOUTH[1]: deals.loc[deals["Line"] == "Gadgets", "month"].min(),
+             SOUTH[2]: deals.loc[deals["Line"] == "Widgets", "month"].min()}
     for uid in SOUTH:
         info = launches[uid]
-        assert info["first_sale"] == pd.Timestamp("2026-05-01")
-        assert info["months"] == 6  # 2026-05..2026-10
+        months = (pd.Period("2026-10", "M") - first[uid]).n + 1
+        assert info["first_sale"] == first[uid].to_timestamp()
+        assert info["months"] == months < 24
+        note = f1.notes[(f1.notes["unique_id"] == uid) & (f1.notes["kind"] == "launch")]["reason"]
+        assert list(note.str.startswith(f"first sale {first[uid]}, {months} months of sales: too short")) == [True]
         assert "seasonal profile" in info["method"]
         # left out of the backtest and its model choice
         assert uid not in set(f1.backtest["unique_id"])
         assert set(f1.forecasts.loc[f1.forecasts["unique_id"] == uid, "model"]) == {"launch"}
-        sold = hist[(hist["unique_id"] == uid) & (hist["ds"] >= "2026-05-01")]["y"]
-        assert (sold > 0).all()
     # Before reconciliation, a launch's plan year is 12 x its deseasonalised level; the profile of a year adds
     # up to 12, so its year is near 12 x its mean month since launch (the season here is +-15%).
     gadgets = hist[(hist["unique_id"] == SOUTH[1]) & (hist["ds"] >= "2026-05-01")]["y"]
     year = _year(f1, SOUTH[1])
     assert 0.7 * 12 * gadgets.mean() < year < 1.3 * 12 * gadgets.mean(), (year, 12 * gadgets.mean())
-    notes = f1.notes[f1.notes["kind"] == "launch"]
-    assert sorted(notes["unique_id"]) == SOUTH
-    assert all("first sale 2026-05" in r and "6 months" in r for r in notes["reason"])
+    assert sorted(f1.notes.loc[f1.notes["kind"] == "launch", "unique_id"]) == SOUTH
