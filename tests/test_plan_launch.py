@@ -8,11 +8,14 @@ sales) made the pooled year-total calibration shift every series: North/Gadgets 
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import planlib
-from company_factory import Company, Rep
+from company_factory import Company, Rep, run_plan
+from planlib.forecast import forecast
+from planlib.forecast.launch import LAUNCH_METHOD
 
 REPS = [Rep("E1", "North", "N1"), Rep("E2", "North", "N1"), Rep("E3", "South", "S1", start="2026-05-01")]
 COMPANY = Company(REPS, ["Widgets", "Gadgets"], deals_per_month=5)
@@ -35,6 +38,30 @@ def runs(tmp_path_factory):
     with_south = _plan(tmp_path_factory.mktemp("with_south"), False)
     without = _plan(tmp_path_factory.mktemp("without_south"), True)
     return with_south, without
+
+
+def test_a_launch_takes_the_established_series_season_and_moves_none_of_them():
+    # By hand: A and B repeat the season s exactly for three years (100 s and 50 s a month); C sells 10 s from
+    # its launch six months before the end. The profile of the established series is s / mean(s), C's level
+    # since launch 10 mean(s), so C's forecast is 10 s again; A and B are forecast as without C.
+    months = pd.date_range("2023-11-01", "2026-10-01", freq="MS")
+    season = {m: 1 + 0.1 * m for m in range(1, 13)}
+    s = months.month.map(season).to_numpy(dtype=float)
+    rows = [("A", d, 100 * v) for d, v in zip(months, s)] + [("B", d, 50 * v) for d, v in zip(months, s)]
+    launched = [("C", d, 10 * v if d >= pd.Timestamp("2026-05-01") else 0.0) for d, v in zip(months, s)]
+    panel = pd.DataFrame(rows + launched, columns=["unique_id", "ds", "y"])
+    both = forecast(panel, 12)
+    alone = forecast(panel[panel["unique_id"] != "C"], 12)
+    ahead = pd.date_range("2026-11-01", periods=12, freq="MS")
+    c = both.forecasts[both.forecasts["unique_id"] == "C"]
+    assert c["ds"].tolist() == list(ahead)
+    np.testing.assert_allclose(c["yhat"], [10 * season[d.month] for d in ahead], rtol=1e-9)
+    assert (c["model"] == "launch").all()
+    assert both.launches == {"C": {"first_sale": pd.Timestamp("2026-05-01"), "months": 6, "method": LAUNCH_METHOD}}
+    established = both.forecasts[both.forecasts["unique_id"] != "C"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(established, alone.forecasts)
+    assert (both.shift, both.widening) == (alone.shift, alone.widening)
+    assert set(both.backtest["unique_id"]) == {"A", "B"}
 
 
 def _year(result, uid):

@@ -16,8 +16,8 @@ from planlib.forecast.models import SeriesFit, backtest_windows, mase_scale
 __all__ = ["LAUNCH_METHOD", "LAUNCH_MODEL", "launch_fit", "launch_too_short", "split_launches"]
 
 LAUNCH_MODEL = "launch"
-LAUNCH_METHOD = ("level since launch (its sales of the last 12 months at most, each divided by the seasonal index "
-                 "of its month) x the seasonal profile of the established series")
+LAUNCH_METHOD = ("level since launch (its sales of the last seasonal cycle at most, each divided by the seasonal "
+                 "index of its period) x the seasonal profile of the established series added up")
 
 
 def launch_too_short(n: int, h: int, m: int, origins: int) -> bool:
