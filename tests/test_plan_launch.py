@@ -8,6 +8,9 @@ sales) made the pooled year-total calibration shift every series: North/Gadgets 
 """
 from __future__ import annotations
 
+import html
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,3 +130,16 @@ def test_the_new_region_is_a_launch_forecast_from_its_short_history(runs):
     year = _year(f1, SOUTH[1])
     assert 0.7 * 12 * gadgets.mean() < year < 1.3 * 12 * gadgets.mean(), (year, 12 * gadgets.mean())
     assert sorted(f1.notes.loc[f1.notes["kind"] == "launch", "unique_id"]) == SOUTH
+
+
+def test_page_01_names_the_launched_series_and_their_method(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("full")
+    config = COMPANY.write(folder)
+    done = run_plan(config, tmp_path_factory.mktemp("elsewhere"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    page = (folder / "reports" / "FY2027" / "v001" / "01_market_analysis.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    assert "3 series launched too recently to backtest" in text
+    assert "forecast from their " + LAUNCH_METHOD in text
+    for uid in SOUTH:
+        assert re.search(re.escape(uid) + r" \(first sale 2026-0[56], [56] months of sales\)", text), uid
