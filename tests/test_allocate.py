@@ -226,3 +226,17 @@ def test_the_rep_split_must_keep_the_team_splits_names():
     with pytest.raises(AllocationError, match=r"rep split's teams \['East-2'\] differ from the team split's "
                                               r"\['East-1'\]: a planned hire must join a team"):
         al.allocate_reps(teams, other)
+
+
+def test_a_team_uplift_on_a_small_table_finds_room_outside_the_tables_own_weeks():
+    # Found by the property test above: team T1 holds 3 units, product A's 2 in weeks 4 and 5 and
+    # product B's 1 in week 2. An uplift of 18.75% lifts T1 to round(3.5625) = 4 units: A gets 3 by
+    # largest remainder (2/3 of 4 = 2.67), B 1, and weeks 2, 4, 5 get 2, 1, 1 (4/3 each, the tie to
+    # the first). A's own weeks hold only 2, so A's third unit goes to week 2, the one week left.
+    table = np.zeros((2, 2, 6), dtype=np.int64)
+    table[0, 1, 1] = 1
+    table[1, 0, [4, 5]] = 1
+    table[1, 1, 2] = 1
+    lifted = al._uplift(table, 0.1875, ["T0", "T1"], None)
+    np.testing.assert_array_equal(lifted[0], table[0])  # T0: round(1.1875) = 1, nothing to add
+    np.testing.assert_array_equal(lifted[1], [[0, 0, 1, 0, 1, 1], [0, 0, 1, 0, 0, 0]])

@@ -121,7 +121,7 @@ def test_a_role_without_base_salary_is_named():
 def test_variable_pay_is_the_incentive_models_payout_plus_a_ramping_hires_guarantee():
     from dataclasses import replace
 
-    from planlib.resources.incentives import IncentiveCost
+    from planlib.resources.outcomes import IncentiveCost
 
     capacity, hiring, targets = _plan(1.1e6)  # one hire from January
     capacity = replace(capacity, ramp=RampEstimate(3, "linear", "config", pd.DataFrame()))  # ramps Jan-Mar

@@ -406,6 +406,38 @@ def test_written_folder_is_private_and_complete(tmp_path):
     assert json.loads((folder / "value.json").read_text())["format"] == "planlib-cache/1"
 
 
+def test_a_large_array_is_a_file_of_its_own_and_round_trips(tmp_path):
+    # 3 x 1,000 x 700 float64 = 16.8 MB, just over the limit: a0.npy; the small ones stay in arrays.npz
+    large = np.random.default_rng(3).standard_normal((3, 1_000, 700))
+    large[0, 0, :3] = [-0.0, np.nan, np.inf]
+    small = np.arange(5, dtype=np.int32)
+    stored = np.asfortranarray(large[1].astype(np.float32))  # 2.8 MB: small, and Fortran order
+    folder = tmp_path / "monte_carlo-abc"
+    write_value(folder, {"sales": large, "ids": small, "kept": stored})
+    assert large.nbytes >= cache_mod.LARGE_ARRAY_BYTES > stored.nbytes
+    assert sorted(p.name for p in folder.iterdir()) == ["a0.npy", "arrays.npz", "value.json"]
+    with np.load(folder / "arrays.npz") as npz:
+        assert sorted(npz.files) == ["a1", "a2"]
+    assert json.loads((folder / "value.json").read_text())["npy"] == ["a0"]
+    back = read_value(folder)
+    assert_same({"sales": large, "ids": small, "kept": stored}, back)
+    assert type(back["sales"]) is np.ndarray and back["sales"].flags.writeable
+    assert np.array_equal(back["sales"].view("i8"), large.view("i8"))  # bit for bit: -0.0 and NaN too
+    back["sales"][2] = 0.0  # copy on write: the cache file keeps what was stored
+    assert np.array_equal(read_value(folder)["sales"][2], large[2])
+
+
+def test_a_damaged_or_missing_large_array_names_its_file(tmp_path):
+    folder = tmp_path / "v"
+    write_value(folder, {"sales": np.zeros((2, 1_100, 1_000))})
+    (folder / "a0.npy").write_bytes(pickle.dumps(np.zeros(3)))  # a pickle in its place is not opened
+    with pytest.raises(CacheUnreadable, match=r"v/a0\.npy: array 'a0' cannot be read .*contains pickled"):
+        read_value(folder)
+    (folder / "a0.npy").unlink()
+    with pytest.raises(CacheUnreadable, match=r"v/a0\.npy: array 'a0' cannot be read .*No such file"):
+        read_value(folder)
+
+
 def test_existing_folder_is_left_alone_and_stale_temp_replaced(tmp_path):
     folder = tmp_path / "stage"
     stale = tmp_path / f"stage.tmp-{os.getpid()}"

@@ -323,7 +323,8 @@ def test_backtest_chart_puts_the_chosen_model_beside_seasonal_naive():
                              "mase": [0.7, 1.0, 0.9, 0.8], "chosen": [True, False, False, True]})
     root = draw(fc_charts.backtest_accuracy(backtest, title="Models beat the naive benchmark"))
     assert len(marks(root, "rect")) == 4
-    assert mark_texts(root) == ["ets 0.70", "1.00", "combination 0.80", "0.90"]
+    assert mark_texts(root) == ["ETS 0.70", "1.00", "combination 0.80", "0.90"]
+    assert {"The company", "Region East"} <= set(texts(root))  # series named in words, not "region/East"
     with pytest.raises(DataError, match=r"series without a 'snaive' row \['company'\]"):
         fc_charts.backtest_accuracy(backtest.iloc[[0, 2, 3]], title="x")
 
@@ -366,6 +367,19 @@ def test_fan_charts_draw_the_configured_levels():
     spec = goal_charts.monthly_fan(frame, title="x", unit=1000).to_dict()
     assert [layer["encoding"]["y"]["field"] for layer in spec["layer"][:2]] == ["lo_90", "lo_80"]
     assert len(marks(draw(goal_charts.monthly_fan(frame, title="x")), "area")) == 2
+
+
+def test_capacity_chart_has_a_legend_for_target_and_both_capacities():
+    from planlib.report.charts.resources import capacity_vs_target
+
+    months = pd.date_range("2027-01-01", periods=3, freq="MS")
+    by_month = pd.DataFrame({"region": ["North"] * 3 + ["South"] * 3, "month": list(months) * 2,
+                             "target": [3.0, 3, 3] * 2, "capacity_without_hires": [2.0, 2, 2] * 2,
+                             "capacity_with_hires": [3.5, 3.5, 3.5] * 2})
+    root = draw(capacity_vs_target(by_month, title="Capacity against target"))
+    # three lines per region and a legend that says which is which (a dash-only legend used to hide it)
+    assert len(marks(root, "line")) == 6
+    assert {"Target", "Capacity, no hires", "Capacity with hires"} <= set(texts(root))
 
 
 def test_month_axis_charts_of_a_week_based_plan_label_periods_not_dates():

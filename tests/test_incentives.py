@@ -7,8 +7,9 @@ from planlib.core.config import parse_config
 from planlib.core.config_operating import Bonus, Commission, Incentives
 from planlib.core.errors import ConfigError, DataError
 from planlib.resources.incentives import (bonus_payouts, build_incentive_plan, cap_attainment, commission_payouts,
-                                describe_plan, expected_payout_at, incentive_cost, payout_curve, payout_example,
+                                describe_plan, expected_payout_at, payout_curve, payout_example,
                                 payout_examples, payout_factor, period_attainment, period_of_months, tier_table)
+from planlib.resources.outcomes import incentive_cost
 
 # The default plan: nothing below 60%; the first 60% counts 0.5 per 1%, 60-100% 1.75, above 100% 2.0; cap 200%.
 DEFAULT = Commission()

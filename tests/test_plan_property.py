@@ -117,6 +117,9 @@ def what_the_notebooks_read(plan, notebooks: list[str]) -> None:
         facts = headlines(plan["market"])
         assert 1 <= facts["peak_month"] <= 12 and np.isfinite(facts["revenue"])
         negative_months(plan["history"])
+        from planlib.forecast import accuracy_for_reader  # the backtest table, series and models in words
+
+        assert not accuracy_for_reader(plan["forecast"])["Series"].str.contains("/").any()
     if "02_goal_setting.ipynb" in notebooks:
         target = plan["annual_target"]
         assert target.target > 0 and 0 <= target.probability <= 1
@@ -134,6 +137,11 @@ def what_the_notebooks_read(plan, notebooks: list[str]) -> None:
         hires = plan["hiring_plan"].hires
         hires["start_month"].dt.strftime("%Y-%m")
         hires["start_by"].dt.strftime("%Y-%m")
+        from planlib.report import story  # the hires said in words for any number of them, never "0 hires"
+
+        said = story.hires_in_words(plan, cfg.company.display_unit, cfg.company.currency)
+        assert said and "0 hires" not in said and "1 hires" not in said
+        story.hiring_delay_in_words(plan, 3, cfg.company.display_unit, cfg.company.currency)
     if "04_risk_review.ipynb" in notebooks or "05_annual_plan.ipynb" in notebooks:
         assert np.isfinite(plan["monte_carlo"].summary.to_numpy(dtype=float)).all()
 

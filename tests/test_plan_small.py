@@ -124,9 +124,13 @@ def test_a_single_rep_carries_the_whole_target(one_rep):
     assert products.sum() == year["rep", "E1"]
     months = t[(t["level"] == "rep") & (t["period_type"] == "month")]["target"]
     assert len(months) == 12 and months.sum() == year["rep", "E1"]
-    hires = planlib.Plan.from_config(config)["hiring_plan"].hires
+    hiring = planlib.Plan.from_config(config)["hiring_plan"]
     page = page_text(bundle / "03_resources.html")
-    assert f"Closing the gap takes {len(hires)} hires" in page
+    # one rep who can sell more than the target: no hire, said as such (never "takes 0 hires")
+    gap = hiring.summary.set_index("region").loc["North", "gap"]
+    assert gap < 0 and hiring.hires.empty
+    assert "No hire is needed: the team on the roster covers the target in every region." in page
+    assert "0 hires" not in page and "If hiring cannot start" not in page
 
 
 ONE_REGION = Company([Rep(f"E{i}", "North", "N1" if i < 3 else "N2") for i in range(1, 6)], ["Widgets", "Gadgets"])

@@ -77,14 +77,16 @@ def test_targets_carry_twelve_periods_that_add_up_to_the_year(bundle):
 def test_plan_workbook_names_the_periods_with_their_weeks_and_dates(bundle):
     sheets = pd.read_excel(bundle / "plan.xlsx", sheet_name=None)
     periods = sheets["Fiscal periods"]
-    assert periods["period"].tolist() == [f"FY2027-P{n:02d}" for n in range(1, 13)]
-    assert periods["weeks"].tolist() == [w for w, _, _ in PERIODS]
-    assert (periods["first_day"].iloc[0], periods["last_day"].iloc[-1]) == ("2027-01-04", "2028-01-02")
-    assert periods["stands_for"].iloc[2] == "Mar 2027"
+    # headers in words (planlib's column names as a reader says them), periods as the plan names them
+    assert list(periods.columns) == ["Period", "Weeks", "First day", "Last day", "Stands for"]
+    assert periods["Period"].tolist() == [f"FY2027-P{n:02d}" for n in range(1, 13)]
+    assert periods["Weeks"].tolist() == [w for w, _, _ in PERIODS]
+    assert (periods["First day"].iloc[0], periods["Last day"].iloc[-1]) == ("2027-01-04", "2028-01-02")
+    assert periods["Stands for"].iloc[2] == "Mar 2027"
     by_rep = sheets["Rep targets by month"]
     columns = [c for c in by_rep.columns if c.startswith("FY2027-P")]
-    assert [c.split(" ")[0] for c in columns] == periods["period"].tolist()
-    total = by_rep[by_rep["rep_id"] == "Total"]
+    assert [c.split(" ")[0] for c in columns] == periods["Period"].tolist()
+    total = by_rep[by_rep["Rep ID"] == "Total"]
     year = read_targets(bundle).query("level == 'company' and period_type == 'year' and product == 'All'")
     assert float(total[columns].sum(axis=1).item()) == year["target"].item()
 

@@ -97,7 +97,7 @@ def test_exposure_quantification_and_heat_map_by_hand():
         {"impact": "1000", "driver": "company", "likelihood": 0.8, "status": "closed"},
     ), drivers=DRIVERS)
     mix = pd.DataFrame({"Instruments": [0.5, 1.0, 0.0], "Services": [0.5, 0.0, 1.0]}, index=_reps().index)
-    cust = pd.DataFrame({"C00042": [0.25, 0.0, 0.0]}, index=_reps().index)
+    cust = pd.DataFrame({"rep_id": ["R1", "R3"], "customer_id": ["C00042", "C00007"], "share": [0.25, 1.0]})
     expo = driver_exposure(reg, reps=_reps(), product_mix=mix, customer_mix=cust)
     np.testing.assert_allclose(expo.to_numpy(), [[0, 0, 1], [0.5, 1, 0], [0.25, 0, 0], [1, 1, 1]])
     expected = pd.Series([4000.0, 2000.0, 3000.0], index=_reps().index)
@@ -236,7 +236,40 @@ def test_plan_year_splits_forecast_by_trailing_share_and_targets():
     # month 1: shares 1/3, 2/3 times targets 1, 1 -> 1/3, 2/3; month 2: R1 has no target -> all to R2
     assert tilted.expected.loc["R1"].tolist() == pytest.approx([100.0, 0.0])
     assert tilted.expected.sum().tolist() == pytest.approx([300.0, 600.0])
-    assert year.customer_share.loc["R1", "A"] == pytest.approx(1.0)
+    assert year.customer_share.to_dict("list") == {"rep_id": ["R1", "R2"], "customer_id": ["A", "B"],
+                                                   "share": [1.0, 1.0]}
+
+
+def test_customer_shares_held_long_equal_the_rep_by_customer_grid():
+    # R1: A 300, B 100 (and -50 of returns of B: B nets 50) -> A 300/350, B 50/350; R2: C returned more than
+    # it bought (-20, clipped to 0) and D 80 -> total 60: C 0, D 80/60; R3 sold nothing in the window.
+    sales = pd.DataFrame({"date": pd.to_datetime(["2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01",
+                                                  "2026-07-01", "2026-08-01", "2025-01-01"]),
+                          "amount": [300.0, 100.0, -50.0, -20.0, 80.0, 10.0, 500.0],
+                          "rep_id": ["R1", "R1", "R1", "R2", "R2", "R9", "R3"],
+                          "customer_id": ["A", "B", "B", "C", "D", "A", "E"], "product": "Instruments"})
+    reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "region": "East", "team": "East-1",
+                         "hire_date": pd.to_datetime(["2015-01-01"] * 3), "exit_date": pd.NaT})
+    forecast = pd.DataFrame({"region": "East", "product": "Instruments", "ds": MONTHS[:2], "yhat": [300.0, 600.0]})
+    long = build_plan_year(forecast, sales, reps, MONTHS[:2], as_of="2026-11-26").customer_share
+    assert long.to_dict("list") == {"rep_id": ["R1", "R1", "R2", "R2"], "customer_id": ["A", "B", "C", "D"],
+                                    "share": [300 / 350, 50 / 350, 0.0, 80 / 60]}
+    # the grid the plan year used to hold: every rep of the roster by every customer, zeros where none
+    recent = sales[(sales["date"] >= "2025-11-01") & (sales["rep_id"] != "R9")]
+    grid = recent.groupby(["rep_id", "customer_id"])["amount"].sum().clip(lower=0).unstack(fill_value=0.0)
+    total = recent.groupby("rep_id")["amount"].sum()
+    grid = grid.reindex(["R1", "R2", "R3"], fill_value=0.0).div(total.reindex(["R1", "R2", "R3"]).where(
+        lambda s: s > 0, np.inf), axis=0).fillna(0.0)
+    assert long.pivot(index="rep_id", columns="customer_id", values="share").reindex(
+        index=grid.index, columns=grid.columns).fillna(0.0).equals(grid)
+    # the risk register reads the same exposure from either: a customer risk lands on R1 and R2 as the grid says
+    register = validate_register(_register({"driver": "customer:B", "impact": "10%"},
+                                           {"driver": "customer:D", "impact": "10%"},
+                                           {"driver": "customer:Z", "impact": "10%"}),
+                                 drivers={**DRIVERS, "customer": {"B", "D", "Z"}})
+    roster = reps.set_index("rep_id")
+    expo = driver_exposure(register, reps=roster, product_mix=pd.DataFrame(index=roster.index), customer_mix=long)
+    assert expo.to_numpy().tolist() == [grid["B"].tolist(), grid["D"].tolist(), [0.0, 0.0, 0.0]]
 
 
 def test_headlines_quote_the_tables():
@@ -292,3 +325,11 @@ def test_simulated_risks_are_the_rows_the_monte_carlo_draws():
     assert simulated_risks(empty).columns.tolist() == ["risk_id", "simulated"] and simulated_risks(empty).empty
     unquantified = pd.DataFrame({"risk_id": ["R1", "R2"]})
     assert simulated_risks(unquantified)["risk_id"].tolist() == ["R1", "R2"]
+
+
+def test_a_driver_reads_as_words_on_the_page():
+    from planlib.risk import driver_in_words
+
+    assert [driver_in_words(d) for d in ("region:Süd", "customer:C00042", "team: East-1", "company", "")] == [
+        "region Süd", "customer C00042", "team East-1", "whole company", "whole company"]
+    assert driver_in_words("other:x") == "other:x"  # not a driver planlib knows: shown as written

@@ -261,13 +261,13 @@ def test_history_sheet_adds_up_by_region_and_month(two_bundles):
 
     sheet = pd.read_excel(two_bundles[0] / "plan.xlsx", sheet_name="History by region")
     # Money columns are labelled with the display unit; the cells keep exact amounts.
-    assert list(sheet.columns) == ["month", "East (k CNY)", "West (k CNY)", "Total (k CNY)"]
+    assert list(sheet.columns) == ["Month", "East (k CNY)", "West (k CNY)", "Total (k CNY)"]
     assert len(sheet) == len(MONTHS)
     last = sheet.iloc[-1]
     i = len(MONTHS) - 1
     east = sales_amount(i, "East", "Instruments") + sales_amount(i, "East", "Services")
     west = sales_amount(i, "West", "Instruments") + sales_amount(i, "West", "Services")
-    assert (sheet.iloc[0]["month"], last["month"]) == ("2024-01", "2026-10")
+    assert (sheet.iloc[0]["Month"], last["Month"]) == ("2024-01", "2026-10")
     assert last["East (k CNY)"] == pytest.approx(east)
     assert last["West (k CNY)"] == pytest.approx(west)
     assert last["Total (k CNY)"] == pytest.approx(east + west)
@@ -423,8 +423,8 @@ def test_staging_folder_names_its_process(tmp_path, data_stages_only, monkeypatc
 
     seen = []
     real = runner.write_tables
-    monkeypatch.setattr(runner, "write_tables", lambda plan, folder, pages: (seen.append(folder.name),
-                                                                             real(plan, folder, pages)))
+    monkeypatch.setattr(runner, "write_tables", lambda plan, folder, pages, **kw: (seen.append(folder.name),
+                                                                                   real(plan, folder, pages, **kw)))
     config = make_project(tmp_path, {"a.ipynb": SECOND_NOTEBOOK})
     run_plan(config, progress=None)
     assert len(seen) == 1 and seen[0].startswith(f".v001.staging-{os.getpid()}-")

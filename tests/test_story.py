@@ -26,6 +26,7 @@ class FakePlan:
             "monte_carlo": SimpleNamespace(summary=pd.Series({"p_target": p_target, "mean_revenue": 1.0})),
             "annual_target": SimpleNamespace(last_year_outlook=outlook, last_year_actual=actual, target=target),
             "goal_cards": cards if cards is not None else pd.DataFrame(),
+            "risk_register": SimpleNamespace(register=pd.DataFrame({"expected_loss": [], "simulated": []})),
         }
 
     def __getitem__(self, name):
@@ -37,7 +38,11 @@ def test_the_chance_is_the_monte_carlo_share_and_judges_the_verdict():
     assert story.verdict(FakePlan(p_target=0.1549)) == "stretch"
     assert story.verdict(FakePlan(p_target=0.5)) == "balanced"
     assert story.verdict(FakePlan(p_target=0.8)) == "sandbagged"
-    assert "10,000 simulated plan years" in story.chance_source(FakePlan())
+    assert story.chance_source(FakePlan()) == ("the share of 10,000 simulated plan years (forecast and the team's "
+                                               "capacity; the plan has no risk register) that reach the target")
+    with_risks = FakePlan()
+    with_risks.stages["risk_register"] = SimpleNamespace(register=pd.DataFrame({"simulated": [True, False]}))
+    assert "(forecast, the team's capacity and the risk register)" in story.chance_source(with_risks)
 
 
 def test_last_year_is_the_fiscal_year_before_the_plan_year_actual_plus_outlook():
@@ -124,8 +129,8 @@ def test_odds_basis_says_in_numbers_what_the_entity_odds_rest_on():
     said = story.odds_basis(plan, unit=1000, unit_label="k CNY")
     assert said.startswith("Each chance is the share of the same 4 simulated plan years as the company's "
                            "P(attainment) (25%) in which the figure is reached.")
-    assert "at most what its 2 reps and 1 planned hires can sell" in said
-    assert "their team peers' for 1 reps with little history" in said
+    assert "at most what its 2 reps and 1 planned hire can sell" in said
+    assert "their team peers' for 1 rep with little history" in said
     assert "the risk register's 2 risks are drawn on top" in said
     assert said.endswith("add up to the company's, 120 k CNY.")
     plan.stages["monte_carlo"].risk_ids = []
@@ -140,3 +145,35 @@ def test_a_plan_without_initiatives_names_only_the_forecast_and_the_hires():
     assert story.cover_and_chance(plan) == (
         "On their expected effects, the baseline forecast and the planned hires cover the target with **502 k CNY** "
         "to spare. With the spread of a year's sales the plan reaches the target in 13% of simulated years.")
+
+
+def hiring_plan(gaps: dict, hires: dict, uncovered: dict | None = None, max_per_region=None):
+    """A FakePlan whose hiring plan has these regional gaps (target - capacity) and hires, money in EUR."""
+    plan = FakePlan()
+    plan.config.capacity = SimpleNamespace(hiring=SimpleNamespace(max_per_region=max_per_region))
+    rows = pd.DataFrame({"region": list(gaps), "gap": list(gaps.values()), "hires": [hires[r] for r in gaps],
+                         "uncovered": [(uncovered or {}).get(r, 0.0) for r in gaps]})
+    total = pd.DataFrame([{"region": "Total", **rows.drop(columns="region").sum().to_dict()}])
+    plan.stages["hiring_plan"] = SimpleNamespace(summary=pd.concat([rows, total], ignore_index=True))
+    return plan
+
+
+def test_hires_are_said_for_any_number_and_name_the_region_that_falls_short():
+    # the team covers the target overall (gaps add up to -52,547) while Nord alone falls short: one hire for Nord
+    one = hiring_plan({"Nord": 128_682.6, "Süd": -120_867.9, "West": -60_361.4}, {"Nord": 1, "Süd": 0, "West": 0})
+    assert story.hires_in_words(one, unit_label="EUR") == ("Nord falls 128,683 EUR short of its target, and 1 hire "
+                                                           "closes that gap")
+    none = hiring_plan({"Nord": -5_000.0, "Süd": -1.0}, {"Nord": 0, "Süd": 0})
+    assert story.hires_in_words(none, unit_label="EUR") == ("no hire is needed: the team on the roster covers the "
+                                                            "target in every region")
+    two = hiring_plan({"Nord": 300_000.0, "Süd": 90_000.0}, {"Nord": 2, "Süd": 1}, uncovered={"Nord": 40_000.0})
+    assert story.hires_in_words(two, unit=1000, unit_label="k EUR") == (
+        "Nord and Süd fall 300 k EUR and 90 k EUR short of their targets; 3 hires (Nord 2, Süd 1) close part of it, "
+        "and 40 k EUR stays uncovered")
+    barred = hiring_plan({"Nord": 10_000.0}, {"Nord": 0}, uncovered={"Nord": 10_000.0}, max_per_region=0)
+    assert story.hires_in_words(barred, unit_label="EUR") == (
+        "Nord falls 10,000 EUR short of its target, and no hire is planned: the config allows no hire "
+        "(capacity.hiring.max_per_region is 0)")
+    for plan in (one, none, two, barred):
+        said = story.hires_in_words(plan, unit_label="EUR")
+        assert "0 hires" not in said and "1 hires" not in said

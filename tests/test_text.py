@@ -91,6 +91,33 @@ def test_table_refuses_a_money_column_it_does_not_have():
         text.table(pd.DataFrame({"region": ["East"]}), money=["amount"])
 
 
+def test_a_table_without_rows_says_so_instead_of_a_bare_header():
+    empty = pd.DataFrame({"bonus": pd.Series([], dtype=str), "expected": pd.Series([], dtype=float)})
+    html = text.table(empty, money=["expected"], unit=1000, unit_label="k EUR", caption="Bonuses <paid>").data
+    assert html == '<p class="planlib-empty"><em>Bonuses &lt;paid&gt;: none.</em></p>'
+    with pytest.raises(ValueError, match=r"money/percent column\(s\) \['payout'\] not in the table"):
+        text.table(empty, money=["payout"])  # a wrong column is still an error, rows or not
+
+
+def test_an_open_bound_reads_no_limit_and_a_column_blank_in_every_row_is_left_out():
+    tiers = pd.DataFrame({"tier": [1, 2], "attainment_to": [1.0, float("inf")], "customer": [None, ""],
+                          "note": ["", "top tier"]})
+    html = text.table(tiers, percent=["attainment_to"]).data
+    right = 'style="text-align:right;white-space:nowrap"'
+    assert f"<td {right}>100%</td>" in html and f"<td {right}>no limit</td>" in html and "inf" not in html
+    assert "Customer" not in html and "<th style=\"text-align:left\">Note</th>" in html  # the note has a value
+
+
+def test_numbers_written_as_text_are_right_aligned_like_numbers():
+    frame = pd.DataFrame({"figure": ["Target", "Chance"], "value": ["3,023,000 EUR", "37%"],
+                          "growth": ["+5.0%", ""], "start": ["2026-12", "2027-01"], "ids": ["A0166", "R1"]})
+    html = text.table(frame).data
+    right, left = 'style="text-align:right;white-space:nowrap"', 'style="text-align:left;white-space:nowrap"'
+    assert f"<td {right}>3,023,000 EUR</td>" in html and f"<td {right}>37%</td>" in html
+    assert f"<td {right}>+5.0%</td>" in html
+    assert f"<td {left}>2026-12</td>" in html and f"<td {left}>A0166</td>" in html and f"<td {left}>Target</td>" in html
+
+
 def test_labels_read_as_words():
     assert text.label("difference_pct") == "Difference %"
     assert text.label("risk_id") == "Risk ID"

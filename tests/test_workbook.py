@@ -31,7 +31,7 @@ def _targets(bundle: Path) -> pd.DataFrame:
 
 
 def _sheet(bundle: Path, name: str) -> pd.DataFrame:
-    return pd.read_excel(bundle / "plan.xlsx", sheet_name=name, dtype={"rep_id": str})
+    return pd.read_excel(bundle / "plan.xlsx", sheet_name=name, dtype={"Rep ID": str})
 
 
 def _sheet_xml(path: Path) -> dict[str, str]:
@@ -53,13 +53,13 @@ def test_rep_month_sheet_reads_back_the_numbers_of_targets_csv(sample_bundle):
     targets = _targets(bundle)
     rows = targets[(targets["level"] == "rep") & (targets["product"] == "All") & (targets["period_type"] == "month")]
     expected = rows.pivot(index="entity", columns="period", values="target")
-    sheet = _sheet(bundle, "Rep targets by month").set_index("rep_id")
+    sheet = _sheet(bundle, "Rep targets by month").set_index("Rep ID")
     months = list(expected.columns)
-    assert [c.removesuffix(" (k CNY)") for c in sheet.columns] == ["name", "team", "region", *months, "Total"]
+    assert [c.removesuffix(" (k CNY)") for c in sheet.columns] == ["Name", "Team", "Region", *months, "Total"]
     shown = sheet.rename(columns=lambda c: c.removesuffix(" (k CNY)"))
     # the last row adds the reps up, and they add up to the company's months and year
     total = shown.iloc[-1]
-    assert shown.index[-1] == "Total" and total[["name", "team", "region"]].isna().all()
+    assert shown.index[-1] == "Total" and total[["Name", "Team", "Region"]].isna().all()
     company = targets[(targets["level"] == "company") & (targets["product"] == "All")]
     by_month = company[company["period_type"] == "month"].set_index("period")["target"]
     assert total[months].tolist() == by_month[months].tolist() == shown.iloc[:-1][months].sum().tolist()
@@ -73,10 +73,10 @@ def test_rep_month_sheet_reads_back_the_numbers_of_targets_csv(sample_bundle):
     # names as the reps file has them: Chinese intact, the hostile one as plain text
     reps = pd.read_csv(sample_bundle.root / "data" / "sample" / "reps.csv", dtype=str).set_index("rep_id")
     planned = shown.index.str.contains(" TBH ")  # the hiring plan's hires carry targets under their own label
-    assert shown.loc[~planned, "name"].to_dict() == reps.loc[shown.index[~planned], "name"].to_dict()
-    assert planned.any() and (shown.loc[planned, "name"] == shown.index[planned]).all()
-    assert shown.loc[sample_bundle.rep_id, "name"] == HOSTILE_REP
-    assert any(re.search(r"[\u4e00-\u9fff]", name) for name in shown["name"])
+    assert shown.loc[~planned, "Name"].to_dict() == reps.loc[shown.index[~planned], "name"].to_dict()
+    assert planned.any() and (shown.loc[planned, "Name"] == shown.index[planned]).all()
+    assert shown.loc[sample_bundle.rep_id, "Name"] == HOSTILE_REP
+    assert any(re.search(r"[\u4e00-\u9fff]", name) for name in shown["Name"])
 
 
 @pytest.mark.slow
@@ -86,9 +86,9 @@ def test_rep_product_sheet_holds_each_reps_products_and_adds_up(sample_bundle):
     rows = targets[(targets["level"] == "rep_product") & (targets["period_type"] == "year")]
     expected = rows.pivot(index="entity", columns="product", values="target")
     sheet = _sheet(bundle, "Rep targets by product").rename(columns=lambda c: c.removesuffix(" (k CNY)"))
-    sheet = sheet.set_index("rep_id")
+    sheet = sheet.set_index("Rep ID")
     products = sorted(expected.columns)
-    assert list(sheet.columns) == ["name", "team", "region", *products, "Total"]
+    assert list(sheet.columns) == ["Name", "Team", "Region", *products, "Total"]
     reps, total = sheet.iloc[:-1], sheet.iloc[-1]
     assert reps[products].to_dict() == expected.loc[reps.index, products].to_dict()
     annual = targets[(targets["level"] == "rep") & (targets["product"] == "All") & (targets["period_type"] == "year")]
@@ -100,10 +100,10 @@ def test_rep_product_sheet_holds_each_reps_products_and_adds_up(sample_bundle):
 @pytest.mark.slow
 def test_goal_cards_show_the_smart_checks_as_ticks(sample_bundle):
     sheet = _sheet(sample_bundle.bundle, "Goal cards")
-    checks = ["specific", "measurable", "achievable", "relevant", "time_bound", "owned", "smart"]
+    checks = ["Specific", "Measurable", "Achievable", "Relevant", "Time bound", "Owned", "SMART"]
     assert set(sheet[checks].to_numpy().ravel()) <= {"✓", "✗"}
     # a goal is SMART exactly when every check holds
-    assert (sheet["smart"] == "✓").tolist() == (sheet[checks[:-1]] == "✓").all(axis=1).tolist()
+    assert (sheet["SMART"] == "✓").tolist() == (sheet[checks[:-1]] == "✓").all(axis=1).tolist()
 
 
 @pytest.mark.slow
@@ -112,8 +112,8 @@ def test_region_and_product_sheets_add_up_to_the_company(sample_bundle):
     targets = _targets(bundle)
     company = targets[(targets["level"] == "company") & (targets["product"] == "All")
                       & (targets["period_type"] == "quarter")].set_index("period")["target"]
-    for name, level, key in (("Region targets by quarter", "region", "region"),
-                             ("Product targets by quarter", "product", "product")):
+    for name, level, key in (("Region targets by quarter", "region", "Region"),
+                             ("Product targets by quarter", "product", "Product")):
         sheet = _sheet(bundle, name).rename(columns=lambda c: c.removesuffix(" (k CNY)")).set_index(key)
         assert sheet.loc["Total", company.index].to_dict() == company.to_dict()
         parts = sheet.drop(index="Total")
@@ -146,9 +146,14 @@ def test_workbook_is_formatted_for_people_and_holds_no_formula(sample_bundle):
     assert hostile[1].value == HOSTILE_REP and hostile[1].data_type == "s"
     tiers = book["Incentive tiers"]
     tier_header = [c.value for c in tiers[1]]
-    assert tiers.cell(row=2, column=tier_header.index("attainment_from") + 1).number_format == "0.0%"
+    assert tiers.cell(row=2, column=tier_header.index("Attainment from") + 1).number_format == "0.0%"
     last = tiers.max_row
-    assert tiers.cell(row=last, column=tier_header.index("attainment_to") + 1).value is None  # "and above"
+    assert tiers.cell(row=last, column=tier_header.index("Attainment to") + 1).value is None  # "and above"
+    # planlib's names read as words; the data's own headers (months, regions, products) as the data has them
+    assert [c.value for c in book["Capacity and hires"][1]][:3] == ["Region", "Target (k CNY)",
+                                                                  "Capacity without hires (k CNY)"]
+    levels = {row[0] for row in book["Targets"].iter_rows(min_row=2, values_only=True)}
+    assert {"rep × product", "region × product"} <= levels and not any("_" in str(v) for v in levels)
     for name, xml in _sheet_xml(path).items():
         assert "<f>" not in xml and "<f " not in xml, name
 
@@ -160,9 +165,9 @@ def test_bridge_sheet_adds_up_to_the_target_of_targets_csv(sample_bundle):
                      & (targets["period_type"] == "year")]["target"].iloc[0]
     sheet = _sheet(sample_bundle.bundle, "Bridge to target").rename(columns=lambda c: c.removesuffix(" (k CNY)"))
     steps, total = sheet.iloc[:-1], sheet.iloc[-1]
-    assert steps["kind"].iloc[0] == "baseline" and steps["kind"].iloc[-1] == "gap"
-    assert steps["amount"].sum() == annual == total["amount"] == steps["running_total"].iloc[-1]
-    assert total["kind"] == "target"
+    assert steps["Kind"].iloc[0] == "baseline" and steps["Kind"].iloc[-1] == "gap"
+    assert steps["Amount"].sum() == annual == total["Amount"] == steps["Running total"].iloc[-1]
+    assert total["Kind"] == "target"
 
 
 @pytest.mark.slow
@@ -217,6 +222,11 @@ def test_a_rep_named_as_a_formula_stays_text_in_excel_and_csv(tmp_path, monkeypa
     assert [c.value for c in cells[1]] == ["rep_id", "name", "team", "region", "2027-01 (k CNY)",
                                            "2027-02 (k CNY)", "Total (k CNY)"]
     assert [c.value for c in cells[2]] == ["R001", FORMULA_REP, "East-1", "East", 12_000, 13_000, 25_000]
+    # the bundle writes it for people: planlib's names as words, the months as the data has them
+    words = write_excel(tmp_path / "words.xlsx", sheets, unit=1000, unit_label="k CNY", created=plan.config.as_of,
+                        words=True)
+    assert [c.value for c in openpyxl.load_workbook(words)["Rep targets by month"][1]] == [
+        "Rep ID", "Name", "Team", "Region", "2027-01 (k CNY)", "2027-02 (k CNY)", "Total (k CNY)"]
     assert cells["B2"].data_type == "s" and cells["B2"].quotePrefix
     assert cells["C3"].value == "=cmd|x" and cells["C3"].data_type == "s"
     xml = _sheet_xml(path)["Rep targets by month"]

@@ -1,7 +1,8 @@
 """Stage results on disk as data, never as pickle: ``write_value`` and ``read_value``.
 
 A value is a folder: ``value.json`` (the structure, with type tags), ``t<n>.parquet`` (the columns of
-frames and series) and ``arrays.npz`` (numpy arrays); reading rebuilds only data and planlib classes.
+frames and series), ``arrays.npz`` (numpy arrays) and ``a<n>.npy`` (each array of 16 MB or more, mapped
+on read instead of unzipped whole); reading rebuilds only data and planlib classes.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ _PLAIN = (type(None), bool, int, float, str)  # stored as JSON itself (floats wi
 _MASKED = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Float32", "Float64", "boolean"}
 _TABLE, _ARRAY = re.compile(r"t\d+\.parquet"), re.compile(r"a\d+")
 _TEMPORARY = re.compile(r".+\.tmp-(\d+)")  # a folder write_value had not finished: <name>.tmp-<pid>
+LARGE_ARRAY_BYTES = 16 * 2**20  # an array this large is a file of its own (a<n>.npy), not a member of arrays.npz
 
 
 class CacheUnsupported(PlanlibError, TypeError):
@@ -100,10 +102,12 @@ class _Writer:
 
     def __init__(self):
         self.arrays, self.tables = {}, {}  # name -> numpy array for arrays.npz, file name -> arrow table
+        self.large = {}  # name -> numpy array of LARGE_ARRAY_BYTES or more, written as <name>.npy
         self._active = set()  # ids of the values being encoded, to refuse a value that contains itself
 
     def array(self, arr: np.ndarray) -> str:
-        self.arrays[key := f"a{len(self.arrays)}"] = arr
+        key = f"a{len(self.arrays) + len(self.large)}"
+        (self.large if arr.nbytes >= LARGE_ARRAY_BYTES else self.arrays)[key] = arr
         return key
 
     def enc(self, v, where: str):
@@ -257,6 +261,7 @@ class _Reader:
 
     def __init__(self, folder: Path):
         self.folder, self.npz, self.tables = folder, None, {}
+        self.large: set[str] = set()  # the arrays stored as <name>.npy (value.json lists them)
 
     def bad(self, what: str, file: str = "value.json") -> CacheUnreadable:
         return CacheUnreadable(f"{self.folder / file}: {what}")
@@ -264,6 +269,11 @@ class _Reader:
     def array(self, key) -> np.ndarray:
         if not (isinstance(key, str) and _ARRAY.fullmatch(key)):
             raise self.bad(f"bad array name {key!r}")
+        if key in self.large:
+            try:  # copy-on-write map: pages are read when used, and writing to the array never touches the file
+                return np.asarray(np.load(self.folder / f"{key}.npy", mmap_mode="c", allow_pickle=False))
+            except Exception as exc:
+                raise self.bad(f"array {key!r} cannot be read ({type(exc).__name__}: {exc})", f"{key}.npy") from None
         try:
             if self.npz is None:
                 npz = np.load(self.folder / "arrays.npz", allow_pickle=False)  # never unpickles
@@ -456,7 +466,10 @@ def write_value(folder: Path, value: Any) -> None:
         If ``value`` holds something that cannot be stored exactly; nothing is written then.
     """
     folder, w = Path(folder), _Writer()
-    text = json.dumps({"format": FORMAT, "value": w.enc(value, "value")}, ensure_ascii=False)
+    doc = {"format": FORMAT, "value": w.enc(value, "value")}
+    if w.large:
+        doc["npy"] = sorted(w.large)
+    text = json.dumps(doc, ensure_ascii=False)
     if folder.exists():
         return
     folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -470,6 +483,9 @@ def write_value(folder: Path, value: Any) -> None:
         if w.arrays:
             with _create(tmp / "arrays.npz") as fh:
                 np.savez(fh, **w.arrays)
+        for name, arr in w.large.items():
+            with _create(tmp / f"{name}.npy") as fh:
+                np.save(fh, arr, allow_pickle=False)
         with _create(tmp / "value.json") as fh:
             fh.write(text.encode("utf-8"))
         try:
@@ -518,6 +534,7 @@ def read_value(folder: Path) -> Any:
     if type(doc) is not dict or doc.get("format") != FORMAT or "value" not in doc:
         raise CacheUnreadable(f"{file}: not a {FORMAT} file")
     try:
+        r.large = set(doc.get("npy", []))
         return r.dec(doc["value"])
     except CacheUnreadable:
         raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 import numbers
 import re
 import string
@@ -27,7 +28,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # A column name written as code (lower case and underscores) is shown as words; these words are rewritten.
 _CODE_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 _WORDS = {"pct": "%", "id": "ID", "fte": "FTE", "kpi": "KPI", "yoy": "year on year", "p10": "P10",
-          "p50": "P50", "p90": "P90", "qtd": "QTD", "ytd": "YTD", "vs": "vs"}
+          "p50": "P50", "p90": "P90", "qtd": "QTD", "ytd": "YTD", "vs": "vs", "smart": "SMART",
+          "sha256": "SHA-256"}
+# A cell of text that is a number as shown ("3,023,000 EUR", "37%", "+5.0%", "0.50"): right-aligned like one.
+_NUMBER_TEXT = re.compile(r"[+\-−]?[\d.,]*\d(?:\s?%|\s[A-Za-z]{1,5})?")
 # Text of at most this many characters (a name, a region, a product) is kept on one line.
 _NOWRAP_CHARS = 24
 
@@ -86,6 +90,8 @@ def _cell(value: object, spec: str | None) -> str:
         return ""
     if isinstance(value, (bool, np.bool_)):
         return "✓" if value else "✗"
+    if isinstance(value, numbers.Real) and math.isinf(value):
+        return "no limit"  # an open-ended bound (a top tier's "to"), never "inf%"
     if spec is not None and isinstance(value, numbers.Number):
         return spec.format(value)
     if isinstance(value, pd.Timestamp):
@@ -113,8 +119,11 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
           collapse_above: int | None = None) -> HTML:
     """Return an escaped HTML table of ``frame`` as a reader sees it: formatted, aligned, human labels.
 
-    Numbers are right-aligned and text left-aligned; short text (a name, a region) never breaks across
-    lines; True/False show as ✓/✗; code-style column names (``cumulative_gap``) become labels
+    Numbers are right-aligned, and so is text that is a number as shown ("3,023,000 EUR", "37%"); other text
+    is left-aligned; short text (a name, a region) never breaks across
+    lines; True/False show as ✓/✗, an infinite bound as "no limit"; a table without rows is one line saying
+    so ("<caption>: none."), not a header over nothing, and a column blank in every row is left out;
+    code-style column names (``cumulative_gap``) become labels
     (``Cumulative gap``, see :func:`label`). The alignment is written on each cell, so the table reads the
     same in JupyterLab as on the exported page.
 
@@ -150,6 +159,12 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
     missing = [c for c in (*money, *percent) if c not in shown.columns]
     if missing:
         raise ValueError(f"table: money/percent column(s) {missing} not in the table {list(shown.columns)}")
+    if shown.empty:  # a header over no rows reads as a broken page: say there is nothing instead
+        return HTML(f'<p class="planlib-empty"><em>{html.escape(caption or "The table")}: none.</em></p>')
+    # a column with nothing in any row (a customer name the data does not have) is dropped, not shown blank
+    blank = [c for c in shown.columns if c not in (*money, *percent)
+             and all(_cell(v, None) == "" for v in shown[c].tolist())]
+    shown = shown.drop(columns=blank)
     formats = dict(formats or {})
     labels = labels or {}
     head, columns = [], []
@@ -165,8 +180,10 @@ def table(frame: pd.DataFrame, *, index: bool = False, float_format: str = "{:,.
         elif spec is None and pd.api.types.is_float_dtype(series):
             spec = float_format
         cells = [_cell(v, spec) for v in values]
+        filled = [c for c in cells if c]
         numeric = (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)) \
-            or col in money or col in percent
+            or col in money or col in percent \
+            or (bool(filled) and all(_NUMBER_TEXT.fullmatch(c) for c in filled))
         if numeric:
             style = "text-align:right;white-space:nowrap"
         elif max((len(c) for c in cells), default=0) <= _NOWRAP_CHARS:

@@ -6,7 +6,8 @@ May import ``data`` and ``core``.
 
 from planlib.forecast.benchmark import BENCHMARK_FILE, benchmark_beside_backtest, real_benchmark
 from planlib.forecast.calibration import (MIN_POOLED_ERRORS, PRIOR_ORIGINS, Z80, total_distribution)
-from planlib.forecast.diagnostics import (accuracy_table, fan_chart_table, trust_assessment)
+from planlib.forecast.diagnostics import (accuracy_for_reader, accuracy_table, fan_chart_table, model_name,
+                                          series_name, trust_assessment)
 from planlib.forecast.engine import (DEFAULT_MODELS, ForecastResult, forecast, season_length_of)
 from planlib.forecast.reconcile import (ATTRIBUTES, METHODS, hierarchy_from_panel, projection, reconcile,
                                         shrink_correlation, summing_matrix)
@@ -14,8 +15,9 @@ from planlib.forecast.stage import (PLAN_LEVELS, forecast_stage, forecast_with_c
 
 __all__ = [
     "ATTRIBUTES", "BENCHMARK_FILE", "DEFAULT_MODELS", "ForecastResult", "METHODS", "MIN_POOLED_ERRORS", "PLAN_LEVELS",
-    "PRIOR_ORIGINS", "Z80", "accuracy_table", "benchmark_beside_backtest", "fan_chart_table", "forecast", "forecast_stage",
-    "forecast_with_config", "hierarchy_from_panel", "plan_horizon", "projection", "real_benchmark", "reconcile",
-    "season_length_of",
+    "PRIOR_ORIGINS", "Z80", "accuracy_for_reader", "accuracy_table", "benchmark_beside_backtest", "fan_chart_table",
+    "forecast", "forecast_stage", "forecast_with_config", "hierarchy_from_panel", "model_name", "plan_horizon",
+    "projection", "real_benchmark", "reconcile",
+    "season_length_of", "series_name",
     "shrink_correlation", "summing_matrix", "total_distribution", "trust_assessment",
 ]

@@ -8,7 +8,13 @@ import pandas as pd
 
 from planlib.forecast.engine import ForecastResult
 
-__all__ = ["accuracy_table", "fan_chart_table", "trust_assessment"]
+__all__ = ["accuracy_for_reader", "accuracy_table", "fan_chart_table", "model_name", "series_name",
+           "trust_assessment"]
+
+# The forecast models as a reader knows them (the engine's own names are code: "holt_winters").
+MODEL_NAMES = {"snaive": "seasonal naive", "drift": "drift", "theta": "Theta", "stl_ets": "STL + ETS",
+               "holt_winters": "Holt-Winters", "ets": "ETS", "sarima": "SARIMA"}
+_LEVEL_NAMES = {"region": "region", "product": "product", "team": "team", "rep": "rep"}
 
 
 def fan_chart_table(result: ForecastResult, unique_ids=None, history_periods: int = 24) -> pd.DataFrame:
@@ -61,6 +67,55 @@ def accuracy_table(result: ForecastResult) -> pd.DataFrame:
     return out.reset_index().sort_values("unique_id").reset_index(drop=True)
 
 
+def series_name(unique_id: str) -> str:
+    """Return a forecast series' id in a reader's words.
+
+    >>> series_name("company"), series_name("region/Nord"), series_name("region_product/Nord/Wartung")
+    ('the company', 'region Nord', 'Nord × Wartung')
+    """
+    parts = str(unique_id).split("/")
+    if parts == ["company"]:
+        return "the company"
+    if len(parts) == 2 and parts[0] in _LEVEL_NAMES:
+        return f"{_LEVEL_NAMES[parts[0]]} {parts[1]}"
+    if len(parts) >= 3:
+        return " × ".join(parts[1:])
+    return str(unique_id)
+
+
+def model_name(model: str) -> str:
+    """Return a forecast model's name in a reader's words: a combination names the models it averages.
+
+    >>> model_name("holt_winters"), model_name("combo(theta+holt_winters)")
+    ('Holt-Winters', 'average of Theta and Holt-Winters')
+    """
+    text = str(model)
+    if text.startswith("combo(") and text.endswith(")"):
+        names = [MODEL_NAMES.get(m, m) for m in text[len("combo("):-1].split("+")]
+        return "average of " + (" and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1])
+    return MODEL_NAMES.get(text, text)
+
+
+def accuracy_for_reader(result: ForecastResult) -> pd.DataFrame:
+    """Return :func:`accuracy_table` with the series and models named in words and the columns labelled.
+
+    Returns
+    -------
+    DataFrame
+        Series, Model, MASE, sMAPE (%), Inside the 80% range, Bias, MASE of seasonal naive,
+        sMAPE of seasonal naive (%), MASE against seasonal naive; one row per series, company first.
+    """
+    acc = accuracy_table(result)
+    order = acc["unique_id"].map(lambda u: (u != "company", str(u).count("/"), str(u)))
+    acc = acc.iloc[sorted(range(len(acc)), key=lambda i: order.iloc[i])].reset_index(drop=True)
+    return pd.DataFrame({
+        "Series": [series_name(u)[:1].upper() + series_name(u)[1:] for u in acc["unique_id"]],
+        "Model": [model_name(m) for m in acc["model"]], "MASE": acc["mase"], "sMAPE (%)": acc["smape"],
+        "Inside the 80% range": acc["coverage_80"], "Bias": acc["bias"],
+        "MASE of seasonal naive": acc["mase_snaive"], "sMAPE of seasonal naive (%)": acc["smape_snaive"],
+        "MASE against seasonal naive": acc["mase_vs_snaive"]})
+
+
 def trust_assessment(result: ForecastResult) -> dict:
     """Say, as data, how far the forecast can be trusted.
 
@@ -90,11 +145,12 @@ def trust_assessment(result: ForecastResult) -> dict:
     if np.isfinite(coverage):
         reasons.append(f"The 80% ranges held {coverage:.0%} of what actually happened in the backtests.")
     if len(worst):
-        reasons.append(f"The least predictable series is {worst['unique_id'].iloc[0]} "
+        reasons.append(f"The least predictable series is {series_name(worst['unique_id'].iloc[0])} "
                        f"(MASE {worst['mase'].iloc[0]:.2f}).")
     top, top_bias = _top_series(result, scored)
     if top is not None:
-        reasons.append(f"Added up over the backtests, the chosen model's forecasts of {top} (before the levels "
+        reasons.append(f"Added up over the backtests, the chosen model's forecasts of {series_name(top)} "
+                       f"(before the levels "
                        f"were made to add up) came out {abs(top_bias):.1%} {'above' if top_bias >= 0 else 'below'} "
                        f"what was sold.")
     cal = result.calendar

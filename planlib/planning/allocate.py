@@ -93,8 +93,15 @@ def _uplift(table, rate, names, inputs):
                                        group_names=names).reshape(entities, k)
     piece_totals = largest_remainder(table.sum(axis=1).reshape(-1).astype(float), totals,
                                      np.repeat(np.arange(entities), n), group_names=names).reshape(entities, n)
-    lifted = split_two_way(table.reshape(-1, n).astype(float), product_totals.reshape(-1), piece_totals,
-                           np.repeat(np.arange(entities), k), block_names=names)
+    seed, blocks = table.reshape(-1, n).astype(float), np.repeat(np.arange(entities), k)
+    try:
+        lifted = split_two_way(seed, product_totals.reshape(-1), piece_totals, blocks, block_names=names)
+    except AllocationError:
+        # A small table's zero cells can leave a lifted product total no room (4 units, 2 of them in
+        # one week, lifted to 3): then every cell open to the entity's product and week may take a unit.
+        open_cells = (product_totals.reshape(-1)[:, None] > 0) & (piece_totals[blocks] > 0)
+        lifted = split_two_way(seed + open_cells, product_totals.reshape(-1), piece_totals, blocks,
+                               block_names=names)
     return lifted.reshape(entities, k, n)
 
 

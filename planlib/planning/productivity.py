@@ -412,7 +412,9 @@ def estimate_capacity(history: pd.DataFrame, roster: pd.DataFrame, settings, *, 
             ramp.level = settings.ramp_level
             ramp.curve["ramp_factor"] = ramp.factor(ramp.curve["tenure_month"].to_numpy())
         if ramp.source == "default":
-            notes.append(f"only {ramp.hires_used} rep(s) hired within the history (fewer than "
+            hired = "no rep" if ramp.hires_used == 0 else "only 1 rep" if ramp.hires_used == 1 else \
+                f"only {ramp.hires_used} reps"
+            notes.append(f"{hired} hired within the history (fewer than "
                          f"{settings.min_hires_for_ramp}): default ramp of {settings.default_ramp_months} months")
     if ramp.curve.empty:
         k = np.arange(1, 19)

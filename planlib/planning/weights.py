@@ -387,7 +387,8 @@ def allocation_inputs(*, roster: pd.DataFrame, history: pd.DataFrame, forecasts:
         for region in sorted(gone_regions & set(roster["region"])):
             idle = roster.loc[roster["region"] == region, "rep_id"]
             notes.append(f"discontinued: region {region} has no sale in the last {allocation.discontinued_months} "
-                         f"months: no target, and its {len(idle)} rep(s) on the roster get none")
+                         f"months: no target, and {'its rep' if len(idle) == 1 else f'its {len(idle)} reps'} on the "
+                         f"roster get{'s' if len(idle) == 1 else ''} none")
         roster = roster[~roster["region"].isin(gone_regions)].reset_index(drop=True)
     # A rep's run rate per FTE-month over the trailing year's months past the ramp; reps with under
     # 6 such months take their team's pooled rate, so a new hire is planned like a typical colleague

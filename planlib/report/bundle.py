@@ -24,7 +24,7 @@ from planlib.report.writers import Sheet, bundle_files_hash, write_csv, write_ex
 __all__ = [
     "BUNDLE_FILES", "bundle_sheet", "bundle_sheets", "company_annual_target", "fiscal_year_months", "headline", "index_order",
     "input_counts", "leads_index", "manifest", "package_versions", "plan_year_forecast", "portable_config",
-    "with_total_row", "write_tables",
+    "with_total_row", "write_data_files", "write_tables",
 ]
 
 
@@ -48,8 +48,21 @@ def index_order(pages: list[dict]) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- the other files
-def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
-    """Write targets.csv, rejects.csv, plan.xlsx, index.html and manifest.json into ``folder``."""
+def write_tables(plan: Plan, folder: Path, pages: list[dict], *, data_files: bool = True) -> None:
+    """Write targets.csv, rejects.csv, plan.xlsx (unless ``data_files`` is False: :func:`write_data_files`
+    wrote them already), index.html and manifest.json into ``folder``."""
+    if data_files:
+        write_data_files(plan, folder)
+    cfg = plan.config
+    # the front page says whose plan and which year it is before any figure
+    title = f"{cfg.company.name}: {cfg.report.title} FY{cfg.fiscal.year}"
+    write_index(folder, title, [{"title": p["title"], "file": p["html"]} for p in index_order(pages)],
+                headline(plan), files=BUNDLE_FILES)
+    write_manifest(folder / "manifest.json", manifest(plan, folder, pages, package_versions()))
+
+
+def write_data_files(plan: Plan, folder: Path) -> None:
+    """Write targets.csv, rejects.csv and plan.xlsx into ``folder``: what needs no executed notebook."""
     cfg = plan.config
     if "targets" in stages():
         write_csv(plan["targets"], folder / "targets.csv")
@@ -59,10 +72,7 @@ def write_tables(plan: Plan, folder: Path, pages: list[dict]) -> None:
     write_csv(rejects, folder / "rejects.csv")
     created = dt.datetime.combine(cfg.as_of, dt.time())  # a fixed document date keeps the workbook's bytes
     write_excel(folder / "plan.xlsx", bundle_sheets(plan), unit=cfg.company.display_unit,
-                unit_label=cfg.company.display_unit_label, created=created)
-    write_index(folder, cfg.report.title, [{"title": p["title"], "file": p["html"]} for p in index_order(pages)],
-                headline(plan), files=BUNDLE_FILES)
-    write_manifest(folder / "manifest.json", manifest(plan, folder, pages, package_versions()))
+                unit_label=cfg.company.display_unit_label, created=created, words=True)
 
 
 def package_versions() -> dict[str, str]:
@@ -256,14 +266,15 @@ def _bonuses_sheet(plan: Plan) -> Sheet:
              for role, amount in settings.target_incentive.items()]
     columns = ["bonus", "kind", "period", "amount", "winners", "min_attainment"]
     # Bonuses are a few thousand each: shown in full currency units, not in the display unit.
-    amount = f"amount ({plan.config.company.currency})"
+    amount = f"Amount ({plan.config.company.currency})"
     table = pd.DataFrame(roles + rows, columns=columns).rename(columns={"amount": amount})
     return Sheet(table, percent=["min_attainment"], formats={amount: "#,##0", "winners": "0"})
 
 
 @bundle_sheet("Scorecard", needs=("scorecard_definition",))
 def _scorecard_sheet(plan: Plan) -> Sheet:
-    return Sheet(plan["scorecard_definition"].kpis, percent=["weight"])
+    kpis = plan["scorecard_definition"].kpis  # the measure by name; its config key ("metric") is for the config
+    return Sheet(kpis.drop(columns=[c for c in ("metric",) if c in kpis and "kpi" in kpis]), percent=["weight"])
 
 
 @bundle_sheet("Commits", needs=("commits", "negotiation"))
@@ -282,6 +293,8 @@ def _targets_sheet(plan: Plan) -> Sheet:
     targets = plan["targets"]
     if len(targets) >= MAX_ROWS:  # past what a sheet holds (2,000 reps x 20 products): weeks are in targets.csv
         targets = targets[targets["period_type"] != "week"].reset_index(drop=True)
+    # the levels in words ("region × product"); targets.csv keeps the contract's names ("region_product")
+    targets = targets.assign(level=targets["level"].str.replace("_", " × ", regex=False))
     return Sheet(targets, money=["target"])
 
 
@@ -292,8 +305,14 @@ def _forecast_sheet(plan: Plan) -> Sheet:
     table = keep.rename(columns={"unique_id": "series", "yhat": "forecast"}).copy()
     table["ds"] = pd.to_datetime(table["ds"]).dt.strftime("%Y-%m")
     table = table.rename(columns={"ds": "month"}).reset_index(drop=True)
-    bounds = [c for c in table.columns if c.startswith(("lo_", "hi_"))]
-    return Sheet(table, money=["forecast", *bounds])
+    from planlib.forecast.diagnostics import model_name, series_name
+
+    table["series"] = [series_name(u)[:1].upper() + series_name(u)[1:] for u in table["series"]]
+    table["model"] = table["model"].map(model_name)
+    bounds = {c: f"{'Low' if c.startswith('lo_') else 'High'} of the {c[3:]}% range"
+              for c in table.columns if c.startswith(("lo_", "hi_"))}
+    table = table.rename(columns=bounds)
+    return Sheet(table, money=["forecast", *bounds.values()])
 
 
 @bundle_sheet("History by region", needs=("history",))

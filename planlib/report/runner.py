@@ -18,7 +18,8 @@ from typing import Any, Callable, Mapping
 
 import nbformat
 
-from planlib.report.bundle import _relative, leads_index, write_tables
+from planlib.report.background import Background
+from planlib.report.bundle import _relative, leads_index, write_data_files, write_tables
 from planlib.core.config import PlanConfig, find_config, load_config
 from planlib.core.cache import sweep_temporary
 from planlib.core.folders import sweep_dead_folders
@@ -190,18 +191,23 @@ def run_plan(config_path: str | Path, *, version: str | None = None,
         staging = _staging_folder(fy_dir, chosen)
     except OSError as exc:
         raise output_error(exc, fy_dir) or exc
+    tables = None
     try:
         plan = Plan.from_config(config_file, cache_dir=cache_dir)
         check_inputs(plan)
         warm_stages(plan, notebook_stages(notebooks), say)
         for line in data_notes(plan):
             say(line)
+        tables = Background(write_data_files, plan, staging)  # targets, rejects and plan.xlsx beside the notebooks
         pages = execute_all(runs, staging, kernel=cfg.report.kernel, cwd=nb_dir, failed_dir=fy_dir / "failed",
                             progress=say, workers=cfg.report.workers)
         say("tables, workbook, index and manifest")
-        write_tables(plan, staging, pages)
+        tables.wait()
+        write_tables(plan, staging, pages, data_files=False)
         final = _publish(staging, fy_dir, chosen, auto=version is None)
     except BaseException as exc:
+        if tables is not None:
+            tables.cancel()  # before the staging folder goes: the child must not write into it afterwards
         shutil.rmtree(staging, ignore_errors=True)
         fault = output_error(exc, fy_dir)
         if fault is not None:

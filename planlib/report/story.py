@@ -12,8 +12,8 @@ import pandas as pd
 
 from planlib.risk.montecarlo import simulated_risks
 
-__all__ = ["LastYear", "chance_of_target", "chance_source", "cover_and_chance", "goal_cards", "last_year", "odds_basis",
-           "plan_on_a_page", "verdict"]
+__all__ = ["LastYear", "chance_of_target", "chance_source", "cover_and_chance", "goal_cards", "hires_in_words",
+           "hiring_delay_in_words", "last_year", "odds_basis", "plan_on_a_page", "verdict"]
 
 
 def chance_of_target(plan) -> float:
@@ -27,8 +27,76 @@ def chance_of_target(plan) -> float:
 
 def chance_source(plan) -> str:
     """Return, in words, where :func:`chance_of_target` comes from (for a caption or a footnote)."""
-    return (f"the share of {plan.config.risk.n_sims:,} simulated plan years (forecast, the team's capacity and "
-            "the risk register) that reach the target")
+    risks = simulated_risks(plan["risk_register"].register)
+    held = ("forecast, the team's capacity and the risk register" if len(risks)
+            else "forecast and the team's capacity; the plan has no risk register")
+    return f"the share of {plan.config.risk.n_sims:,} simulated plan years ({held}) that reach the target"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def hires_in_words(plan, unit: float = 1.0, unit_label: str = "") -> str:
+    """Say what the hiring plan does about the capacity gap: which regions fall short and what closes it.
+
+    One clause (no capital, no full stop) that reads right for any number of hires: a plan with no
+    shortfall says no hire is needed, one whose shortfall no hire closes says why; a company whose team covers
+    the target overall while one region falls short says which. Money in the display unit. For example
+    "no hire is needed: the team on the roster covers the target in every region", or
+    "Nord falls 128,683 EUR short of its target, and 1 hire closes that gap".
+    """
+    from planlib.core.text import money
+
+    summary = plan["hiring_plan"].summary
+    regions = summary[summary["region"] != "Total"]
+    short = regions[regions["gap"] > 0.5]
+    if short.empty:
+        return "no hire is needed: the team on the roster covers the target in every region"
+    amounts = [money(g, unit, unit_label) for g in short["gap"]]
+    falls = (f"{short['region'].iloc[0]} falls {amounts[0]} short of its target" if len(short) == 1 else
+             f"{_listing(list(short['region']))} fall {_listing(amounts)} short of their targets")
+    hires = int(regions["hires"].sum())
+    uncovered = float(regions["uncovered"].sum())
+    if hires == 0:
+        limit = plan.config.capacity.hiring.max_per_region
+        why = ("the config allows no hire (capacity.hiring.max_per_region is 0)" if limit == 0 else
+               "no hire starting in the plan year would add enough in time")
+        return f"{falls}, and no hire is planned: {why}"
+    hiring = regions[regions["hires"] > 0]
+    where = (f" ({', '.join(f'{r} {int(n)}' for r, n in zip(hiring['region'], hiring['hires']))})"
+             if len(hiring) > 1 else f" in {hiring['region'].iloc[0]}" if len(short) > 1 else "")
+    closes = f"{_count(hires, 'hire', 'hires')}{where} {'closes' if hires == 1 else 'close'}"
+    if uncovered > 0.5:
+        return f"{falls}; {closes} part of it, and {money(uncovered, unit, unit_label)} stays uncovered"
+    return f"{falls}, and {closes} {'that gap' if len(short) == 1 else 'those gaps'}"
+
+
+def hiring_delay_in_words(plan, months: int = 3, unit: float = 1.0, unit_label: str = "") -> str:
+    """Say what happens when hiring starts ``months`` later than planned (a full sentence, or "" without hires)."""
+    from planlib.core.text import money
+
+    hiring = plan["hiring_plan"]
+    late = hiring.delay_by(months)
+    planned = int(late["hires_planned"].sum())
+    if planned == 0:
+        return ""
+    start = late["earliest_start"].iloc[0].strftime("%Y-%m")
+    uncovered = float(late["uncovered"].sum())
+    same = _count(planned, "hire", "hires")
+    if uncovered <= 0.5:
+        closes = "closes" if planned == 1 else "close"
+        return f"If hiring cannot start before {start}, the same {same} still {closes} the gap."
+    extra = int(late["hires_to_close"].fillna(0).sum())
+    cannot = list(late.loc[late["hires_to_close"].isna(), "region"])
+    return (f"If hiring cannot start before {start}, the same {same} {'leaves' if planned == 1 else 'leave'} "
+            f"{money(uncovered, unit, unit_label)} of target uncovered; closing it from then would take "
+            f"{_count(extra, 'hire', 'hires')}"
+            + (f" in the regions where recruiting can still close it ({', '.join(cannot)} cannot)." if cannot else "."))
 
 
 @dataclass(frozen=True)
@@ -80,9 +148,10 @@ def odds_basis(plan, unit: float = 1.0, unit_label: str = "") -> str:
     n_risks = len(mc.risk_ids)
     return (f"Each chance is the share of the same {len(mc.company_total):,} simulated plan years as the company's "
             f"P(attainment) ({mc.p_target:.0%}) in which the figure is reached. In each year every region sells its "
-            f"forecast, at most what its {len(reps) - len(hires)} reps and {len(hires)} planned hires can sell, "
-            "split by each one's share of that capacity (their run rate"
-            + (f", or their team peers' for {peers} reps with little history" if peers else "")
+            f"forecast, at most what its {_count(len(reps) - len(hires), 'rep', 'reps')}"
+            + (f" and {_count(len(hires), 'planned hire', 'planned hires')}" if hires else "")
+            + " can sell, split by each one's share of that capacity (their run rate"
+            + (f", or their team peers' for {_count(peers, 'rep', 'reps')} with little history" if peers else "")
             + ", ramp and months in the year); each rep moves with their own spread, each region with its swings"
             + (f", and the risk register's {n_risks} risks are drawn on top" if n_risks else "")
             + ". A team is the sum of its reps in the same year, so the likely outcomes of the reps, teams and "
@@ -140,6 +209,7 @@ def plan_on_a_page(plan) -> pd.DataFrame:
     payout = plan["incentive_cost"].summary
     register = plan["risk_register"].register
     live = simulated_risks(register)
+    n_init = len(plan["initiatives"].summary)
     growth = (f"{target.target / last.amount - 1:+.1%} on last year, {last.label} {shown(last.amount)}"
               if math.isfinite(last.amount) and last.amount > 0 else "no full last year in the history")
     rows = [
@@ -149,7 +219,9 @@ def plan_on_a_page(plan) -> pd.DataFrame:
         ("Chance, forecast alone", f"{target.probability:.0%}",
          "the forecast's own spread, before capacity and risks"),
         ("Baseline forecast", shown(bridge.baseline), "closed months as booked, the rest forecast"),
-        ("Initiatives", shown(bridge.initiatives), f"{len(plan['initiatives'].summary)} initiatives in the plan year"),
+        ("Initiatives", shown(bridge.initiatives),
+         f"{_count(n_init, 'initiative', 'initiatives')} in the plan year" if n_init else
+         "none: the config lists no initiative"),
         ("New hires", f"{int(hires['hires'])}",
          f"{shown(hires['capacity_added'])} of capacity, {shown(bridge.new_hires)} of it beyond the baseline"),
         ("Gap to target", shown(max(bridge.uncovered, 0.0)),
@@ -158,7 +230,9 @@ def plan_on_a_page(plan) -> pd.DataFrame:
         ("Sales cost budget", shown(cost["total_cost"]), f"{cost['pct_of_target']:.1%} of target"),
         ("Incentive payout, expected", shown(payout["expected_payout"]),
          f"one year in ten below {shown(payout['payout_p10'])}, one in ten above {shown(payout['payout_p90'])}"),
-        ("Expected loss from risks", shown(float(live["expected_loss"].sum())), f"{len(live)} risks of the register"),
+        ("Expected loss from risks", shown(float(live["expected_loss"].sum())),
+         f"{_count(len(live), 'risk', 'risks')} of the register" if len(live) else
+         "none priced: the plan has no risk register"),
     ]
     return pd.DataFrame(rows, columns=["figure", "value", "basis"])
 

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from planlib.core.errors import ConfigError
-from planlib.core.text import FORMULA_PREFIXES
+from planlib.core.text import FORMULA_PREFIXES, label
 
-__all__ = ["MAX_ROWS", "Sheet", "display_width", "money_format", "neutralise", "write_csv", "write_excel"]
+__all__ = ["MAX_ROWS", "Sheet", "column_width", "display_width", "money_format", "neutralise", "write_csv",
+           "write_excel"]
 
 # --------------------------------------------------------------------------- text that could run
 
@@ -32,6 +33,20 @@ def neutralise(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def _neutralised(series: pd.Series) -> pd.Series:
+    """``series.map(neutralise)`` column-wise: text cells that Excel would run get their ``'``, the rest stay."""
+    is_text = np.fromiter((type(v) is str for v in series.tolist()), dtype=bool, count=len(series))
+    missing = series.isna().to_numpy(dtype=bool)
+    if not (is_text | missing).all():  # numbers or other objects mixed in: each cell as neutralise says
+        return series.map(neutralise, na_action="ignore")
+    runs = series.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool) & is_text
+    if not runs.any():
+        return series
+    out = series.copy()
+    out[runs] = "'" + series[runs]
+    return out
 
 
 # --------------------------------------------------------------------------- CSV
@@ -63,7 +78,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, line_ending: str = "\n")
         if isinstance(series.dtype, pd.CategoricalDtype):
             series = series.astype(object)  # categories are text too, and '=x' is not a category
         if series.dtype == object or pd.api.types.is_string_dtype(series):
-            safe[col] = series.map(neutralise, na_action="ignore")
+            safe[col] = _neutralised(series)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written with CRLF so that the csv writer quotes a field holding a lone CR as well as one
@@ -156,8 +171,29 @@ def _shown_text(value: object, number_format: str | None, unit: float, is_money:
     return str(value)
 
 
+# planlib's own column names that are one word; any other header without "_" (a month, a product, a region of a
+# pivot) is the user's data and keeps its spelling when headers are shown as words.
+PLANLIB_WORDS = frozenset({
+    "achievable", "amount", "baseline", "bonus", "cap", "column", "contribution", "deadline", "description", "end",
+    "entity", "file", "forecast", "gap", "goal", "hires", "initiative", "kind", "kpi", "level", "line", "measurable",
+    "measured", "metric", "model", "month", "name", "owned", "owner", "period", "probability", "problems", "product",
+    "rate", "reason", "region", "relevant", "scope", "series", "sha256", "smart", "source", "specific", "start", "step",
+    "strategy", "table", "target", "team", "threshold", "tier", "uncovered", "unit", "value", "weeks", "weight",
+    "winners"})
+
+
+def header_words(column: object) -> str:
+    """Return a planlib column name as a reader's header ("rep_id" -> "Rep ID"); a data header unchanged.
+
+    >>> header_words("capacity_without_hires"), header_words("team"), header_words("2027-01"), header_words("gadgets")
+    ('Capacity without hires', 'Team', '2027-01', 'gadgets')
+    """
+    name = str(column)
+    return label(name) if "_" in name or name in PLANLIB_WORDS else name
+
+
 def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame | Sheet], *, unit: float = 1.0,
-                unit_label: str = "", created: dt.datetime | dt.date) -> Path:
+                unit_label: str = "", created: dt.datetime | dt.date, words: bool = False) -> Path:
     """Write a workbook with one readable sheet per view, byte-identical for the same inputs.
 
     Headers are bold and frozen with a filter; columns are as wide as their
@@ -179,6 +215,9 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame | Sheet], *,
         The display unit of money columns (1000, "k CNY").
     created : datetime or date
         The document's creation time (e.g. the config's as_of): a fixed value keeps the bytes stable.
+    words : bool, default False
+        Show planlib's column names as words (:func:`header_words`: "rep_id" -> "Rep ID"), as a workbook for
+        people does; False keeps them as written (a workbook that tools read back).
 
     Returns
     -------
@@ -228,7 +267,8 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame | Sheet], *,
         widths = []
         for j, col in enumerate(columns):
             is_money = col in spec.money and col not in spec.formats
-            header = f"{col} ({unit_label})" if is_money and unit_label else str(col)
+            shown = header_words(col) if words else str(col)
+            header = f"{shown} ({unit_label})" if is_money and unit_label else shown
             ws.write_string(0, j, header, header_fmt)
             series = frame[col]
             if col in spec.formats:
@@ -243,11 +283,8 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame | Sheet], *,
                 col_fmt = "#,##0.00"
             else:
                 col_fmt = None
-            width = display_width(header)
-            for i, value in enumerate(series.tolist(), start=1):
-                width = max(width, display_width(_shown_text(value, col_fmt, unit, is_money)))
-                _write_cell(ws, i, j, value, col_fmt, number_fmt, text_fmt, quoted_fmt)
-            widths.append(width)
+            widths.append(max(display_width(header), column_width(series, col_fmt, unit, is_money)))
+            _write_column(ws, j, series.tolist(), col_fmt, number_fmt, text_fmt, quoted_fmt)
         for j, width in enumerate(widths):
             ws.set_column(j, j, min(max(width + 2, 6), 60))
         ws.freeze_panes(1, 0)
@@ -255,6 +292,60 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame | Sheet], *,
             ws.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
     workbook.close()
     return path
+
+
+def column_width(series: pd.Series, number_format: str | None = None, unit: float = 1.0,
+                 is_money: bool = False) -> int:
+    """Return the width of the widest value of ``series`` as shown in Excel (see :func:`display_width`), 0 if none.
+
+    The same as the widest ``display_width`` of each cell's shown text, worked out column-wise: a number
+    column's widest text is that of its largest value or of its most negative one (the text of a number
+    grows with its size, and a minus sign adds one), and ASCII text is as wide as it is long.
+
+    >>> column_width(pd.Series([3.0, -12.5, 1234.0]))  # "1,234.00" (8) is wider than "-12.50" (6)
+    8
+    """
+    dtype = series.dtype
+    kind = dtype.kind if isinstance(dtype, np.dtype) else None
+    if kind in ("f", "i", "u"):
+        values = series.to_numpy()
+        finite = values[np.isfinite(values)] if kind == "f" else values
+        negative = np.signbit(finite) if kind == "f" else finite < 0  # -0.0 too: it shows as "-0.00"
+        extremes = [finite[~negative].max()] if (~negative).any() else []
+        extremes += [finite[negative].min()] if negative.any() else []
+        if kind == "f":
+            extremes += [x for x in (np.inf, -np.inf) if (values == x).any()]
+        return max((display_width(_shown_text(x.item() if isinstance(x, np.generic) else x, number_format, unit,
+                                              is_money)) for x in extremes), default=0)
+    if kind == "b":
+        return len("FALSE") if len(series) else 0
+    if kind == "M" or isinstance(dtype, pd.DatetimeTZDtype):
+        return len("2027-12-31") if series.notna().any() else 0
+    widest = 0
+    for value in series.tolist():
+        if type(value) is str:
+            width = len(value) if value.isascii() else display_width(value)
+        else:
+            width = display_width(_shown_text(value, number_format, unit, is_money))
+        widest = max(widest, width)
+    return widest
+
+
+def _write_column(ws, col: int, values: list, col_fmt: str | None, number_fmt, text_fmt, quoted_fmt) -> None:
+    """Write one column's cells below its header, as :func:`_write_cell` does, with the common cases first."""
+    for row, value in enumerate(values, start=1):
+        kind = type(value)
+        if kind is float:
+            if value != value:
+                ws.write_blank(row, col, None)
+            elif col_fmt:
+                ws.write_number(row, col, value, number_fmt(col_fmt))
+            else:
+                ws.write_number(row, col, value)
+        elif kind is str:
+            ws.write_string(row, col, value, quoted_fmt if value.startswith(FORMULA_PREFIXES) else text_fmt)
+        else:
+            _write_cell(ws, row, col, value, col_fmt, number_fmt, text_fmt, quoted_fmt)
 
 
 def _write_cell(ws, row: int, col: int, value: object, col_fmt: str | None, number_fmt, text_fmt, quoted_fmt) -> None:

@@ -17,8 +17,9 @@ from planlib.resources.capacity import CapacityResult, rep_month_targets, rep_ta
 from planlib.core.config import Budget, Incentives
 from planlib.core.errors import ConfigError
 from planlib.resources.hiring import HiringPlanResult, hire_label, roster_with_hires
-from planlib.resources.incentives import (IncentiveCost, bonus_payouts, commission_payouts, incentive_cost,
-                                          payout_factor, period_attainment, period_of_months)
+from planlib.resources.incentives import (bonus_payouts, commission_payouts, payout_factor, period_attainment,
+                                          period_of_months)
+from planlib.resources.outcomes import IncentiveCost, incentive_cost
 from planlib.core.graph import stage
 
 __all__ = ["BudgetResult", "allocate_exact", "build_budget", "fixed_budget", "line_weights"]

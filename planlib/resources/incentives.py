@@ -1,12 +1,12 @@
 """Incentive plans: the commission curve and bonuses of the config, in numbers and in plain language.
 
-Payout functions are vectorised over attainment; the cost of the plan across outcomes is
-computed on simulated rep-level sales (the Monte Carlo of the risk review, planlib.simulate).
+Payout functions are vectorised over attainment; the cost of the plan across simulated outcomes
+(the Monte Carlo of the risk review) is in :mod:`planlib.resources.outcomes`.
 """
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,13 +17,11 @@ from planlib.core.graph import stage
 from planlib.resources.assumptions import target_incentives
 
 __all__ = [
-    "IncentiveCost",
     "IncentivePlan",
     "bonus_payouts",
     "cap_attainment",
     "commission_payouts",
     "describe_plan",
-    "incentive_cost",
     "payout_curve",
     "payout_example",
     "payout_examples",
@@ -341,160 +339,7 @@ def bonus_payouts(sales: np.ndarray, targets: np.ndarray, teams: np.ndarray, bon
     return pay
 
 
-# --------------------------------------------------------------------------- cost across outcomes
-@dataclass
-class IncentiveCost:
-    """What the incentive plan costs across simulated plan years.
-
-    Attributes
-    ----------
-    by_sim : DataFrame
-        sim, sales, target, attainment, commission, bonuses, payout, total_cost (fixed cost +
-        payout with on-cost), cost_of_sales (total_cost / sales).
-    at_attainment : DataFrame
-        scenario ("P10", "P50", "P90"), attainment, sales, commission, bonuses, payout, total_cost,
-        cost_of_sales: averages of the simulated years around that quantile of company attainment.
-    by_rep : DataFrame
-        rep_id, target, expected_payout (commission), expected_bonuses, p_paid_nothing (nothing in the
-        whole year), p_accelerator (share of periods strictly above where the first accelerator starts),
-        p_cap (share of periods at the cap).
-    bonuses : DataFrame
-        bonus, kind, period, expected, max.
-    summary : dict
-        expected_payout, payout_p10, payout_p50, payout_p90, expected_commission, expected_bonuses,
-        p_accelerator (a rep-period reaches an accelerator), share_reps_accelerated (reps reaching one at
-        least once in the year, mean over years), share_paid_nothing (reps paid no commission in the
-        year, mean), share_periods_paid_nothing, p_cap, max_commission, max_bonuses, max_payout,
-        accelerator_from (attainment), n_sims.
-    by_period : DataFrame or None
-        rep_id, period (pay period of the plan year, 0 first), expected_commission: the mean over the
-        simulated years (what the budget pays a ramping hire at least its guarantee against).
-    """
-
-    by_sim: pd.DataFrame
-    at_attainment: pd.DataFrame
-    by_rep: pd.DataFrame
-    bonuses: pd.DataFrame
-    summary: dict = field(default_factory=dict)
-    by_period: pd.DataFrame | None = None
-
-
-def incentive_cost(sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame, incentives: Incentives, *,
-                   fixed_cost: float = 0.0, on_cost_rate: float = 0.0,
-                   quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)) -> IncentiveCost:
-    """Return the payout and cost of sales of the plan across simulated rep outcomes.
-
-    Parameters
-    ----------
-    sales : ndarray (sims, reps, months)
-        Simulated sales (e.g. ``MonteCarloResult.rep_sales``).
-    targets : ndarray (reps, months)
-        Rep targets in the same order.
-    reps : DataFrame
-        rep_id, team, role, fte in the order of the rep axis.
-    incentives : planlib.config.Incentives
-    fixed_cost : float, default 0
-        Sales cost that does not move with outcomes (base pay, on-cost of base, other lines).
-    on_cost_rate : float, default 0
-        On-cost added to every payout.
-    quantiles : tuple of float, default (0.1, 0.5, 0.9)
-        Company attainment quantiles for ``at_attainment``; each row averages the simulated
-        years whose rank lies within 2.5% of the sims of that quantile.
-
-    Returns
-    -------
-    IncentiveCost
-
-    Raises
-    ------
-    DataError
-        If the shapes do not agree or a role has no target incentive.
-    """
-    sales = np.asarray(sales, dtype=float)
-    targets = np.asarray(targets, dtype=float)
-    if sales.ndim != 3 or sales.shape[1:] != targets.shape or len(reps) != targets.shape[0]:
-        raise DataError(f"sales must be (sims, reps, months) matching targets (reps, months) {targets.shape} "
-                        f"and {len(reps)} reps; got sales {sales.shape}")
-    unknown = sorted(set(reps["role"]) - set(target_incentives(incentives)))
-    if unknown:
-        raise DataError(f"no target incentive for role(s) {unknown}; incentives.target_incentive has "
-                        f"{sorted(incentives.target_incentive)}")
-    c = incentives.commission
-    ti = reps["role"].map(incentives.target_incentive).to_numpy(float) * reps["fte"].fillna(1.0).to_numpy(float)
-    periods = period_of_months(sales.shape[-1], c.period)
-    attainment, _ = period_attainment(sales, targets, periods)
-    commission = commission_payouts(attainment, ti, c)  # (sims, reps, periods)
-    teams = reps["team"].astype(str).to_numpy()
-    bonus_rows, bonus_total = [], np.zeros(sales.shape[0])
-    bonus_by_rep = np.zeros(len(reps))
-    for b in incentives.bonuses:
-        pay = bonus_payouts(sales, targets, teams, b)
-        bonus_by_rep += pay.sum(axis=2).mean(axis=0)
-        per_sim = pay.sum(axis=(1, 2))
-        bonus_total += per_sim
-        most = b.amount * pay.shape[-1] * (b.winners if b.kind == "champion" else len(reps))
-        bonus_rows.append({"bonus": b.name, "kind": b.kind, "period": b.period, "expected": float(per_sim.mean()),
-                           "max": float(most)})
-    comm_total = commission.sum(axis=(1, 2))
-    payout = comm_total + bonus_total
-    total_sales = sales.sum(axis=(1, 2))
-    total_target = float(targets.sum())
-    total_cost = fixed_cost + payout * (1 + on_cost_rate)
-    by_sim = pd.DataFrame({"sim": np.arange(len(payout)), "sales": total_sales, "target": total_target,
-                           "attainment": total_sales / total_target if total_target > 0 else np.nan,
-                           "commission": comm_total, "bonuses": bonus_total, "payout": payout,
-                           "total_cost": total_cost, "cost_of_sales": total_cost / np.where(total_sales > 0,
-                                                                                          total_sales, np.nan)})
-    order = np.argsort(by_sim["attainment"].to_numpy(), kind="stable")
-    half = max(1, int(round(0.025 * len(order))))
-    rows = []
-    for q in quantiles:
-        centre = int(round(q * (len(order) - 1)))
-        pick = order[max(0, centre - half): centre + half + 1]
-        part = by_sim.iloc[pick]
-        rows.append({"scenario": f"P{round(q * 100)}", **{k: float(part[k].mean()) for k in
-                     ("attainment", "sales", "commission", "bonuses", "payout", "total_cost")}})
-    at = pd.DataFrame(rows)
-    at["cost_of_sales"] = at["total_cost"] / at["sales"]
-
-    accel = tier_table(c).query("kind == 'accelerator'")
-    accel_from = float(accel["attainment_from"].min()) if len(accel) else np.nan
-    valid = ~np.isnan(attainment)
-    # paid at an accelerated rate: strictly above where the first accelerator starts
-    hit_accel = (np.nan_to_num(attainment) > accel_from) & valid if np.isfinite(accel_from) else np.zeros_like(valid)
-    at_cap = (payout_factor(attainment, c) >= c.cap - 1e-12) & valid if c.cap is not None else np.zeros_like(valid)
-    has_target = valid.any(axis=(0, 2))
-    paid_nothing = (commission.sum(axis=2) <= 0)[:, has_target]
-    by_rep = pd.DataFrame({
-        "rep_id": reps["rep_id"].to_numpy(), "target": targets.sum(axis=1),
-        "expected_payout": commission.sum(axis=2).mean(axis=0), "expected_bonuses": bonus_by_rep,
-        "p_paid_nothing": (commission.sum(axis=2) <= 0).mean(axis=0),
-        "p_accelerator": hit_accel.sum(axis=(0, 2)) / np.maximum(valid.sum(axis=(0, 2)), 1),
-        "p_cap": at_cap.sum(axis=(0, 2)) / np.maximum(valid.sum(axis=(0, 2)), 1)})
-    year_share = PERIOD_MONTHS[c.period] / 12 * commission.shape[-1]  # the pay periods simulated, as a share of a year
-    max_commission = float(c.cap * ti.sum() * year_share) if c.cap is not None else np.inf
-    bonuses = pd.DataFrame(bonus_rows, columns=["bonus", "kind", "period", "expected", "max"])
-    summary = {
-        "n_sims": int(sales.shape[0]),
-        "expected_payout": float(payout.mean()), "expected_commission": float(comm_total.mean()),
-        "expected_bonuses": float(bonus_total.mean()),
-        **{f"payout_p{round(q * 100)}": float(np.quantile(payout, q)) for q in quantiles},
-        "accelerator_from": accel_from,
-        "p_accelerator": float(hit_accel.sum() / max(valid.sum(), 1)),
-        "share_reps_accelerated": float(hit_accel.any(axis=2)[:, has_target].mean()) if has_target.any() else 0.0,
-        "share_paid_nothing": float(paid_nothing.mean()) if paid_nothing.size else 0.0,
-        "share_periods_paid_nothing": float(((commission <= 0) & valid).sum() / max(valid.sum(), 1)),
-        "p_cap": float(at_cap.sum() / max(valid.sum(), 1)),
-        "max_commission": max_commission, "max_bonuses": float(bonuses["max"].sum()),
-        "max_payout": max_commission + float(bonuses["max"].sum()),
-    }
-    mean_commission = commission.mean(axis=0)  # (reps, periods)
-    by_period = pd.DataFrame({"rep_id": np.repeat(reps["rep_id"].to_numpy(), mean_commission.shape[1]),
-                              "period": np.tile(np.arange(mean_commission.shape[1]), len(reps)),
-                              "expected_commission": mean_commission.ravel()})
-    return IncentiveCost(by_sim, at, by_rep, bonuses, summary, by_period)
-
-
+# --------------------------------------------------------------------------- one outcome
 def expected_payout_at(expected_sales: np.ndarray, targets: np.ndarray, reps: pd.DataFrame,
                        incentives: Incentives) -> pd.DataFrame:
     """Return each rep's commission when every period lands exactly at its expected attainment.

@@ -13,11 +13,13 @@ from planlib.risk.concentration import ConcentrationResult, concentration, conce
 from planlib.risk.montecarlo import (MonteCarloResult, calibrate_shock_scale, run_monte_carlo,
                                      simulated_risks)
 from planlib.risk.plan_year import PlanYear, RiskModel, build_plan_year
-from planlib.risk.register import (DRIVER_KINDS, REGISTER_FIELDS, RiskRegister, driver_exposure, heat_map, mitigation_table,
-                            parse_impact, quantify_register, validate_register)
-from planlib.risk.scenarios import assumption_moves, scenarios, sensitivity, what_if, what_if_figures, what_if_for
+from planlib.risk.register import (DRIVER_KINDS, REGISTER_FIELDS, RiskRegister, driver_exposure, driver_in_words,
+                                   heat_map, mitigation_table, parse_impact, quantify_register, validate_register)
+from planlib.risk.scenarios import (ASSUMPTION_NAMES, assumption_moves, scenarios, sensitivity, what_if,
+                                   what_if_figures, what_if_for)
 
 __all__ = [
+    "ASSUMPTION_NAMES",
     "DRIVER_KINDS",
     "REGISTER_FIELDS",
     "ConcentrationResult",
@@ -31,6 +33,7 @@ __all__ = [
     "concentration",
     "concentration_flags",
     "driver_exposure",
+    "driver_in_words",
     "headlines",
     "heat_map",
     "mitigation_table",

@@ -35,7 +35,9 @@ class PlanYear:
     product_mix : DataFrame
         Index rep_id, one column per product: share of the rep's expected sales.
     customer_share : DataFrame
-        Index rep_id, one column per customer of the trailing window: share of the rep's sales.
+        rep_id, customer_id, share: a customer's share of the rep's sales in the trailing window, one row
+        per rep and customer they sold to (long: a grid of every rep by every customer would be mostly zeros,
+        and gigabytes for a large company).
     notes : list of str
         Forecast that no rep could carry, and other soft problems.
     """
@@ -190,9 +192,11 @@ def build_plan_year(forecast_rp: pd.DataFrame, sales: pd.DataFrame, reps: pd.Dat
     if idle.any():
         mix.loc[idle] = region_mix.reindex(region_of[idle]).fillna(1 / len(products)).to_numpy()
     rep_total = recent.groupby("rep_id")["amount"].sum()
-    cust = recent.groupby(["rep_id", "customer_id"])["amount"].sum().clip(lower=0).unstack(fill_value=0.0)
-    cust = cust.reindex(index=roster.index, fill_value=0.0)
-    customer_share = cust.div(rep_total.reindex(roster.index).where(lambda s: s > 0, np.inf), axis=0).fillna(0.0)
+    cust = recent.groupby(["rep_id", "customer_id"])["amount"].sum().clip(lower=0)
+    rep_of = cust.index.get_level_values("rep_id")
+    divisor = rep_total.where(rep_total > 0, np.inf).reindex(rep_of).to_numpy()  # a rep who sold nothing: shares 0
+    customer_share = pd.DataFrame({"rep_id": rep_of, "customer_id": cust.index.get_level_values("customer_id"),
+                                   "share": cust.to_numpy() / divisor})
     cols = [c for c in ("region", "team", "hire_date") if c in roster.columns]
     return PlanYear(months, expected, roster[cols], mix, customer_share, notes)
 

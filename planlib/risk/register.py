@@ -18,11 +18,24 @@ from planlib.core.graph import stage
 if TYPE_CHECKING:
     from planlib.risk.montecarlo import MonteCarloResult
 
-__all__ = ["DRIVER_KINDS", "REGISTER_FIELDS", "RiskRegister", "driver_exposure", "heat_map", "mitigation_table",
-           "parse_impact", "quantify_register", "validate_register"]
+__all__ = ["DRIVER_KINDS", "REGISTER_FIELDS", "RiskRegister", "driver_exposure", "driver_in_words", "heat_map",
+           "mitigation_table", "parse_impact", "quantify_register", "validate_register"]
 
 REGISTER_FIELDS = ("risk_id", "title", "category", "likelihood", "impact", "driver", "owner", "mitigation", "status")
 DRIVER_KINDS = ("region", "product", "customer", "team", "rep")
+
+
+def driver_in_words(driver: object) -> str:
+    """Return a register's driver as a reader says it: "region:West" -> "region West", "company" -> "whole company".
+
+    >>> driver_in_words("region:Süd"), driver_in_words("company"), driver_in_words("customer:C00042")
+    ('region Süd', 'whole company', 'customer C00042')
+    """
+    text = str(driver).strip()
+    kind, sep, name = text.partition(":")
+    if not sep:
+        return "whole company" if text.lower() in ("", "company") else text
+    return f"{kind.strip().lower()} {name.strip()}" if kind.strip().lower() in DRIVER_KINDS else text
 
 
 # --------------------------------------------------------------------------- the register
@@ -189,8 +202,9 @@ def driver_exposure(register: pd.DataFrame, *, reps: pd.DataFrame, product_mix: 
     product_mix : DataFrame
         Index rep_id, one column per product: each rep's share of sales by product.
     customer_mix : DataFrame, optional
-        Index rep_id, one column per customer named by a risk: the customer's share of
-        the rep's sales. Needed if a risk has a customer driver.
+        rep_id, customer_id, share: the customer's share of the rep's sales, one row per rep and
+        customer (``PlanYear.customer_share``); a rep without a row has none. Needed if a risk has a
+        customer driver.
 
     Returns
     -------
@@ -208,10 +222,19 @@ def driver_exposure(register: pd.DataFrame, *, reps: pd.DataFrame, product_mix: 
         elif kind == "product":
             row = product_mix.reindex(reps.index)[key].fillna(0.0).to_numpy() if key in product_mix else 0.0
         else:
-            has = customer_mix is not None and key in customer_mix.columns
-            row = customer_mix.reindex(reps.index)[key].fillna(0.0).to_numpy() if has else 0.0
+            row = _customer_exposure(customer_mix, key, reps.index)
         out.loc[rid] = row
     return out
+
+
+def _customer_exposure(customer_mix: pd.DataFrame | None, customer: str, rep_ids: pd.Index) -> np.ndarray | float:
+    """Each rep's share of sales with ``customer``, from the long (rep_id, customer_id, share) table."""
+    if customer_mix is None:
+        return 0.0
+    rows = customer_mix[customer_mix["customer_id"] == customer]
+    if not len(rows):
+        return 0.0
+    return rows.groupby("rep_id")["share"].sum().reindex(rep_ids).fillna(0.0).to_numpy()
 
 
 def _band_labels(edges: list[float], prefix: str, fmt: str) -> list[str]:

@@ -16,7 +16,13 @@ from planlib.core.graph import stage
 from planlib.risk.plan_year import RiskModel
 from planlib.risk.simulate import draw_risk_events, simulate_rep_outcomes
 
-__all__ = ["assumption_moves", "scenarios", "sensitivity", "what_if", "what_if_figures", "what_if_for"]
+__all__ = ["ASSUMPTION_NAMES", "assumption_moves", "scenarios", "sensitivity", "what_if", "what_if_figures",
+           "what_if_for"]
+
+
+# The assumptions of the sensitivity as a reader names them (their keys under risk.sensitivity are code).
+ASSUMPTION_NAMES = {"growth": "growth", "price": "price", "attrition": "attrition", "ramp_months": "ramp time",
+                    "pipeline_conversion": "pipeline conversion"}
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -134,7 +140,8 @@ def assumption_moves(expected: pd.DataFrame, steps: Mapping[str, float], *, grow
                     if pipeline_weighted is not None else expected * 0.0)
             low, high = expected - step * pipe, expected + step * pipe
             low = low.clip(lower=0)
-            text = f"±{step:.0%} pipeline conversion"
+            text = (f"±{step:.0%} pipeline conversion" if bool((pipe.to_numpy() != 0).any()) else
+                    f"±{step:.0%} pipeline conversion; no open pipeline, so no effect")
         else:
             raise ConfigError([(f"risk.sensitivity.{name}", "unknown assumption; known: growth, attrition, "
                                 "ramp_months, pipeline_conversion, price")])
@@ -166,8 +173,8 @@ def sensitivity(factors: np.ndarray, hits: np.ndarray, *, expected: pd.DataFrame
     Returns
     -------
     DataFrame
-        assumption, step, revenue_low, revenue_base, revenue_high, p_target_low, p_target_base,
-        p_target_high, swing (p_target_high - p_target_low); sorted by swing, largest first.
+        assumption (in words: ``ASSUMPTION_NAMES``), step, revenue_low, revenue_base, revenue_high, p_target_low,
+        p_target_base, p_target_high, swing (p_target_high - p_target_low); sorted by swing, largest first.
         "low" is the unfavourable move.
     """
     hits_f = hits.astype(float)
@@ -182,7 +189,8 @@ def sensitivity(factors: np.ndarray, hits: np.ndarray, *, expected: pd.DataFrame
     rows = []
     for name, (step, low, high) in moves.items():
         t_low, t_high = totals(low), totals(high)
-        rows.append({"assumption": name, "step": step, "revenue_low": t_low.mean(), "revenue_base": base.mean(),
+        rows.append({"assumption": ASSUMPTION_NAMES.get(name, name), "step": step, "revenue_low": t_low.mean(),
+                     "revenue_base": base.mean(),
                      "revenue_high": t_high.mean(), "p_target_low": (t_low >= annual_target).mean(),
                      "p_target_base": (base >= annual_target).mean(),
                      "p_target_high": (t_high >= annual_target).mean()})
@@ -195,7 +203,7 @@ def sensitivity(factors: np.ndarray, hits: np.ndarray, *, expected: pd.DataFrame
 def _payout_function(plan, model: RiskModel):
     """Total incentive payout of one rep x month sales array, by planlib.incentives' own cost model."""
     from planlib.resources.capacity import rep_target_array
-    from planlib.resources.incentives import incentive_cost
+    from planlib.resources.outcomes import incentive_cost
 
     from planlib.resources.hiring import roster_with_hires
 

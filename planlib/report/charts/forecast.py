@@ -12,6 +12,7 @@ import pandas as pd
 
 from planlib.report.charts import AXIS_MONEY, PALETTE, WIDTH, make_title, require_columns, with_unit
 from planlib.core.errors import DataError
+from planlib.forecast.diagnostics import model_name, series_name
 
 # One legend for lines and bands: the reader learns the colours once.
 FAN_DOMAIN = ["History", "Forecast", "80% interval", "95% interval"]
@@ -117,7 +118,8 @@ def backtest_accuracy(backtest: pd.DataFrame, *, title: str, subtitle: str | Non
     """Return MASE per series: the chosen model beside the seasonal naive baseline, with the 1.0 line.
 
     MASE below 1 means the model beat a naive in-sample benchmark; the chosen
-    model's name is written at the end of its bar.
+    model's name is written at the end of its bar. Series and models are named in words
+    (``planlib.forecast.series_name``, ``model_name``), not by their ids.
 
     Parameters
     ----------
@@ -149,16 +151,16 @@ def backtest_accuracy(backtest: pd.DataFrame, *, title: str, subtitle: str | Non
     if no_choice or no_base:
         raise DataError(f"backtest accuracy chart: series without a chosen model {no_choice}, "
                         f"series without a {baseline!r} row {no_base}")
-    rows = []
+    rows, named = [], {s: series_name(s)[:1].upper() + series_name(s)[1:] for s in series}  # words, not ids
     for s in series:
-        rows.append({"unique_id": s, "which": "Chosen model", "mase": float(chosen.loc[s, "mase"]),
-                     "label": f"{chosen.loc[s, 'model']} {float(chosen.loc[s, 'mase']):.2f}"})
-        rows.append({"unique_id": s, "which": "Seasonal naive", "mase": float(base_rows.loc[s, "mase"]),
+        rows.append({"unique_id": named[s], "which": "Chosen model", "mase": float(chosen.loc[s, "mase"]),
+                     "label": f"{model_name(chosen.loc[s, 'model'])} {float(chosen.loc[s, 'mase']):.2f}"})
+        rows.append({"unique_id": named[s], "which": "Seasonal naive", "mase": float(base_rows.loc[s, "mase"]),
                      "label": f"{float(base_rows.loc[s, 'mase']):.2f}"})
     table = pd.DataFrame(rows)
     which = ["Chosen model", "Seasonal naive"]
     enc = dict(
-        y=alt.Y("unique_id:N", sort=series, title=None),
+        y=alt.Y("unique_id:N", sort=[named[s] for s in series], title=None),
         yOffset=alt.YOffset("which:N", sort=which),
         x=alt.X("mase:Q", title="MASE in backtest (below 1 beats the naive benchmark)"),
     )

@@ -38,7 +38,7 @@ def capacity_vs_target(by_month: pd.DataFrame, *, title: str, subtitle: str | No
         y=alt.Y("amount:Q", title=with_unit("Sales", unit_label), axis=alt.Axis(format=AXIS_MONEY)),
         color=alt.Color("series:N", title=None, sort=list(names.values()),
                         scale=alt.Scale(domain=list(names.values()), range=[PALETTE[7], PALETTE[3], PALETTE[0]])),
-        strokeDash=alt.StrokeDash("series:N", sort=list(names.values()), legend=None,
+        strokeDash=alt.StrokeDash("series:N", sort=list(names.values()), title=None,
                                   scale=alt.Scale(domain=list(names.values()), range=[[4, 3], [1, 0], [1, 0]])),
     )
     return chart.facet(facet=alt.Facet("region:N", title=None), columns=columns).properties(
