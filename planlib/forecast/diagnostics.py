@@ -168,6 +168,14 @@ def trust_assessment(result: ForecastResult) -> dict:
         else:
             reasons.append(f"Working days did not explain the history's year-on-year changes (per working day they "
                            f"were {change}), so sales were forecast as recorded.")
+    launches = result.launches or {}
+    if launches:
+        methods = sorted({info["method"] for info in launches.values()})
+        named = "; ".join(f"{uid} (first sale {info['first_sale']:%Y-%m}, {info['months']} months of sales)"
+                          for uid, info in sorted(launches.items()))
+        reasons.append(f"{len(launches)} series launched too recently to backtest, left out of the backtest figures "
+                       f"above and of the calibration, were forecast from their {' / '.join(methods)}, with ranges "
+                       f"from the other series' errors at their own scale: {named}.")
     if n_fallbacks:
         reasons.append(f"{n_fallbacks} series fell back to simpler methods (see the notes).")
     if not np.isfinite(improvement) or improvement <= 0:

@@ -8,7 +8,7 @@ and the ``forecast`` plan stage in :mod:`planlib.forecast.stage`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from planlib.forecast import models as _models
 from planlib.forecast.calibration import (Z80, _bias, _pooled_quantiles, _series_factors, _step_correlation,
                                           _total_calibration, _total_errors, total_distribution)
 from planlib.forecast.inputs import _adjust_mode, _calendar_factors, _prepare
+from planlib.forecast.launch import LAUNCH_METHOD, LAUNCH_MODEL, launch_fit, split_launches
 from planlib.forecast.parallel import _run, _workers
 from planlib.forecast.reconcile import METHODS, reconcile, shrink_correlation, summing_matrix
 
@@ -66,6 +67,10 @@ class ForecastResult:
         With working days given: adjusted (bool), mode, error_ratio (mean over series of the
         seasonal-naive error of sales per working day over that of sales), helped and n_series
         (series whose year-on-year changes got smaller, of those judged). None without working days.
+    launches : dict
+        {unique_id: {"first_sale", "months", "method"}}: series first sold after the panel's first sale whose
+        sales are too short for the backtest (:mod:`planlib.forecast.launch`): left out of the backtest and the
+        calibration, forecast (model "launch") by the method stated.
     """
 
     forecasts: pd.DataFrame
@@ -82,6 +87,7 @@ class ForecastResult:
     calendar: dict | None = None
     shift: float = 0.0
     widening: float = 1.0
+    launches: dict = field(default_factory=dict)
 
     def total_distribution(self, unique_id: str, start, end):
         """Return the distribution of the total of one series over the months [start, end].
@@ -298,25 +304,36 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     levels = tuple(sorted(set(asked) | {80}))  # 80% is always computed: the backtest reports its coverage
     m = int(season_length or season_length_of(freq))
     series, notes, end = _prepare(panel, id_col, ds_col, y_col, freq)
+    # Launches: months before the first sale cut off; too short to backtest, forecast apart (never fitted here).
+    fitted, short, launch_notes = split_launches(series, int(h), m, int(origins), freq)
+    notes += launch_notes
     factors, calendar = {}, None
     working_day_adjust = _adjust_mode(working_day_adjust, working_days)
     if working_days is not None:
-        factors, calendar, calendar_notes = _calendar_factors(series, working_days, end, h, freq, m,
+        factors, calendar, calendar_notes = _calendar_factors(fitted, working_days, end, h, freq, m,
                                                               working_day_adjust)
         notes += calendar_notes
     tasks = [_models.SeriesTask(uid, v, start, freq, m, int(h), tuple(models), int(origins), factors.get(uid))
-             for uid, (start, v) in series.items()]
+             for uid, (start, v) in fitted.items()]
     if progress is None:
         progress = len(tasks) >= 200
     fits = _run(tasks, workers, scheduler, progress)
+    if short:
+        made = {fit.unique_id: fit for fit in fits}
+        made.update({u: launch_fit(u, series[u][1], first, fitted, end, int(h), m, freq)
+                     for u, (first, _) in short.items()})
+        fits = [made[u] for u in series]
 
     # Choose per series; keep the chosen forecast's backtest errors, scaled by the series' MASE scale.
     chosen, scaled = {}, {}
     for fit in fits:
+        if fit.unique_id in short:
+            chosen[fit.unique_id] = (LAUNCH_MODEL, {LAUNCH_MODEL: (None, fit.final[LAUNCH_MODEL])})
+            continue
         notes += [(fit.unique_id, kind, reason) for kind, reason in fit.notes]
         cands = _candidates(fit, combine)
         fixed = _combination(fit) if combine else None
-        label = fixed or _choose(fit, cands, len(series[fit.unique_id][1]), m)
+        label = fixed or _choose(fit, cands, len(fitted[fit.unique_id][1]), m)
         chosen[fit.unique_id] = (label, cands)
         if not fit.ends:
             notes.append((fit.unique_id, "fallback", f"no backtest: {label} used, intervals from other series"))
@@ -325,7 +342,7 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
         if fit.ends:
             # A fixed combination was not chosen on the backtest: its own errors are honest.
             errors = fit.actuals - cands[label][0] if fixed else \
-                _honest_errors(fit, cands, label, len(series[fit.unique_id][1]), m)
+                _honest_errors(fit, cands, label, len(fitted[fit.unique_id][1]), m)
             scaled[fit.unique_id] = errors / fit.scales[:, None]
     factor = _series_factors(scaled, calibrate)
     by_step: dict[int, list] = {}
@@ -347,16 +364,21 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
     sd = half[80] / Z80
     rho = _step_correlation(fits, chosen, q80, factor)
     # The backtest's year totals say how far forecasts run low and intervals narrow: correct both.
-    shift, widening = _total_calibration(*_total_errors(fits, scaled, q80, rho, m)) if calibrate else (0.0, 1.0)
+    # Series that add up a launch (company, its product, its region) had sales at the backtest's origins that did
+    # not exist before: their year-total misses are the launch, not the models' bias, and stay out of the correction.
+    holds = set() if hierarchy is None or not short else \
+        set(hierarchy.loc[hierarchy["bottom_id"].isin(short), "unique_id"].astype(str))
+    pooled = {u: e for u, e in scaled.items() if u not in holds}
+    shift, widening = _total_calibration(*_total_errors(fits, pooled, q80, rho, m)) if calibrate else (0.0, 1.0)
     yhat = yhat + shift * np.array([[by_uid[u].final_scale * (u in scaled)] for u in uids]) * q80 / Z80
     half = {lv: arr * widening for lv, arr in half.items()}
     sd, q80 = sd * widening, q80 * widening
     backtest = _backtest_table(fits, chosen, q80, factor)
 
     if hierarchy is not None:
-        starts = {u: series[u][0] for u in uids}
+        starts = {u: fitted.get(u, series[u])[0] for u in uids}
         yhat, sd, half, recon_notes = _reconcile(hierarchy, uids, yhat, sd, half, fits, chosen, q80, factor,
-                                                 starts, freq, reconciliation, nonnegative)
+                                                 starts, freq, reconciliation, nonnegative, set(short))
         notes += recon_notes
     elif nonnegative and np.any(yhat < 0):
         for i in np.flatnonzero((yhat < 0).any(axis=1)):
@@ -382,7 +404,8 @@ def forecast(panel: pd.DataFrame, h: int, *, freq: str = "MS", levels=(80, 95), 
                    .drop_duplicates().sort_values(["unique_id", "kind", "reason"]).reset_index(drop=True))
     return ForecastResult(forecasts, backtest, notes_table, history, sd_table, rho, asked, freq, m,
                           reconciliation if hierarchy is not None else None, nonnegative, calendar,
-                          shift, widening)
+                          shift, widening, {u: {"first_sale": first, "months": months, "method": LAUNCH_METHOD}
+                                            for u, (first, months) in short.items()})
 
 
 def _backtest_table(fits, chosen, q80, factor):
@@ -399,8 +422,12 @@ def _backtest_table(fits, chosen, q80, factor):
             .sort_values(["unique_id", "model"]).reset_index(drop=True))
 
 
-def _reconcile(hierarchy, uids, yhat, sd, half, fits, chosen, q80, factor, starts, freq, method, nonnegative):
-    """Make the hierarchy's forecasts add up; carry the error covariance through the same projection."""
+def _reconcile(hierarchy, uids, yhat, sd, half, fits, chosen, q80, factor, starts, freq, method, nonnegative,
+               launches=frozenset()):
+    """Make the hierarchy's forecasts add up; carry the error covariance through the same projection.
+
+    Launches (no backtest by design) are taken as independent of the rest, whose correlation is still estimated.
+    """
     s_frame = summing_matrix(hierarchy)
     missing = sorted(set(s_frame.index) - set(uids))
     if missing:
@@ -420,11 +447,15 @@ def _reconcile(hierarchy, uids, yhat, sd, half, fits, chosen, q80, factor, start
         z = (fit.actuals - back) / fit.scales[:, None] / (factor[u] * q80[:fit.hb] / Z80)
         origin = [starts[u] + e * offset for e in fit.ends]
         keyed[u] = {(origin[o], j): z[o, j] for o in range(len(fit.ends)) for j in range(fit.hb)}
-    common = set.intersection(*(set(k) for k in keyed.values())) if len(keyed) == len(order) else set()
+    present = [u for u in order if u in keyed]
+    whole = present and len(present) == len([u for u in order if u not in launches])
+    common = set.intersection(*(set(keyed[u]) for u in present)) if whole else set()
     notes = []
     if len(common) >= 3:
         keys = sorted(common)
-        corr = shrink_correlation(np.array([[keyed[u][k] for u in order] for k in keys]))
+        corr = np.eye(len(order))
+        idx = [order.index(u) for u in present]
+        corr[np.ix_(idx, idx)] = shrink_correlation(np.array([[keyed[u][k] for u in present] for k in keys]))
     else:
         corr = np.eye(len(order))
         notes.append(("(hierarchy)", "reconcile", "backtest windows do not line up: series errors taken as independent"))
