@@ -99,6 +99,9 @@ def covered_plan(*, uncovered, losses, p_target=0.134):
     plan.stages["initiatives"] = SimpleNamespace(summary=pd.DataFrame({"initiative": ["a", "b"]}))
     plan.stages["risk_register"] = SimpleNamespace(register=pd.DataFrame(
         {"expected_loss": losses, "simulated": [True] * len(losses)}))
+    # the simulated years average above the target unless a test says otherwise
+    plan.stages["monte_carlo"] = SimpleNamespace(summary=pd.Series({"p_target": p_target, "mean_revenue": 101e6}),
+                                                 annual_target=100e6)
     return plan
 
 
@@ -114,6 +117,25 @@ def test_a_covered_target_with_a_low_chance_says_why_in_the_same_breath():
     gap = story.cover_and_chance(covered_plan(uncovered=11_000_000.0, losses=[1.0]))
     assert gap == ("The baseline forecast, the 2 initiatives and the planned hires bring in 97% of the target; "
                    "**11,000 k CNY** is still uncovered and needs more action.")
+
+
+def test_a_cushion_beside_a_simulated_year_below_target_says_the_simulation_sells_only_the_demand():
+    # The bridge counts the hires' capacity as sales (cushion 345,447); the simulation sells at most the forecast's
+    # demand, so its average year (3,050,000) is below the target (3,178,000): the words say so.
+    plan = covered_plan(uncovered=-345_447.0, losses=[], p_target=0.36)
+    plan.stages["initiatives"] = SimpleNamespace(summary=pd.DataFrame({"initiative": []}))
+    plan.stages["monte_carlo"] = SimpleNamespace(summary=pd.Series({"p_target": 0.36, "mean_revenue": 3_050_000.0}),
+                                                 annual_target=3_178_000.0)
+    assert story.cover_and_chance(plan) == (
+        "On their expected effects, the baseline forecast and the planned hires cover the target with **345 k CNY** "
+        "to spare. The simulation counts sales only up to the forecast's demand in each region (capacity beyond it "
+        "sells nothing) so its average year is 3,050 k CNY, below the target, and the plan reaches the target in "
+        "only 36% of simulated years.")
+    risky = covered_plan(uncovered=-345_447.0, losses=[20_000.0], p_target=0.30)
+    risky.stages["monte_carlo"].summary["mean_revenue"] = 3_050_000.0
+    risky.stages["monte_carlo"].annual_target = 3_178_000.0
+    assert ("(capacity beyond it sells nothing), less the risks' expected loss of 20 k CNY, so its average year is "
+            "3,050 k CNY") in story.cover_and_chance(risky)
 
 
 def test_odds_basis_says_in_numbers_what_the_entity_odds_rest_on():

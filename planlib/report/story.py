@@ -294,7 +294,16 @@ def cover_and_chance(plan) -> str:
     loss = float(live["expected_loss"].sum())
     text = (f"On their expected effects, {sources} cover the target with **{money(cushion, unit, label)}** to "
             "spare. ")
-    if len(live) and loss > cushion:
+    mc = plan["monte_carlo"]
+    mean_year = float(mc.summary["mean_revenue"])
+    if mean_year < mc.annual_target:
+        # The bridge counts a hire's capacity as sales; the simulation sells no more than the forecast's demand
+        # in each region. Said plainly, so a cushion beside a low chance is not left to the reader to reconcile.
+        risks = f", less the risks' expected loss of {money(loss, unit, label)}," if len(live) else ""
+        text += ("The simulation counts sales only up to the forecast's demand in each region (capacity beyond it "
+                 f"sells nothing){risks} so its average year is {money(mean_year, unit, label)}, below the target, "
+                 f"and the plan reaches the target in only {chance:.0%} of simulated years.")
+    elif len(live) and loss > cushion:
         text += (f"That cushion is smaller than the risks' expected loss of {money(loss, unit, label)}, and a year's "
                  f"sales spread around the forecast, so the plan reaches the target in only {chance:.0%} of "
                  "simulated years.")
