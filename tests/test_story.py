@@ -134,8 +134,8 @@ def test_a_cushion_beside_a_simulated_year_below_target_says_the_simulation_sell
     risky = covered_plan(uncovered=-345_447.0, losses=[20_000.0], p_target=0.30)
     risky.stages["monte_carlo"].summary["mean_revenue"] = 3_050_000.0
     risky.stages["monte_carlo"].annual_target = 3_178_000.0
-    assert ("(capacity beyond it sells nothing), less the risks' expected loss of 20 k CNY, so its average year is "
-            "3,050 k CNY") in story.cover_and_chance(risky)
+    assert ("(capacity beyond it sells nothing) and holds no initiative, less the risks' expected loss of 20 k CNY, "
+            "so its average year is 3,050 k CNY") in story.cover_and_chance(risky)  # 2 initiatives in the bridge
 
 
 def test_odds_basis_says_in_numbers_what_the_entity_odds_rest_on():

@@ -300,8 +300,9 @@ def cover_and_chance(plan) -> str:
         # The bridge counts a hire's capacity as sales; the simulation sells no more than the forecast's demand
         # in each region. Said plainly, so a cushion beside a low chance is not left to the reader to reconcile.
         risks = f", less the risks' expected loss of {money(loss, unit, label)}," if len(live) else ""
+        left_out = " and holds no initiative" if n else ""
         text += ("The simulation counts sales only up to the forecast's demand in each region (capacity beyond it "
-                 f"sells nothing){risks} so its average year is {money(mean_year, unit, label)}, below the target, "
+                 f"sells nothing){left_out}{risks} so its average year is {money(mean_year, unit, label)}, below the target, "
                  f"and the plan reaches the target in only {chance:.0%} of simulated years.")
     elif len(live) and loss > cushion:
         text += (f"That cushion is smaller than the risks' expected loss of {money(loss, unit, label)}, and a year's "
