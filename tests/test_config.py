@@ -94,23 +94,28 @@ def test_section_hash_changes_with_the_section_only():
 def test_the_template_names_every_key_of_the_config():
     """Issue 16: the template lists every key (data-source keys once, for all tables); a key added to the schema
     and left out of the template fails here."""
-    import typing
-
-    from pydantic import BaseModel
-
-    from planlib.core.config import PlanConfig
-
-    def keys(model, prefix=""):
-        for name, field in model.model_fields.items():
-            yield prefix + name
-            for kind in (field.annotation, *typing.get_args(field.annotation)):
-                for inner in (kind, *typing.get_args(kind)):
-                    if isinstance(inner, type) and issubclass(inner, BaseModel):
-                        yield from keys(inner, f"{prefix}{name}.")
-                        break
+    from planlib.core.config import config_keys
 
     text = (ROOT / "templates" / "plan.yaml").read_text(encoding="utf-8")
-    every = [k for k in keys(PlanConfig) if k != "base_dir"]  # base_dir: set by the loader, not written
+    every = config_keys()
     assert len(every) > 300 and "data.sales.delimiter" in every and "goals.smart.scope" in every
+    assert "base_dir" not in every  # set by the loader, not written
     missing = sorted({k.rsplit(".", 1)[-1] for k in every if not re.search(rf"\b{k.rsplit('.', 1)[-1]}\b", text)})
     assert missing == []
+
+
+def test_the_readme_lists_every_key_of_the_config():
+    """Issue 16: the README lists every key too, generated from the schema and checked here, so it cannot go stale."""
+    from planlib.core.config import config_keys, key_reference
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = "<!-- config keys: planlib.core.config.key_reference(); tests/test_config.py checks this list -->\n"
+    block = text.split(start, 1)[1].split("\n<!-- /config keys -->", 1)[0]
+    assert block == key_reference()
+    # and the list names each key: a section's own keys by their path inside it, a table's keys once
+    for key in config_keys():
+        section, _, inside = key.partition(".")
+        line = next(ln for ln in block.splitlines() if ln.startswith(f"- `{section}`"))
+        last = inside.split(".", 1)[1] if section == "data" and inside.count(".") else inside
+        assert not inside or re.search(rf"(?<![\w.]){re.escape(last)}(?![\w])", line), key
+    assert "notebooks_dir" in block and "sql.url" in block and "transfers" in block

@@ -12,8 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import typing
+
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from planlib.core.config_operating import Budget, Capacity, Incentives, Report, Review, Risk, Scorecard
 from planlib.core.config_targets import Allocation, Company, Data, Fiscal, Forecast, Goals, Initiative, Section
@@ -24,7 +26,7 @@ from planlib.core.errors import ConfigError
 __all__ = [
     "Allocation", "Budget", "Capacity", "Company", "Data", "Fiscal", "Forecast", "Goals", "Incentives",
     "Initiative", "PlanConfig", "Report", "Review", "Risk", "Scorecard", "Section", "find_config", "load_config",
-    "parse_config",
+    "config_keys", "key_reference", "parse_config",
 ]
 
 
@@ -152,3 +154,44 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Pl
             node = node.setdefault(key, {})
         node[leaf] = value
     return parse_config(raw, base_dir=file.parent, source=str(file))
+
+
+def config_keys(model: type[BaseModel] = PlanConfig, prefix: str = "") -> list[str]:
+    """Return every key of the config schema as a dotted path, in the schema's order, each once.
+
+    >>> [k for k in config_keys() if k.startswith("fiscal.")]
+    ['fiscal.year', 'fiscal.start_month', 'fiscal.calendar']
+    """
+    out: list[str] = []
+    for name, field in model.model_fields.items():
+        if name == "base_dir":  # set by the loader from the file's folder, never written
+            continue
+        out.append(prefix + name)
+        for kind in (field.annotation, *typing.get_args(field.annotation)):
+            models = [t for t in (kind, *typing.get_args(kind)) if isinstance(t, type) and issubclass(t, BaseModel)]
+            inner = models[0] if models else None
+            if inner is not None:
+                out.extend(config_keys(inner, f"{prefix}{name}."))
+                break
+    return list(dict.fromkeys(out))
+
+
+def key_reference() -> str:
+    """Return the README's list of every config key: one line per section, a data table's own keys said once.
+
+    tests/test_config.py checks that the README holds exactly this text, so the list cannot go stale.
+    """
+    keys = config_keys()
+    tables = [k.split(".")[1] for k in keys if k.count(".") == 1 and k.startswith("data.")
+              and any(j.startswith(k + ".") for j in keys)]
+    lines = []
+    for section in dict.fromkeys(k.split(".")[0] for k in keys):
+        inside = [k[len(section) + 1:] for k in keys if k.startswith(section + ".")]
+        if section == "data":
+            table_keys = [k.split(".", 2)[2] for k in keys if k.startswith(f"data.{tables[0]}.")]
+            other = [k for k in inside if k.split(".")[0] not in tables]
+            lines.append(f"- `data`: the tables {', '.join(tables)}; each table: {', '.join(table_keys)}"
+                         + (f"; and {', '.join(other)}" if other else ""))
+        else:
+            lines.append(f"- `{section}`" + (f": {', '.join(inside)}" if inside else ""))
+    return "\n".join(lines)
