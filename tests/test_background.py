@@ -53,3 +53,46 @@ def test_cancel_stops_the_work_before_it_writes(tmp_path):
     time.sleep(0.2)
     assert not (tmp_path / "late.csv").exists()
     task.wait()  # nothing to raise after a cancel
+
+
+def _bad_config():
+    from planlib.core.errors import ConfigError
+    raise ConfigError([("budget.base_salary", "required when the plan prices pay, found nothing")], "plan.yaml")
+
+
+def _bad_rows():
+    from planlib.core.errors import DataError, RowProblem
+    raise DataError("2 bad rows in sales.csv", [RowProblem("sales.csv", 3, "amount", "x", "a number"),
+                                                RowProblem("sales.csv", 9, "date", "32/13", "a date")])
+
+
+def test_planlibs_own_errors_cross_from_the_child_whole():
+    # A ConfigError is built from (problems, source): pickled as a plain exception it came back as
+    # "ValueError: not enough values to unpack" and the user lost the key and the message.
+    from planlib.core.errors import ConfigError, DataError
+
+    with pytest.raises(ConfigError) as info:
+        Background(_bad_config).wait()
+    assert info.value.problems == [("budget.base_salary", "required when the plan prices pay, found nothing")]
+    assert str(info.value) == ("1 problem(s) in plan.yaml:\n"
+                               "  - budget.base_salary: required when the plan prices pay, found nothing")
+    assert any("in the process writing the tables" in note for note in info.value.__notes__)
+    with pytest.raises(DataError) as rows:
+        Background(_bad_rows).wait()
+    assert [p.line for p in rows.value.problems] == [3, 9]
+    assert str(rows.value) == ("2 bad rows in sales.csv\n  - sales.csv, line 3, column 'amount': found 'x', "
+                               "expected a number\n  - sales.csv, line 9, column 'date': found '32/13', expected a date")
+
+
+def test_without_a_fork_to_be_had_the_work_runs_here(tmp_path, monkeypatch):
+    import multiprocessing.context
+
+    def no_fork(self):
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", no_fork)
+    task = Background(_write, tmp_path / "targets.csv", "written")
+    assert (tmp_path / "targets.csv").read_text() == f"written by {os.getpid()}"  # done inline, at once
+    task.wait()
+    with pytest.raises(OSError, match="No space left on device"):
+        Background(_full_disk, tmp_path / "plan.xlsx").wait()

@@ -38,6 +38,9 @@ class ConfigError(PlanlibError, ValueError):
         lines += [f"  - {path}: {msg}" for path, msg in self.problems]
         super().__init__("\n".join(lines))
 
+    def __reduce__(self):  # rebuilt from what it was made of, so it crosses a process whole (notes included)
+        return type(self), (self.problems, self.source), self.__dict__
+
 
 @dataclass(frozen=True)
 class RowProblem:
@@ -62,6 +65,7 @@ class DataError(PlanlibError, ValueError):
     """Input data breaks its contract; ``problems`` lists every bad row at once."""
 
     def __init__(self, message: str, problems: list[RowProblem] | None = None, limit: int = 50):
+        self.message, self.limit = message, limit
         self.problems = list(problems or [])
         lines = [message]
         for p in self.problems[:limit]:
@@ -69,6 +73,9 @@ class DataError(PlanlibError, ValueError):
         if len(self.problems) > limit:
             lines.append(f"  ... and {len(self.problems) - limit} more")
         super().__init__("\n".join(lines))
+
+    def __reduce__(self):
+        return type(self), (self.message, self.problems, self.limit), self.__dict__
 
 
 class ForecastError(PlanlibError, ValueError):
@@ -101,6 +108,9 @@ class NotebookFailed(PlanlibError, RuntimeError):
             f"notebook {notebook} failed in {cell}: {ename}: {evalue}\n"
             f"The failed notebook is kept for reading at {kept_at}; no bundle was published."
         )
+
+    def __reduce__(self):
+        return type(self), (self.notebook, self.cell_index, self.ename, self.evalue, self.kept_at), self.__dict__
 
 
 class StageInputError(PlanlibError, RuntimeError):

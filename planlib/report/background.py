@@ -4,6 +4,7 @@ written while the kernels run, instead of after them; the parent waits for it be
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import traceback
 from typing import Any, Callable
 
@@ -18,9 +19,12 @@ def _child(send, func: Callable[..., Any], args: tuple) -> None:
         exc.add_note("in the process writing the tables beside the notebooks:\n" + traceback.format_exc())
         outcome = (False, exc)
     try:
+        pickle.loads(pickle.dumps(outcome))  # an error the parent could not rebuild would reach it as another
         send.send(outcome)
-    except Exception:  # an error that cannot be pickled still reaches the parent, as its type and message
-        send.send((False, RuntimeError(f"{type(outcome[1]).__name__}: {outcome[1]}")))
+    except Exception:  # an error that cannot cross whole still reaches the parent, as its type, message and notes
+        error = outcome[1]
+        notes = "\n".join(getattr(error, "__notes__", []))
+        send.send((False, RuntimeError(f"{type(error).__name__}: {error}" + (f"\n{notes}" if notes else ""))))
     finally:
         send.close()
 
@@ -45,8 +49,17 @@ class Background:
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(target=_child, args=(send, func, args), daemon=True)
-        self._process.start()
-        send.close()
+        try:
+            self._process.start()
+        except OSError:  # no fork to be had (out of memory or processes): the work is done here, as without fork
+            self._process = None
+            self._receive.close()
+            try:
+                func(*args)
+            except Exception as exc:
+                self._error = exc
+        finally:
+            send.close()
 
     def wait(self) -> None:
         """Wait for the work to end; raise its error, or a RuntimeError if the child died without a word."""
@@ -55,8 +68,9 @@ class Background:
                 done, error = self._receive.recv()
             except EOFError:  # killed (out of memory, a signal) before it could say anything
                 done, error = False, None
-            self._process.join()
-            self._receive.close()
+            finally:
+                self._process.join()
+                self._receive.close()
             if not done:
                 self._error = error or RuntimeError(
                     f"the process writing the tables beside the notebooks ended with exit code "
