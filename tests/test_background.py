@@ -81,7 +81,8 @@ def test_planlibs_own_errors_cross_from_the_child_whole():
         Background(_bad_rows).wait()
     assert [p.line for p in rows.value.problems] == [3, 9]
     assert str(rows.value) == ("2 bad rows in sales.csv\n  - sales.csv, line 3, column 'amount': found 'x', "
-                               "expected a number\n  - sales.csv, line 9, column 'date': found '32/13', expected a date")
+                               "expected a number\n  - sales.csv, line 9, column 'date': found '32/13', "
+                               "expected a date")
 
 
 def test_without_a_fork_to_be_had_the_work_runs_here(tmp_path, monkeypatch):

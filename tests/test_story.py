@@ -114,6 +114,9 @@ def test_a_covered_target_with_a_low_chance_says_why_in_the_same_breath():
                      "target in only 13% of simulated years.")
     larger = story.cover_and_chance(covered_plan(uncovered=-20_000_000.0, losses=[1_000_000.0], p_target=0.62))
     assert "larger than the risks' expected loss of 1,000 k CNY" in larger and "in 62% of" in larger
+    one = covered_plan(uncovered=11_000_000.0, losses=[1.0])
+    one.stages["initiatives"] = SimpleNamespace(summary=pd.DataFrame({"initiative": ["a"]}))
+    assert story.cover_and_chance(one).startswith("The baseline forecast, the 1 initiative and the planned hires")
     gap = story.cover_and_chance(covered_plan(uncovered=11_000_000.0, losses=[1.0]))
     assert gap == ("The baseline forecast, the 2 initiatives and the planned hires bring in 97% of the target; "
                    "**11,000 k CNY** is still uncovered and needs more action.")

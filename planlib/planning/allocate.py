@@ -98,10 +98,12 @@ def _uplift(table, rate, names, inputs):
         lifted = split_two_way(seed, product_totals.reshape(-1), piece_totals, blocks, block_names=names)
     except AllocationError:
         # A small table's zero cells can leave a lifted product total no room (4 units, 2 of them in
-        # one week, lifted to 3): then every cell open to the entity's product and week may take a unit.
-        open_cells = (product_totals.reshape(-1)[:, None] > 0) & (piece_totals[blocks] > 0)
-        lifted = split_two_way(seed + open_cells, product_totals.reshape(-1), piece_totals, blocks,
-                               block_names=names)
+        # one week, lifted to 3): then the rows short of room (all, if none is short alone) may take a unit in
+        # any week open to their entity; every other row keeps the weeks it had.
+        need, rows_room = product_totals.reshape(-1), ((seed > 0) * piece_totals[blocks]).sum(axis=1)
+        short = (need > rows_room) if (need > rows_room).any() else np.ones(len(need), dtype=bool)
+        open_cells = short[:, None] & (need[:, None] > 0) & (piece_totals[blocks] > 0)
+        lifted = split_two_way(seed + open_cells, need, piece_totals, blocks, block_names=names)
     return lifted.reshape(entities, k, n)
 
 

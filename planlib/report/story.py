@@ -282,10 +282,11 @@ def cover_and_chance(plan) -> str:
     unit, label = cfg.company.display_unit, cfg.company.display_unit_label or cfg.company.currency
     bridge, chance = plan["bridge"], chance_of_target(plan)
     n = len(plan["initiatives"].summary)
-    sources = (f"the baseline forecast, {n} initiatives and the planned hires" if n else
+    initiatives = _count(n, "initiative", "initiatives")
+    sources = (f"the baseline forecast, {initiatives} and the planned hires" if n else
                "the baseline forecast and the planned hires")
     if bridge.uncovered > 0:
-        return (f"The baseline forecast, {f'the {n} initiatives and ' if n else ''}the planned hires bring in "
+        return (f"The baseline forecast, {f'the {initiatives} and ' if n else ''}the planned hires bring in "
                 f"{bridge.covered_share:.0%} of the target; **{money(bridge.uncovered, unit, label)}** is still "
                 "uncovered and needs more action.")
     cushion = -bridge.uncovered
@@ -302,8 +303,8 @@ def cover_and_chance(plan) -> str:
         risks = f", less the risks' expected loss of {money(loss, unit, label)}," if len(live) else ""
         left_out = " and holds no initiative" if n else ""
         text += ("The simulation counts sales only up to the forecast's demand in each region (capacity beyond it "
-                 f"sells nothing){left_out}{risks} so its average year is {money(mean_year, unit, label)}, below the target, "
-                 f"and the plan reaches the target in only {chance:.0%} of simulated years.")
+                 f"sells nothing){left_out}{risks} so its average year is {money(mean_year, unit, label)}, below the "
+                 f"target, and the plan reaches the target in only {chance:.0%} of simulated years.")
     elif len(live) and loss > cushion:
         text += (f"That cushion is smaller than the risks' expected loss of {money(loss, unit, label)}, and a year's "
                  f"sales spread around the forecast, so the plan reaches the target in only {chance:.0%} of "
