@@ -102,6 +102,9 @@ def covered_plan(*, uncovered, losses, p_target=0.134):
     # the simulated years average above the target unless a test says otherwise
     plan.stages["monte_carlo"] = SimpleNamespace(summary=pd.Series({"p_target": p_target, "mean_revenue": 101e6}),
                                                  annual_target=100e6)
+    # the team on its own falls short of the target unless a test says otherwise
+    plan.stages["hiring_plan"] = SimpleNamespace(summary=pd.DataFrame(
+        {"region": ["Total"], "target": [100e6], "capacity_with_hires": [90e6]}))
     return plan
 
 
@@ -114,6 +117,16 @@ def test_a_covered_target_with_a_low_chance_says_why_in_the_same_breath():
                      "target in only 13% of simulated years.")
     larger = story.cover_and_chance(covered_plan(uncovered=-20_000_000.0, losses=[1_000_000.0], p_target=0.62))
     assert "larger than the risks' expected loss of 1,000 k CNY" in larger and "in 62% of" in larger
+    none = covered_plan(uncovered=98_784.0, losses=[])
+    none.stages["initiatives"] = SimpleNamespace(summary=pd.DataFrame({"initiative": []}))
+    none.stages["hiring_plan"] = SimpleNamespace(summary=pd.DataFrame(
+        {"region": ["East", "West", "Total"], "target": [760e3, 811e3, 1_571e3],
+         "capacity_with_hires": [1_000e3, 1_055_259.0, 2_055_259.0]}))
+    # a stranger's plan: the team can sell 131% of the target, the forecast of demand falls short of it
+    assert story.cover_and_chance(none) == (
+        "The baseline forecast and the planned hires bring in 97% of the target; **99 k CNY** is still uncovered and "
+        "needs more action: the team can sell 131% of the target, so what is missing is demand the forecast does "
+        "not see (initiatives, new customers or products), not hires.")
     one = covered_plan(uncovered=11_000_000.0, losses=[1.0])
     one.stages["initiatives"] = SimpleNamespace(summary=pd.DataFrame({"initiative": ["a"]}))
     assert story.cover_and_chance(one).startswith("The baseline forecast, the 1 initiative and the planned hires")

@@ -286,9 +286,17 @@ def cover_and_chance(plan) -> str:
     sources = (f"the baseline forecast, {initiatives} and the planned hires" if n else
                "the baseline forecast and the planned hires")
     if bridge.uncovered > 0:
-        return (f"The baseline forecast, {f'the {initiatives} and ' if n else ''}the planned hires bring in "
-                f"{bridge.covered_share:.0%} of the target; **{money(bridge.uncovered, unit, label)}** is still "
-                "uncovered and needs more action.")
+        said = (f"The baseline forecast, the {initiatives} and the planned hires bring in " if n else
+                "The baseline forecast and the planned hires bring in ")
+        said += (f"{bridge.covered_share:.0%} of the target; **{money(bridge.uncovered, unit, label)}** is still "
+                 "uncovered and needs more action")
+        summary = plan["hiring_plan"].summary
+        capacity = float(summary.loc[summary["region"] == "Total", "capacity_with_hires"].sum())
+        target = float(summary.loc[summary["region"] == "Total", "target"].sum())
+        if target > 0 and capacity >= target:  # the team could sell it: what is missing is demand, not people
+            said += (f": the team can sell {capacity / target:.0%} of the target, so what is missing is demand the "
+                     "forecast does not see (initiatives, new customers or products), not hires")
+        return said + "."
     cushion = -bridge.uncovered
     register = plan["risk_register"].register
     live = simulated_risks(register)
