@@ -97,3 +97,19 @@ def test_without_a_fork_to_be_had_the_work_runs_here(tmp_path, monkeypatch):
     task.wait()
     with pytest.raises(OSError, match="No space left on device"):
         Background(_full_disk, tmp_path / "plan.xlsx").wait()
+
+
+class _Unrebuildable(Exception):
+    def __init__(self, a, b):
+        super().__init__(f"{a}/{b}")
+
+
+def _raise_unrebuildable():
+    raise _Unrebuildable("x", "y")
+
+
+def test_an_error_that_cannot_be_rebuilt_in_the_parent_says_so():
+    # pickled as Exception("x/y"), rebuilt as _Unrebuildable("x/y"): a TypeError in the parent, not a hang or a crash
+    with pytest.raises(RuntimeError, match=r"its error could not be passed back whole \(TypeError: .*missing 1 "
+                                           r"required positional argument"):
+        Background(_raise_unrebuildable).wait()

@@ -4,7 +4,6 @@ written while the kernels run, instead of after them; the parent waits for it be
 from __future__ import annotations
 
 import multiprocessing
-import pickle
 import traceback
 from typing import Any, Callable
 
@@ -19,7 +18,6 @@ def _child(send, func: Callable[..., Any], args: tuple) -> None:
         exc.add_note("in the process writing the tables beside the notebooks:\n" + traceback.format_exc())
         outcome = (False, exc)
     try:
-        pickle.loads(pickle.dumps(outcome))  # an error the parent could not rebuild would reach it as another
         send.send(outcome)
     except Exception:  # an error that cannot cross whole still reaches the parent, as its type, message and notes
         error = outcome[1]
@@ -68,6 +66,10 @@ class Background:
                 done, error = self._receive.recv()
             except EOFError:  # killed (out of memory, a signal) before it could say anything
                 done, error = False, None
+            except Exception as exc:  # sent, but not to be rebuilt here (planlib's own errors always are)
+                done, error = False, RuntimeError(
+                    "the process writing the tables beside the notebooks failed, and its error could not be "
+                    f"passed back whole ({type(exc).__name__}: {exc})")
             finally:
                 self._process.join()
                 self._receive.close()
